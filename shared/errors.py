@@ -1,0 +1,44 @@
+"""Exceptions raised by logcast.
+
+The tree::
+
+    LogcastError
+    ├── InvalidTaskId        not of the form task-<lowercase letters, digits, - or _>
+    ├── TaskNotFound         no such task (on this worker / known to this master)
+    ├── TaskExists           a task with that id already exists
+    ├── DockerUnavailable    the Docker engine did not answer or refused the request
+    ├── WorkerUnavailable    no live worker can take or serve the request
+    └── ConfigError          a configuration that logcast refuses to run with
+
+Every exception's message is meant to be shown to a user as is.
+"""
+
+from __future__ import annotations
+
+
+class LogcastError(Exception):
+    """Base class of every error logcast raises on purpose."""
+
+
+class InvalidTaskId(LogcastError, ValueError):
+    """A task id that does not match the task id pattern."""
+
+
+class TaskNotFound(LogcastError, LookupError):
+    """No task with that id."""
+
+
+class TaskExists(LogcastError):
+    """A task with that id already exists."""
+
+
+class DockerUnavailable(LogcastError):
+    """The Docker engine could not be reached, or refused the request."""
+
+
+class WorkerUnavailable(LogcastError):
+    """No live worker can take or serve the request."""
+
+
+class ConfigError(LogcastError, ValueError):
+    """A configuration logcast refuses to run with."""

@@ -1,0 +1,192 @@
+"""The data model every part of logcast speaks: log lines, subscription events, task statuses.
+
+Plain classes, no I/O. The gRPC adapter (:mod:`shared.convert`) maps them to and from protobuf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+
+class Stream(StrEnum):
+    """Which output of the container a line came from (TTY containers are all ``stdout``)."""
+
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+class TaskStatus(StrEnum):
+    """The lifecycle of a task, as the contract names it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    @property
+    def is_final(self) -> bool:
+        """True for the statuses a task ends in."""
+        return self not in (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+class ConnectionState(StrEnum):
+    """How a master's relay (and a client) is connected to the log stream of a task."""
+
+    STREAMING = "streaming"
+    RECONNECTING = "reconnecting"
+    WORKER_UNREACHABLE = "worker unreachable"
+    FINISHED = "finished"
+
+
+STDOUT: Final = Stream.STDOUT
+STDERR: Final = Stream.STDERR
+
+LINE_OVERHEAD: Final = 48
+"""Bytes a line is charged beyond its content, for queue and message limits (seq, timestamp...)."""
+
+
+class LogLine:
+    """One line of a task's output.
+
+    ``seq`` is 0 until a :class:`shared.hub.LogHub` publishes the line; from then on every
+    subscriber sees the line under the same ``seq``. ``truncated`` counts the bytes cut off
+    the end of a line longer than the cap; ``unterminated`` marks a line that had no newline
+    (the task's last output).
+    """
+
+    __slots__ = ("content", "seq", "stream", "timestamp", "truncated", "unterminated")
+
+    def __init__(
+        self,
+        seq: int,
+        timestamp: str,
+        stream: Stream,
+        content: str,
+        truncated: int = 0,
+        unterminated: bool = False,
+    ) -> None:
+        self.seq = seq
+        self.timestamp = timestamp
+        self.stream = stream
+        self.content = content
+        self.truncated = truncated
+        self.unterminated = unterminated
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LogLine):
+            return NotImplemented
+        return (
+            self.seq == other.seq
+            and self.timestamp == other.timestamp
+            and self.stream == other.stream
+            and self.content == other.content
+            and self.truncated == other.truncated
+            and self.unterminated == other.unterminated
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable until published
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.truncated:
+            extra += f", truncated={self.truncated}"
+        if self.unterminated:
+            extra += ", unterminated=True"
+        return (
+            f"LogLine({self.seq}, {self.timestamp!r}, {self.stream.value}, "
+            f"{self.content[:60]!r}{extra})"
+        )
+
+    @property
+    def size(self) -> int:
+        """Approximate size in bytes, used for queue and message limits."""
+        return len(self.content) + LINE_OVERHEAD
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Lines ``from_seq``..``to_seq`` (inclusive) can no longer be had."""
+
+    from_seq: int
+    to_seq: int
+    reason: str = "evicted"
+
+    @property
+    def count(self) -> int:
+        """How many lines are missing."""
+        return self.to_seq - self.from_seq + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A slow subscriber lost ``count`` lines, ``from_seq``..``to_seq`` (inclusive)."""
+
+    count: int
+    from_seq: int
+    to_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEnd:
+    """The task ended with ``status`` (and ``exit_code`` when the container exited)."""
+
+    status: TaskStatus
+    exit_code: int | None = None
+    error: str = ""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a subscriber receives at once, always in this order:
+
+    a connection ``state`` change, a ``gap`` (only at the start of a subscription),
+    a ``dropped`` notice, the ``lines``, and the task's ``end`` after its last line.
+    """
+
+    lines: list[LogLine] = field(default_factory=list)
+    gap: Gap | None = None
+    dropped: Dropped | None = None
+    end: TaskEnd | None = None
+    state: ConnectionState | None = None
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.lines
+            or self.gap is not None
+            or self.dropped is not None
+            or self.end is not None
+            or self.state is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What to run: an image, a command, its environment, and whether it gets a TTY."""
+
+    task_id: str
+    image: str
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    tty: bool = False
+
+
+@dataclass(slots=True)
+class TaskInfo:
+    """What is known about one task."""
+
+    task_id: str
+    status: TaskStatus
+    image: str = ""
+    command: tuple[str, ...] = ()
+    tty: bool = False
+    exit_code: int | None = None
+    error: str = ""
+    worker: str = ""
+    created_at: float = 0.0
+    finished_at: float = 0.0
+    lines: int = 0
+    container_id: str = ""

@@ -1,0 +1,1 @@
+"""Generated gRPC/protobuf code for ``logcast.proto`` (regenerate with ``scripts/gen-protos``)."""

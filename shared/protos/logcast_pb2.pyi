@@ -1,0 +1,225 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Stream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STREAM_UNSPECIFIED: _ClassVar[Stream]
+    STDOUT: _ClassVar[Stream]
+    STDERR: _ClassVar[Stream]
+
+class TaskStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATUS_UNSPECIFIED: _ClassVar[TaskStatus]
+    PENDING: _ClassVar[TaskStatus]
+    RUNNING: _ClassVar[TaskStatus]
+    SUCCESS: _ClassVar[TaskStatus]
+    FAILED: _ClassVar[TaskStatus]
+    CANCELLED: _ClassVar[TaskStatus]
+    LOST: _ClassVar[TaskStatus]
+STREAM_UNSPECIFIED: Stream
+STDOUT: Stream
+STDERR: Stream
+STATUS_UNSPECIFIED: TaskStatus
+PENDING: TaskStatus
+RUNNING: TaskStatus
+SUCCESS: TaskStatus
+FAILED: TaskStatus
+CANCELLED: TaskStatus
+LOST: TaskStatus
+
+class LogLine(_message.Message):
+    __slots__ = ("seq", "timestamp", "stream", "content", "truncated_bytes", "unterminated")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    timestamp: str
+    stream: Stream
+    content: str
+    truncated_bytes: int
+    unterminated: bool
+    def __init__(self, seq: _Optional[int] = ..., timestamp: _Optional[str] = ..., stream: _Optional[_Union[Stream, str]] = ..., content: _Optional[str] = ..., truncated_bytes: _Optional[int] = ..., unterminated: _Optional[bool] = ...) -> None: ...
+
+class Gap(_message.Message):
+    __slots__ = ("from_seq", "to_seq", "reason")
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    from_seq: int
+    to_seq: int
+    reason: str
+    def __init__(self, from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Dropped(_message.Message):
+    __slots__ = ("count", "from_seq", "to_seq")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    from_seq: int
+    to_seq: int
+    def __init__(self, count: _Optional[int] = ..., from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ...) -> None: ...
+
+class TaskEnd(_message.Message):
+    __slots__ = ("status", "exit_code", "error")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    status: TaskStatus
+    exit_code: int
+    error: str
+    def __init__(self, status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class LogBatch(_message.Message):
+    __slots__ = ("state", "gap", "dropped", "lines", "end")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    gap: Gap
+    dropped: Dropped
+    lines: _containers.RepeatedCompositeFieldContainer[LogLine]
+    end: TaskEnd
+    def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[LogLine, _Mapping]]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ...) -> None: ...
+
+class StreamLogsRequest(_message.Message):
+    __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    NO_FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    tail: int
+    after_seq: int
+    no_follow: bool
+    user: str
+    def __init__(self, task_id: _Optional[str] = ..., tail: _Optional[int] = ..., after_seq: _Optional[int] = ..., no_follow: _Optional[bool] = ..., user: _Optional[str] = ...) -> None: ...
+
+class TaskSpec(_message.Message):
+    __slots__ = ("task_id", "image", "command", "env", "tty")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    image: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    tty: bool
+    def __init__(self, task_id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ...) -> None: ...
+
+class TaskInfo(_message.Message):
+    __slots__ = ("task_id", "status", "exit_code", "error", "worker", "image", "command", "tty", "created_at", "finished_at", "lines", "container_id")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    status: TaskStatus
+    exit_code: int
+    error: str
+    worker: str
+    image: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    created_at: float
+    finished_at: float
+    lines: int
+    container_id: str
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., created_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., lines: _Optional[int] = ..., container_id: _Optional[str] = ...) -> None: ...
+
+class TaskRef(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class TaskList(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StartTaskRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: TaskSpec
+    def __init__(self, spec: _Optional[_Union[TaskSpec, _Mapping]] = ...) -> None: ...
+
+class WorkerInfo(_message.Message):
+    __slots__ = ("name", "address", "alive", "running_tasks", "last_seen")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_TASKS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    alive: bool
+    running_tasks: int
+    last_seen: float
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., alive: _Optional[bool] = ..., running_tasks: _Optional[int] = ..., last_seen: _Optional[float] = ...) -> None: ...
+
+class WorkerList(_message.Message):
+    __slots__ = ("workers",)
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerInfo]
+    def __init__(self, workers: _Optional[_Iterable[_Union[WorkerInfo, _Mapping]]] = ...) -> None: ...
+
+class ListWorkersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("name", "address", "tasks")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("interval",)
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    interval: float
+    def __init__(self, interval: _Optional[float] = ...) -> None: ...
+
+class RunTaskRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: TaskSpec
+    def __init__(self, spec: _Optional[_Union[TaskSpec, _Mapping]] = ...) -> None: ...

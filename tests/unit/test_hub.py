@@ -1,0 +1,215 @@
+"""The fan-out core: ring, cursors, bounded queues, drop accounting. Pure, no I/O."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.hub import HubLimits, LogHub
+from shared.model import STDOUT, Dropped, Gap, LogLine, TaskEnd, TaskStatus
+
+
+def lines(n: int, start: int = 0, size: int = 10) -> list[LogLine]:
+    return [LogLine(0, "t", STDOUT, f"{start + i:0{size}d}") for i in range(n)]
+
+
+def drain(hub: LogHub, sub) -> list:
+    """Everything the subscriber can take now, flattened into events."""
+    events = []
+    while True:
+        batch = hub.take(sub)
+        if not batch:
+            return events
+        if batch.gap:
+            events.append(batch.gap)
+        if batch.dropped:
+            events.append(batch.dropped)
+        events.extend(ln.seq for ln in batch.lines)
+        if batch.end:
+            events.append(batch.end)
+
+
+def noop() -> None:
+    pass
+
+
+def test_published_lines_are_numbered_from_one():
+    hub = LogHub()
+    batch = lines(3)
+    hub.publish(batch)
+    assert [ln.seq for ln in batch] == [1, 2, 3]
+    assert hub.next_seq == 4
+
+
+def test_new_subscriber_gets_history_then_live_without_gap_or_duplicate():
+    hub = LogHub(HubLimits(history=5))
+    hub.publish(lines(12))
+    sub = hub.subscribe(noop)
+    assert drain(hub, sub) == [8, 9, 10, 11, 12]
+    hub.publish(lines(3))
+    assert drain(hub, sub) == [13, 14, 15]
+
+
+def test_tail_limits_the_history():
+    hub = LogHub(HubLimits(history=100))
+    hub.publish(lines(50))
+    assert drain(hub, hub.subscribe(noop, tail=3)) == [48, 49, 50]
+    assert drain(hub, hub.subscribe(noop, tail=0)) == []
+    assert len(drain(hub, hub.subscribe(noop, tail=1000))) == 50
+
+
+def test_resume_after_seq_continues_exactly():
+    hub = LogHub(HubLimits(history=10))
+    hub.publish(lines(20))
+    assert drain(hub, hub.subscribe(noop, after=17)) == [18, 19, 20]
+
+
+def test_resume_after_evicted_lines_announces_the_gap_first():
+    hub = LogHub(HubLimits(history=10))
+    hub.publish(lines(300))
+    first = hub.store.first_seq
+    assert first <= 291  # at least the history is kept
+    assert drain(hub, hub.subscribe(noop, after=5)) == [
+        Gap(6, first - 1, "evicted"),
+        *range(first, 301),
+    ]
+
+
+def test_resume_beyond_the_newest_line_waits_for_it():
+    hub = LogHub()
+    hub.publish(lines(3))
+    sub = hub.subscribe(noop, after=5)
+    assert drain(hub, sub) == []
+    hub.publish(lines(4))
+    assert drain(hub, sub) == [6, 7]
+
+
+def test_waiting_subscriber_is_woken_once_per_publish():
+    hub = LogHub()
+    woken = []
+    sub = hub.subscribe(lambda: woken.append(1))
+    sub.waiting = True
+    hub.publish(lines(1))
+    hub.publish(lines(1))  # not waiting any more: no second wake-up
+    assert woken == [1]
+
+
+def test_publishing_never_blocks_on_a_subscriber_that_never_reads():
+    """A subscriber that never reads loses its oldest lines; the others get everything."""
+    limits = HubLimits(history=100, max_lag_lines=1000)
+    hub = LogHub(limits)
+    stalled = hub.subscribe(noop)
+    healthy = hub.subscribe(noop)
+    got = []
+    for i in range(100):
+        hub.publish(lines(1000, start=i * 1000))
+        got += drain(hub, healthy)
+        assert len(hub.store) <= limits.max_lag_lines + limits.history  # bounded memory
+    assert got == list(range(1, 100_001))
+    events = drain(hub, stalled)
+    assert events[0] == Dropped(99_000, 1, 99_000)
+    assert events[1:] == list(range(99_001, 100_001))
+    assert stalled.dropped + stalled.delivered == 100_000
+
+
+def test_drop_accounting_is_exact_under_intermittent_reads():
+    hub = LogHub(HubLimits(history=10, max_lag_lines=50, batch_lines=7))
+    sub = hub.subscribe(noop)
+    seen: list[int] = []  # every seq, received or announced as dropped, in order
+    received = dropped = published = 0
+    for i in range(300):
+        hub.publish(lines(i % 37))
+        published += i % 37
+        if i % 5 == 0 or i == 299:
+            for ev in drain(hub, sub):
+                if isinstance(ev, Dropped):
+                    assert ev.count == ev.to_seq - ev.from_seq + 1
+                    seen += range(ev.from_seq, ev.to_seq + 1)
+                    dropped += ev.count
+                else:
+                    seen.append(ev)
+                    received += 1
+    assert dropped > 0
+    assert received + dropped == published
+    assert seen == list(range(1, published + 1))  # no gap, no duplicate, in order
+
+
+def test_byte_bound_drops_oldest_lines_too():
+    hub = LogHub(HubLimits(history=10, max_lag_lines=10_000, max_lag_bytes=10 * (1000 + 48)))
+    sub = hub.subscribe(noop)
+    hub.publish([LogLine(0, "t", STDOUT, "x" * 1000) for _ in range(100)])
+    events = drain(hub, sub)
+    assert events[0] == Dropped(90, 1, 90)
+    assert events[1:] == list(range(91, 101))
+
+
+def test_batches_respect_line_and_byte_limits():
+    hub = LogHub(HubLimits(batch_lines=100, batch_bytes=10_000))
+    sub = hub.subscribe(noop)
+    hub.publish([LogLine(0, "t", STDOUT, "x" * 952) for _ in range(50)])  # 1000 bytes each
+    sizes = []
+    while batch := hub.take(sub):
+        sizes.append(len(batch.lines))
+    assert sizes == [10, 10, 10, 10, 10]
+    hub.publish([LogLine(0, "t", STDOUT, "x" * 50_000)])  # one line larger than a batch
+    assert len(hub.take(sub).lines) == 1
+
+
+def test_end_comes_after_the_last_line_for_every_subscriber():
+    hub = LogHub()
+    a, b = hub.subscribe(noop), hub.subscribe(noop)
+    hub.publish(lines(3))
+    end = TaskEnd(TaskStatus.FAILED, 3)
+    hub.finish(end)
+    assert drain(hub, a) == [1, 2, 3, end]
+    assert a.ended
+    late = hub.subscribe(noop)
+    assert drain(hub, late) == [1, 2, 3, end]
+    assert drain(hub, b) == [1, 2, 3, end]
+    with pytest.raises(RuntimeError):
+        hub.publish(lines(1))
+
+
+def test_no_follow_ends_after_the_lines_so_far():
+    hub = LogHub()
+    hub.publish(lines(4))
+    sub = hub.subscribe(noop, follow=False)
+    hub.publish(lines(2))
+    assert drain(hub, sub) == [1, 2, 3, 4]
+    assert sub.ended
+
+
+def test_relayed_lines_keep_their_seq_and_duplicates_are_ignored():
+    hub = LogHub()
+    sub = hub.subscribe(noop)
+    first = lines(3)
+    for i, ln in enumerate(first, start=1):
+        ln.seq = i
+    hub.publish_numbered(first)
+    again = lines(5)
+    for i, ln in enumerate(again, start=1):
+        ln.seq = i
+    hub.publish_numbered(again)  # 1..3 are duplicates, 4..5 new
+    assert drain(hub, sub) == [1, 2, 3, 4, 5]
+
+
+def test_relay_jump_is_a_gap_for_subscribers_that_miss_lines():
+    hub = LogHub()
+    caught_up = hub.subscribe(noop)
+    numbered = lines(3)
+    for i, ln in enumerate(numbered, start=1):
+        ln.seq = i
+    hub.publish_numbered(numbered)
+    assert drain(hub, caught_up) == [1, 2, 3]
+    later = lines(2)
+    later[0].seq, later[1].seq = 10, 11
+    hub.publish_numbered(later)
+    assert drain(hub, caught_up) == [Gap(4, 9, "upstream"), 10, 11]
+
+
+def test_unsubscribed_subscriber_no_longer_holds_lines():
+    hub = LogHub(HubLimits(history=10, max_lag_lines=100_000))
+    sub = hub.subscribe(noop)
+    hub.publish(lines(5000))
+    hub.unsubscribe(sub)
+    hub.publish(lines(200))
+    assert len(hub.store) <= 10 + hub._trim_slack
