@@ -3,9 +3,11 @@
 The tree::
 
     LogcastError
-    ├── InvalidTaskId        not of the form task-<lowercase letters, digits, - or _>
+    ├── InvalidRequest       a request logcast cannot act on (bad arguments)
+    │   └── InvalidTaskId    not of the form task-<lowercase letters, digits, - or _>
     ├── TaskNotFound         no such task (on this worker / known to this master)
     ├── TaskExists           a task with that id already exists
+    ├── TaskStartFailed      the task's container could not be created or started
     ├── DockerUnavailable    the Docker engine did not answer or refused the request
     ├── WorkerUnavailable    no live worker can take or serve the request
     └── ConfigError          a configuration that logcast refuses to run with
@@ -20,7 +22,11 @@ class LogcastError(Exception):
     """Base class of every error logcast raises on purpose."""
 
 
-class InvalidTaskId(LogcastError, ValueError):
+class InvalidRequest(LogcastError, ValueError):
+    """A request with arguments logcast cannot act on."""
+
+
+class InvalidTaskId(InvalidRequest):
     """A task id that does not match the task id pattern."""
 
 
@@ -30,6 +36,10 @@ class TaskNotFound(LogcastError, LookupError):
 
 class TaskExists(LogcastError):
     """A task with that id already exists."""
+
+
+class TaskStartFailed(LogcastError):
+    """The task's container could not be created or started (unknown image, bad command)."""
 
 
 class DockerUnavailable(LogcastError):

@@ -38,7 +38,7 @@ class HubLimits:
     max_lag_lines: int = 10_000
     max_lag_bytes: int = 8 * 1024 * 1024
     batch_lines: int = 2000
-    batch_bytes: int = 1024 * 1024
+    batch_bytes: int = 512 * 1024
 
     def __post_init__(self) -> None:
         if self.history < 0 or self.max_lag_lines < 1 or self.max_lag_bytes < 1:

@@ -76,6 +76,11 @@ class LineStore:
             j = max(i + 1, bisect_left(starts, limit + 1, i, j) - 1)
         return self._lines[i:j]
 
+    def recent(self, n: int) -> list[LogLine]:
+        """The newest ``n`` kept lines (fewer if fewer are kept), oldest first."""
+        i = max(self._start, len(self._lines) - n)
+        return self._lines[i:]
+
     def bytes_from(self, seq: int) -> int:
         """Total size of the lines ``seq .. next_seq - 1``."""
         if seq >= self.next_seq:

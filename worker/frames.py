@@ -29,7 +29,7 @@ PARTIAL_SIZE = 16 * 1024
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 """Longest line logcast keeps whole (bytes of content); longer lines are truncated."""
 
-MAX_LINE_BYTES_LIMIT = 1024 * 1024
+MAX_LINE_BYTES_LIMIT = 256 * 1024
 """The largest cap a worker accepts: a line must always fit a gRPC message with room to spare."""
 
 _HEADER = 8

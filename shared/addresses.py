@@ -1,0 +1,39 @@
+"""HOST:PORT parsing and the loopback-only default: logcast has no authentication or TLS yet,
+so it refuses to listen beyond this host unless told to accept the risk."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from shared.errors import ConfigError
+
+
+def split_hostport(address: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) as ``(host, port)``."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"invalid address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:50051")
+    host = host.strip("[]") or default_host
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(address: str, *, insecure_expose: bool, what: str) -> tuple[str, int]:
+    """Parse a listen address; refuse a non-loopback one unless ``insecure_expose``."""
+    host, port = split_hostport(address)
+    if not is_loopback(host) and not insecure_expose:
+        raise ConfigError(
+            f"refusing to serve {what} on {host}:{port}: logcast has no authentication or TLS "
+            "yet, so anyone who can reach that address could run containers and read logs. "
+            "Listen on 127.0.0.1 (the default), or pass --insecure-expose to accept the risk."
+        )
+    return host, port

@@ -1,0 +1,197 @@
+"""Adapter: the data model to and from the protobuf messages of shared/protos/logcast.proto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shared.model import (
+    Batch,
+    ConnectionState,
+    Dropped,
+    Gap,
+    LogLine,
+    Stream,
+    TaskEnd,
+    TaskInfo,
+    TaskSpec,
+    TaskStatus,
+)
+from shared.protos import logcast_pb2 as pb
+
+_STREAM_TO_PB = {Stream.STDOUT: pb.STDOUT, Stream.STDERR: pb.STDERR}
+_STREAM_FROM_PB = {pb.STDOUT: Stream.STDOUT, pb.STDERR: Stream.STDERR, 0: Stream.STDOUT}
+_STATUS_TO_PB = {
+    TaskStatus.PENDING: pb.PENDING,
+    TaskStatus.RUNNING: pb.RUNNING,
+    TaskStatus.SUCCESS: pb.SUCCESS,
+    TaskStatus.FAILED: pb.FAILED,
+    TaskStatus.CANCELLED: pb.CANCELLED,
+    TaskStatus.LOST: pb.LOST,
+}
+_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+
+MESSAGE_BUDGET = 1024 * 1024
+"""Lines per LogBatch message are cut so that their UTF-8 content stays under this."""
+
+
+def status_from_pb(value: int) -> TaskStatus:
+    """A protobuf TaskStatus as the model's."""
+    return _STATUS_FROM_PB.get(value, TaskStatus.LOST)
+
+
+def status_to_pb(status: TaskStatus) -> int:
+    """The model's TaskStatus as protobuf's."""
+    return _STATUS_TO_PB[status]
+
+
+# ---------------------------------------------------------------- log batches
+
+
+def batch_to_pb(batch: Batch) -> Iterator[pb.LogBatch]:
+    """One or more LogBatch messages carrying ``batch`` in order, each well under 4 MiB."""
+    head: dict[str, object] = {}
+    if batch.state is not None:
+        head["state"] = batch.state.value
+    if batch.gap is not None:
+        g = batch.gap
+        head["gap"] = pb.Gap(from_seq=g.from_seq, to_seq=g.to_seq, reason=g.reason)
+    if batch.dropped is not None:
+        d = batch.dropped
+        head["dropped"] = pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq)
+    parts = list(_split(batch.lines))
+    for i, part in enumerate(parts):
+        msg = pb.LogBatch(lines=[_line_to_pb(ln) for ln in part], **(head if i == 0 else {}))
+        if i == len(parts) - 1 and batch.end is not None:
+            msg.end.CopyFrom(end_to_pb(batch.end))
+        yield msg
+
+
+def _split(lines: list[LogLine]) -> Iterator[list[LogLine]]:
+    """Cut ``lines`` so each part's UTF-8 size stays under MESSAGE_BUDGET (a char is at most
+    3 bytes here: undecodable bytes became U+FFFD). Always at least one part."""
+    start = size = 0
+    for i, line in enumerate(lines):
+        cost = 3 * len(line.content) + 64
+        if i > start and size + cost > MESSAGE_BUDGET:
+            yield lines[start:i]
+            start, size = i, 0
+        size += cost
+    yield lines[start:]
+
+
+def _line_to_pb(line: LogLine) -> pb.LogLine:
+    return pb.LogLine(
+        seq=line.seq,
+        timestamp=line.timestamp,
+        stream=_STREAM_TO_PB[line.stream],
+        content=line.content,
+        truncated_bytes=line.truncated,
+        unterminated=line.unterminated,
+    )
+
+
+def end_to_pb(end: TaskEnd) -> pb.TaskEnd:
+    """The model's TaskEnd as protobuf's."""
+    msg = pb.TaskEnd(status=_STATUS_TO_PB[end.status], error=end.error)
+    if end.exit_code is not None:
+        msg.exit_code = end.exit_code
+    return msg
+
+
+def batch_from_pb(msg: pb.LogBatch) -> Batch:
+    """A LogBatch message as the model's Batch."""
+    stream_of = _STREAM_FROM_PB
+    batch = Batch(
+        lines=[
+            LogLine(
+                ln.seq,
+                ln.timestamp,
+                stream_of.get(ln.stream, Stream.STDOUT),
+                ln.content,
+                ln.truncated_bytes,
+                ln.unterminated,
+            )
+            for ln in msg.lines
+        ]
+    )
+    if msg.state:
+        try:
+            batch.state = ConnectionState(msg.state)
+        except ValueError:
+            batch.state = None
+    if msg.HasField("gap"):
+        batch.gap = Gap(msg.gap.from_seq, msg.gap.to_seq, msg.gap.reason)
+    if msg.HasField("dropped"):
+        batch.dropped = Dropped(msg.dropped.count, msg.dropped.from_seq, msg.dropped.to_seq)
+    if msg.HasField("end"):
+        batch.end = end_from_pb(msg.end)
+    return batch
+
+
+def end_from_pb(msg: pb.TaskEnd) -> TaskEnd:
+    """A protobuf TaskEnd as the model's."""
+    code = msg.exit_code if msg.HasField("exit_code") else None
+    return TaskEnd(status_from_pb(msg.status), code, msg.error)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def spec_to_pb(spec: TaskSpec) -> pb.TaskSpec:
+    """The model's TaskSpec as protobuf's."""
+    return pb.TaskSpec(
+        task_id=spec.task_id,
+        image=spec.image,
+        command=list(spec.command),
+        env=dict(spec.env),
+        tty=spec.tty,
+    )
+
+
+def spec_from_pb(msg: pb.TaskSpec) -> TaskSpec:
+    """A protobuf TaskSpec as the model's."""
+    return TaskSpec(
+        task_id=msg.task_id,
+        image=msg.image,
+        command=tuple(msg.command),
+        env=tuple(sorted(msg.env.items())),
+        tty=msg.tty,
+    )
+
+
+def info_to_pb(info: TaskInfo) -> pb.TaskInfo:
+    """The model's TaskInfo as protobuf's."""
+    msg = pb.TaskInfo(
+        task_id=info.task_id,
+        status=_STATUS_TO_PB[info.status],
+        error=info.error,
+        worker=info.worker,
+        image=info.image,
+        command=list(info.command),
+        tty=info.tty,
+        created_at=info.created_at,
+        finished_at=info.finished_at,
+        lines=info.lines,
+        container_id=info.container_id,
+    )
+    if info.exit_code is not None:
+        msg.exit_code = info.exit_code
+    return msg
+
+
+def info_from_pb(msg: pb.TaskInfo) -> TaskInfo:
+    """A protobuf TaskInfo as the model's."""
+    return TaskInfo(
+        task_id=msg.task_id,
+        status=status_from_pb(msg.status),
+        image=msg.image,
+        command=tuple(msg.command),
+        tty=msg.tty,
+        exit_code=msg.exit_code if msg.HasField("exit_code") else None,
+        error=msg.error,
+        worker=msg.worker,
+        created_at=msg.created_at,
+        finished_at=msg.finished_at,
+        lines=msg.lines,
+        container_id=msg.container_id,
+    )

@@ -1,0 +1,81 @@
+"""Adapter: logcast errors to gRPC status codes and back, for every servicer and client."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from shared.errors import (
+    ConfigError,
+    DockerUnavailable,
+    InvalidRequest,
+    LogcastError,
+    TaskExists,
+    TaskNotFound,
+    TaskStartFailed,
+    WorkerUnavailable,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CODES: list[tuple[type[LogcastError], grpc.StatusCode]] = [
+    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
+    (TaskNotFound, grpc.StatusCode.NOT_FOUND),
+    (TaskExists, grpc.StatusCode.ALREADY_EXISTS),
+    (TaskStartFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (DockerUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (WorkerUnavailable, grpc.StatusCode.UNAVAILABLE),
+]
+_ERRORS = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest,
+    grpc.StatusCode.NOT_FOUND: TaskNotFound,
+    grpc.StatusCode.ALREADY_EXISTS: TaskExists,
+    grpc.StatusCode.FAILED_PRECONDITION: TaskStartFailed,
+}
+
+
+def code_for(exc: LogcastError) -> grpc.StatusCode:
+    """The gRPC status code that carries ``exc``."""
+    for cls, code in _CODES:
+        if isinstance(exc, cls):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def error_from_rpc(err: grpc.RpcError) -> LogcastError:
+    """The logcast error a failed call stands for (WorkerUnavailable for transport failures)."""
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    details = err.details() if hasattr(err, "details") else str(err)
+    cls = _ERRORS.get(code, WorkerUnavailable)
+    return cls(details or code.name)
+
+
+def maps_errors(fn: F) -> F:
+    """Servicer method decorator: a LogcastError ends the call with its status code and message."""
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def stream(
+            self: Any, request: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            try:
+                async for item in fn(self, request, context):
+                    yield item
+            except LogcastError as exc:
+                await context.abort(code_for(exc), str(exc))
+
+        return stream  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    async def unary(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await fn(self, request, context)
+        except LogcastError as exc:
+            await context.abort(code_for(exc), str(exc))
+
+    return unary  # type: ignore[return-value]

@@ -1,0 +1,107 @@
+"""Integration fixtures: a real Docker engine (behind a counting proxy), real gRPC servers."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import grpc
+import pytest
+import pytest_asyncio
+
+from shared.convert import batch_from_pb, info_from_pb
+from shared.grpc_options import channel_options
+from shared.model import TaskInfo
+from shared.protos import logcast_pb2 as pb
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.comparator import Received
+from tests.conftest import TEST_IMAGE
+from tests.dockerproxy import DockerProxy
+from worker.config import WorkerConfig
+from worker.containers import LABEL_WORKER
+from worker.server import RunningWorker, run_worker
+
+pytestmark = pytest.mark.docker
+
+
+@pytest_asyncio.fixture
+async def docker_proxy(docker_engine) -> AsyncIterator[DockerProxy]:
+    """A request-counting proxy in front of the Docker socket."""
+    tmp = Path(tempfile.mkdtemp(prefix="lc-"))
+    proxy = DockerProxy(tmp / "docker.sock")
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def worker_factory(docker_engine, docker_proxy) -> Callable[..., Any]:
+    """``async with worker_factory(**config) as w``: a worker on 127.0.0.1:0 reaching Docker
+    through the proxy. Every container it made is removed afterwards."""
+
+    @contextlib.asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[RunningWorker]:
+        config = WorkerConfig(
+            name=f"t{uuid.uuid4().hex[:10]}",
+            listen="127.0.0.1:0",
+            docker_host=docker_proxy.url,
+            retention=60.0,
+            stop_grace=1.0,
+        )
+        config = dataclasses.replace(config, **overrides)
+        try:
+            async with run_worker(config) as running:
+                yield running
+        finally:
+            api = docker_engine.api
+            for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={config.name}"}):
+                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                    api.remove_container(c["Id"], force=True)
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def worker(worker_factory) -> AsyncIterator[RunningWorker]:
+    async with worker_factory() as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def stub(worker) -> AsyncIterator[pb_grpc.WorkerStub]:
+    async with grpc.aio.insecure_channel(worker.address, options=channel_options()) as channel:
+        yield pb_grpc.WorkerStub(channel)
+
+
+async def start_task(
+    stub: pb_grpc.WorkerStub,
+    script: str,
+    *,
+    task_id: str | None = None,
+    tty: bool = False,
+    image: str = TEST_IMAGE,
+) -> TaskInfo:
+    """Start ``sh -c script`` in the test image."""
+    spec = pb.TaskSpec(
+        task_id=task_id or f"task-{uuid.uuid4().hex[:8]}",
+        image=image,
+        command=["sh", "-c", script],
+        tty=tty,
+    )
+    return info_from_pb(await stub.StartTask(pb.StartTaskRequest(spec=spec)))
+
+
+async def collect(stub: pb_grpc.WorkerStub, task_id: str, **request: Any) -> Received:
+    """Subscribe and gather everything until the stream ends."""
+    got = Received()
+    async for msg in stub.StreamLogs(pb.StreamLogsRequest(task_id=task_id, **request)):
+        got.add(batch_from_pb(msg))
+    return got

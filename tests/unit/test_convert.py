@@ -1,0 +1,48 @@
+"""Model <-> protobuf: lossless, and no message near gRPC's 4 MiB receive limit."""
+
+from __future__ import annotations
+
+from shared.convert import batch_from_pb, batch_to_pb
+from shared.model import (
+    STDERR,
+    STDOUT,
+    Batch,
+    ConnectionState,
+    Dropped,
+    Gap,
+    LogLine,
+    TaskEnd,
+    TaskStatus,
+)
+
+
+def test_batch_round_trips():
+    batch = Batch(
+        lines=[
+            LogLine(5, "2026-11-22T19:41:43.606115068Z", STDOUT, "a"),
+            LogLine(
+                6, "2026-11-22T19:41:43.7Z", STDERR, "b\x1b[31m", truncated=7, unterminated=True
+            ),
+        ],
+        gap=Gap(1, 2, "evicted"),
+        dropped=Dropped(2, 3, 4),
+        end=TaskEnd(TaskStatus.FAILED, 3, "boom"),
+        state=ConnectionState.RECONNECTING,
+    )
+    (msg,) = list(batch_to_pb(batch))
+    assert batch_from_pb(msg) == batch
+
+
+def test_huge_batches_are_cut_into_messages_far_below_4_mib():
+    # worst case: every char a U+FFFD (3 bytes in UTF-8), lines at a 256 KiB cap
+    lines = [LogLine(i, "t", STDOUT, "\ufffd" * 256 * 1024) for i in range(1, 41)]
+    msgs = list(batch_to_pb(Batch(lines=lines, end=TaskEnd(TaskStatus.SUCCESS, 0))))
+    assert max(m.ByteSize() for m in msgs) < 2 * 1024 * 1024
+    back = [batch_from_pb(m) for m in msgs]
+    assert [ln.seq for b in back for ln in b.lines] == list(range(1, 41))
+    assert [b.end for b in back] == [None] * (len(back) - 1) + [TaskEnd(TaskStatus.SUCCESS, 0)]
+
+
+def test_empty_batch_with_only_an_end_is_one_message():
+    (msg,) = list(batch_to_pb(Batch(end=TaskEnd(TaskStatus.CANCELLED, 137))))
+    assert batch_from_pb(msg).end == TaskEnd(TaskStatus.CANCELLED, 137)

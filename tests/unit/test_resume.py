@@ -1,0 +1,43 @@
+"""Resuming a broken Docker log stream: where to start again, what to drop."""
+
+from __future__ import annotations
+
+from shared.model import STDERR, STDOUT, LogLine
+from worker.resume import ResumePoint, docker_since, timestamp_ns
+
+
+def test_timestamps_convert_to_docker_since_values():
+    ns = timestamp_ns("2026-11-22T19:41:43.606115068Z")
+    assert ns % 1_000_000_000 == 606_115_068
+    assert docker_since(ns) == f"{ns // 1_000_000_000}.606115068"
+    assert timestamp_ns("2026-11-22T19:41:43.7Z") % 1_000_000_000 == 700_000_000
+    assert timestamp_ns("2026-11-22T19:41:43Z") % 1_000_000_000 == 0
+
+
+def test_resume_starts_a_millisecond_early_and_drops_re_sent_lines():
+    published = [
+        LogLine(1, "2026-11-22T19:41:43.100000000Z", STDOUT, "a"),
+        LogLine(2, "2026-11-22T19:41:43.100500000Z", STDERR, "b"),
+        LogLine(3, "2026-11-22T19:41:43.100900000Z", STDOUT, "c"),
+    ]
+    point = ResumePoint()
+    since = point.since(published)
+    assert since.endswith(".099900000")
+    resent = [LogLine(0, ln.timestamp, ln.stream, ln.content) for ln in published[1:]]
+    new = LogLine(0, "2026-11-22T19:41:43.200000000Z", STDOUT, "d")
+    assert point.filter([*resent, new]) == [new]
+    # past the resume point nothing is filtered, even a repeat of an old line
+    again = LogLine(0, published[2].timestamp, STDOUT, "c")
+    assert point.filter([again]) == [again]
+
+
+def test_identical_lines_at_one_instant_are_dropped_only_as_often_as_published():
+    ts = "2026-11-22T19:41:43.1Z"
+    point = ResumePoint()
+    point.since([LogLine(1, ts, STDOUT, "x")])
+    twice = [LogLine(0, ts, STDOUT, "x"), LogLine(0, ts, STDOUT, "x")]
+    assert len(point.filter(twice)) == 1
+
+
+def test_nothing_published_resumes_from_the_beginning():
+    assert ResumePoint().since([]) is None

@@ -1,0 +1,118 @@
+"""TaskLogBroadcaster: read one container's log once, number its lines, fan them out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from shared.errors import DockerUnavailable
+from shared.hub import HubLimits, LogHub
+from shared.model import LogLine, TaskEnd
+from shared.subscription import Subscription
+from worker.docker_logs import ContainerGone
+from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
+from worker.resume import RECENT, ResumePoint
+
+log = logging.getLogger(__name__)
+
+
+class LogSource(Protocol):
+    """Where a broadcaster reads a container's log from (Docker, or a script in tests)."""
+
+    tty: bool
+
+    def chunks(self, since: str | None) -> AsyncIterator[bytes]:
+        """The raw log stream from ``since`` (None: the beginning) until Docker ends it."""
+        ...
+
+    async def still_running(self) -> bool:
+        """Whether the container still runs (its log may go on after the stream ended)."""
+        ...
+
+
+class TaskLogBroadcaster:
+    """One per task container: the only reader of its log, and the hub all viewers share.
+
+    :meth:`run` reads the log (one Docker request, or more only when a stream broke while the
+    container was still running), decodes it and publishes each decoded chunk as one batch.
+    Subscribers never slow the reader: the hub drops a slow subscriber's oldest lines instead.
+    """
+
+    def __init__(
+        self,
+        task_id: str,
+        source: LogSource,
+        *,
+        limits: HubLimits | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        retry_delays: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+        on_problem: Callable[[str], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.source = source
+        self.hub = LogHub(limits)
+        self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
+        self._resume = ResumePoint()
+        self._retry_delays = retry_delays
+        self._on_problem = on_problem
+        self.reads = 0  # log streams opened
+        self.problem = ""  # the last read error, "" once reading works again
+
+    @property
+    def lines_read(self) -> int:
+        """Lines published so far."""
+        return self.hub.next_seq - 1
+
+    def subscribe(
+        self, *, tail: int | None = None, after: int | None = None, follow: bool = True
+    ) -> Subscription:
+        """A subscription: history (or ``tail``/``after``), then live lines, then the end."""
+        return Subscription(self.hub, tail=tail, after=after, follow=follow)
+
+    def finish(self, end: TaskEnd) -> None:
+        """Every subscriber gets ``end`` after its last line."""
+        self.hub.finish(end)
+
+    async def run(self) -> None:
+        """Read the container's log to its end. Returns when the container stopped and every
+        line was published; retries with backoff while Docker is unreachable."""
+        failures = 0
+        since: str | None = None
+        while True:
+            self.reads += 1
+            try:
+                async for chunk in self.source.chunks(since):
+                    lines = self._decoder.feed(chunk)
+                    if lines:
+                        self._publish(lines)
+                        failures = 0
+                        await asyncio.sleep(0)  # let subscribers take the batch
+                if self.problem:
+                    self.problem = ""
+                if not await self.source.still_running():
+                    self._publish(self._decoder.feed_eof())
+                    return
+                log.info("%s: log stream ended while the container runs; resuming", self.task_id)
+            except ContainerGone as exc:
+                self._publish(self._decoder.feed_eof())
+                self.problem = str(exc)
+                return
+            except DockerUnavailable as exc:
+                self.problem = str(exc)
+                log.warning("%s: %s", self.task_id, exc)
+                if self._on_problem is not None:
+                    result = self._on_problem(str(exc))
+                    if result is not None:
+                        await result
+            delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
+            failures += 1
+            self._decoder.reset()
+            since = self._resume.since(self.hub.store.recent(RECENT))
+            await asyncio.sleep(delay)
+
+    def _publish(self, lines: list[LogLine]) -> None:
+        lines = self._resume.filter(lines)
+        if lines:
+            self.hub.publish(lines)

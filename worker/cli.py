@@ -1,0 +1,126 @@
+"""``worker serve``: run a worker on this host."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from shared.cliutil import positive_int, setup_logging, wait_for_signal
+from shared.errors import LogcastError
+from shared.hub import HubLimits
+from worker.config import WorkerConfig
+from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
+from worker.server import run_worker
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``worker`` command line."""
+    parser = argparse.ArgumentParser(prog="worker", description="logcast worker")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run containers and serve their logs over gRPC")
+    defaults = WorkerConfig()
+    serve.add_argument(
+        "--master",
+        default=os.environ.get("LOGCAST_MASTER", ""),
+        help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
+    )
+    serve.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
+    serve.add_argument("--name", default=defaults.name, help="worker name (default: host name)")
+    serve.add_argument(
+        "--advertise", default="", help="address the master dials (default: the listen address)"
+    )
+    serve.add_argument("--docker-host", default=defaults.docker_host, help="Docker engine URL")
+    serve.add_argument(
+        "--history", type=int, default=defaults.limits.history, help="lines kept per task"
+    )
+    serve.add_argument(
+        "--queue-lines",
+        type=positive_int,
+        default=defaults.limits.max_lag_lines,
+        help="a subscriber may fall this many lines behind before it loses its oldest",
+    )
+    serve.add_argument(
+        "--queue-bytes",
+        type=positive_int,
+        default=defaults.limits.max_lag_bytes,
+        help="... or this many bytes",
+    )
+    serve.add_argument(
+        "--max-line-bytes",
+        type=positive_int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        help=f"longer lines are truncated (at most {MAX_LINE_BYTES_LIMIT})",
+    )
+    serve.add_argument(
+        "--retention",
+        type=float,
+        default=defaults.retention,
+        help="seconds a finished task stays subscribable",
+    )
+    serve.add_argument(
+        "--stop-grace",
+        type=float,
+        default=defaults.stop_grace,
+        help="seconds from SIGTERM to SIGKILL",
+    )
+    serve.add_argument(
+        "--keep-containers",
+        action="store_true",
+        help="keep finished containers (so `docker logs` can still read them)",
+    )
+    serve.add_argument(
+        "--insecure-expose",
+        action="store_true",
+        help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
+    )
+    serve.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> WorkerConfig:
+    """The WorkerConfig a parsed command line asks for."""
+    if not 1 <= args.max_line_bytes <= MAX_LINE_BYTES_LIMIT:
+        raise LogcastError(f"--max-line-bytes must be between 1 and {MAX_LINE_BYTES_LIMIT}")
+    return WorkerConfig(
+        name=args.name,
+        listen=args.listen,
+        advertise=args.advertise,
+        master=args.master,
+        docker_host=args.docker_host,
+        limits=HubLimits(
+            history=args.history, max_lag_lines=args.queue_lines, max_lag_bytes=args.queue_bytes
+        ),
+        max_line_bytes=args.max_line_bytes,
+        retention=args.retention,
+        stop_grace=args.stop_grace,
+        keep_containers=args.keep_containers,
+        insecure_expose=args.insecure_expose,
+    )
+
+
+async def serve(config: WorkerConfig) -> None:
+    """Run a worker until SIGINT/SIGTERM."""
+    async with run_worker(config) as running:
+        print(f"worker {config.name} listening on {running.address}", file=sys.stderr, flush=True)
+        await wait_for_signal()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``worker`` console script."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        config = config_from_args(args)
+        asyncio.run(serve(config))
+    except LogcastError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The worker's configuration: built once by the CLI (or a test), read by the server."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from shared.hub import HubLimits
+from worker.docker_logs import DEFAULT_DOCKER_HOST
+from worker.frames import DEFAULT_MAX_LINE_BYTES
+
+
+def _default_name() -> str:
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname().lower())
+    return host[:40] or "worker"
+
+
+def _default_limits() -> HubLimits:
+    # the worker's subscribers are masters (few, each relaying to many viewers): give them a
+    # deep queue so a burst never costs lines between worker and master
+    return HubLimits(history=1000, max_lag_lines=200_000, max_lag_bytes=64 * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Everything ``worker serve`` can be told."""
+
+    name: str = field(default_factory=_default_name)
+    listen: str = "127.0.0.1:50052"
+    advertise: str = ""  # address the master dials; "" = the listen address (with its real port)
+    master: str = ""  # master to register with; "" = serve on its own
+    docker_host: str = field(
+        default_factory=lambda: os.environ.get("DOCKER_HOST", DEFAULT_DOCKER_HOST)
+    )
+    limits: HubLimits = field(default_factory=_default_limits)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    retention: float = 300.0  # seconds a finished task stays subscribable
+    stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL on stop
+    keep_containers: bool = False  # keep finished containers (for `docker logs`, debugging)
+    heartbeat_interval: float = 1.0
+    insecure_expose: bool = False  # allow a non-loopback listen address

@@ -1,0 +1,182 @@
+"""Adapter: create, start, inspect, stop and remove task containers with docker-py.
+
+docker-py is blocking; every call runs in a small dedicated thread pool so the event loop never
+waits on Docker. Waiting for a container to exit is not a blocking ``wait()`` per task: the
+end of the container's log stream says it stopped, and :meth:`ContainerRuntime.inspect` reads
+the exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from shared.errors import DockerUnavailable, TaskExists, TaskStartFailed
+from shared.model import TaskSpec
+from worker.docker_logs import ContainerGone
+
+T = TypeVar("T")
+
+LABEL_TASK = "logcast.task"
+LABEL_WORKER = "logcast.worker"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerState:
+    """What ``inspect`` says about a container."""
+
+    container_id: str
+    task_id: str
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+    error: str
+    tty: bool
+    image: str
+    command: tuple[str, ...]
+    status: str  # Docker's: created, running, exited, ...
+
+
+class ContainerRuntime:
+    """Task containers on one Docker engine."""
+
+    def __init__(self, docker_host: str, *, threads: int = 8) -> None:
+        self.docker_host = docker_host
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
+        self._client: docker.DockerClient | None = None
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(_explain(exc)) from exc
+        except docker.errors.APIError as exc:
+            raise DockerUnavailable(f"Docker refused: {_explain(exc)}") from exc
+        except (
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+            OSError,
+        ) as exc:
+            raise DockerUnavailable(f"cannot reach Docker at {self.docker_host}: {exc}") from exc
+
+    def _docker(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker.DockerClient(
+                base_url=self.docker_host, version="auto", timeout=30
+            )
+        return self._client
+
+    async def ping(self) -> None:
+        """Raise :class:`DockerUnavailable` unless the engine answers."""
+        await self._call(lambda: self._docker().ping())
+
+    async def create(self, spec: TaskSpec, worker: str) -> str:
+        """Create (not start) the container of ``spec``; return its id."""
+
+        def create() -> str:
+            try:
+                container = self._docker().containers.create(
+                    spec.image,
+                    list(spec.command) or None,
+                    name=f"logcast-{worker}-{spec.task_id}",
+                    environment=dict(spec.env),
+                    tty=spec.tty,
+                    labels={LABEL_TASK: spec.task_id, LABEL_WORKER: worker},
+                    log_config={"Type": "json-file", "Config": {}},
+                )
+            except docker.errors.ImageNotFound as exc:
+                raise TaskStartFailed(
+                    f"image {spec.image!r} is not on this worker (logcast does not pull images)"
+                ) from exc
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:
+                    raise TaskExists(f"a container for {spec.task_id} already exists") from exc
+                if exc.status_code is not None and 400 <= exc.status_code < 500:
+                    raise TaskStartFailed(f"cannot create the container: {_explain(exc)}") from exc
+                raise
+            return str(container.id)
+
+        return await self._call(create)
+
+    async def start(self, container_id: str) -> None:
+        """Start a created container."""
+
+        def start() -> None:
+            try:
+                self._docker().api.start(container_id)
+            except docker.errors.APIError as exc:
+                if exc.status_code is not None and exc.status_code != 404:
+                    # e.g. "exec: "nosuch": executable file not found in $PATH"
+                    raise TaskStartFailed(f"cannot start the container: {_explain(exc)}") from exc
+                raise
+
+        await self._call(start)
+
+    async def inspect(self, container_id: str) -> ContainerState:
+        """The container's state, exit code and labels."""
+        data = await self._call(lambda: self._docker().api.inspect_container(container_id))
+        return _state(data)
+
+    async def stop(self, container_id: str, grace: float) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds."""
+        await self._call(lambda: self._docker().api.stop(container_id, timeout=max(0, int(grace))))
+
+    async def remove(self, container_id: str) -> None:
+        """Remove the container (and its log)."""
+        try:
+            await self._call(lambda: self._docker().api.remove_container(container_id, force=True))
+        except ContainerGone:
+            pass
+
+    async def list_tasks(self, worker: str) -> list[ContainerState]:
+        """Every container this worker created, running or not."""
+
+        def find() -> list[dict[str, Any]]:
+            api = self._docker().api
+            found = api.containers(all=True, filters={"label": f"{LABEL_WORKER}={worker}"})
+            return [api.inspect_container(c["Id"]) for c in found]
+
+        return [_state(d) for d in await self._call(find)]
+
+    async def close(self) -> None:
+        """Release the thread pool and the client."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await asyncio.get_running_loop().run_in_executor(self._pool, client.close)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _state(data: dict[str, Any]) -> ContainerState:
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    running = bool(state.get("Running")) or bool(state.get("Restarting"))
+    status = str(state.get("Status", ""))
+    exit_code = None if running or status == "created" else int(state.get("ExitCode", 0))
+    labels = config.get("Labels") or {}
+    return ContainerState(
+        container_id=str(data.get("Id", "")),
+        task_id=str(labels.get(LABEL_TASK, "")),
+        running=running,
+        exit_code=exit_code,
+        oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""),
+        tty=bool(config.get("Tty")),
+        image=str(config.get("Image", "")),
+        command=tuple(config.get("Cmd") or ()),
+        status=status,
+    )
+
+
+def _explain(exc: docker.errors.DockerException) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    return str(exc)

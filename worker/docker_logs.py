@@ -1,0 +1,91 @@
+"""Adapter: read a container's raw log stream from the Docker Engine API.
+
+docker-py's ``logs(stream=True)`` loses the stdout/stderr tag, may hand back half a frame, and
+yields single bytes for TTY containers; this reader hands the raw response body, chunk by
+chunk, to :class:`worker.frames.DockerLogDecoder`, which does all the parsing. The HTTP
+client is aiohttp (one connection pool per worker, over the Unix socket or TCP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from shared.errors import DockerUnavailable
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
+class ContainerGone(DockerUnavailable):
+    """The container no longer exists (removed behind logcast's back)."""
+
+
+class DockerLogAPI:
+    """``GET /containers/{id}/logs`` as an async stream of byte chunks."""
+
+    def __init__(self, docker_host: str = DEFAULT_DOCKER_HOST) -> None:
+        self.docker_host = docker_host
+        url = urlsplit(docker_host)
+        if url.scheme == "unix":
+            self._connector_args: dict[str, object] = {"path": url.path}
+            self._base = "http://docker"
+        elif url.scheme in ("tcp", "http"):
+            self._connector_args = {}
+            self._base = f"http://{url.netloc}"
+        else:
+            raise ValueError(f"unsupported Docker host {docker_host!r} (use unix:// or tcp://)")
+        self._session: aiohttp.ClientSession | None = None
+        self.requests = 0  # log requests made (one per container, unless a stream broke)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = (
+                aiohttp.UnixConnector(**self._connector_args)  # type: ignore[arg-type]
+                if "path" in self._connector_args
+                else aiohttp.TCPConnector()
+            )
+            self._session = aiohttp.ClientSession(
+                base_url=self._base,
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def chunks(
+        self, container_id: str, *, since: str | None = None, follow: bool = True
+    ) -> AsyncIterator[bytes]:
+        """The container's log (stdout and stderr, with timestamps) as raw chunks.
+
+        Ends when Docker ends the stream (for ``follow``, when the container stops).
+        Raises :class:`ContainerGone` for an unknown container and
+        :class:`~shared.errors.DockerUnavailable` when the engine cannot be reached.
+        """
+        params = {"stdout": "1", "stderr": "1", "timestamps": "1", "follow": "1" if follow else "0"}
+        if since is not None:
+            params["since"] = since
+        self.requests += 1
+        try:
+            async with self._client().get(
+                f"/containers/{container_id}/logs", params=params
+            ) as resp:
+                if resp.status == 404:
+                    raise ContainerGone(f"container {container_id[:12]} no longer exists")
+                if resp.status != 200:
+                    text = (await resp.text())[:200]
+                    raise DockerUnavailable(
+                        f"Docker refused the log request ({resp.status}): {text}"
+                    )
+                async for chunk in resp.content.iter_any():
+                    yield chunk
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise DockerUnavailable(
+                f"lost the Docker log stream of {container_id[:12]}: {exc or type(exc).__name__}"
+            ) from exc

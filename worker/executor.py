@@ -1,0 +1,275 @@
+"""TaskExecutor: run tasks as labelled containers and turn their exits into task statuses.
+
+For each task: register it (``pending``, already subscribable) → create the container →
+start it (``running``) → its broadcaster reads the log until the container stops → inspect
+the exit code → ``success`` / ``failed`` / ``cancelled`` delivered to every subscriber after
+the last line → remove the container (its log was fully read). Containers carry the labels
+``logcast.task`` and ``logcast.worker``, so a restarted worker adopts the ones it left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+
+from shared.errors import DockerUnavailable, InvalidRequest, TaskExists, TaskNotFound
+from shared.ids import validate_task_id
+from shared.model import TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from worker.containers import ContainerRuntime, ContainerState
+from worker.docker_logs import ContainerGone, DockerLogAPI
+from worker.manager import LogStreamManager
+
+log = logging.getLogger(__name__)
+
+_INSPECT_RETRY = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class _StoppedBeforeStart(Exception):
+    """``stop`` was called while the container was being created."""
+
+
+class DockerContainerLog:
+    """The :class:`~worker.broadcaster.LogSource` of one container."""
+
+    def __init__(self, api: DockerLogAPI, runtime: ContainerRuntime, *, tty: bool) -> None:
+        self.api = api
+        self.runtime = runtime
+        self.tty = tty
+        self.container_id = ""  # known once the container is created
+
+    def chunks(self, since: str | None) -> AsyncIterator[bytes]:
+        """The container's raw log from ``since``."""
+        return self.api.chunks(self.container_id, since=since)
+
+    async def still_running(self) -> bool:
+        """Whether the container still runs."""
+        return (await self.runtime.inspect(self.container_id)).running
+
+
+@dataclass(slots=True)
+class _Task:
+    info: TaskInfo
+    cancel_requested: bool = False
+    supervisor: asyncio.Task[None] | None = None
+    done: asyncio.Event | None = None
+
+
+class TaskExecutor:
+    """The tasks of one worker."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        runtime: ContainerRuntime,
+        logs: DockerLogAPI,
+        manager: LogStreamManager,
+        stop_grace: float = 10.0,
+        keep_containers: bool = False,
+        on_change: Callable[[TaskInfo], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.runtime = runtime
+        self.logs = logs
+        self.manager = manager
+        self.stop_grace = stop_grace
+        self.keep_containers = keep_containers
+        self.on_change = on_change
+        self._tasks: dict[str, _Task] = {}
+        self._forget: dict[str, asyncio.TimerHandle] = {}
+
+    # ------------------------------------------------------------------ queries
+
+    def info(self, task_id: str) -> TaskInfo:
+        """What is known of ``task_id``; :class:`TaskNotFound` if it is not on this worker."""
+        validate_task_id(task_id)
+        task = self._tasks.get(task_id)
+        if task is None:
+            raise TaskNotFound(f"no task {task_id} on this worker")
+        return self._snapshot(task)
+
+    def list(self) -> list[TaskInfo]:
+        """Every task this worker runs or ran within the retention period, oldest first."""
+        return sorted((self._snapshot(t) for t in self._tasks.values()), key=lambda i: i.created_at)
+
+    def _snapshot(self, task: _Task) -> TaskInfo:
+        info = replace(task.info)
+        if info.task_id in self.manager:
+            info.lines = self.manager.get(info.task_id).lines_read
+        return info
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, spec: TaskSpec) -> TaskInfo:
+        """Run ``spec`` as a container. Returns once it runs (or failed to start).
+
+        Raises :class:`InvalidTaskId` / :class:`InvalidRequest` before any Docker call, and
+        :class:`TaskExists` for a task id in use.
+        """
+        validate_task_id(spec.task_id)
+        if not spec.image or len(spec.image) > 512 or any(c.isspace() for c in spec.image):
+            raise InvalidRequest(f"invalid image name {spec.image[:80]!r}")
+        if spec.task_id in self._tasks:
+            raise TaskExists(f"task {spec.task_id} already exists on this worker")
+        task = _Task(
+            TaskInfo(
+                task_id=spec.task_id,
+                status=TaskStatus.PENDING,
+                image=spec.image,
+                command=spec.command,
+                tty=spec.tty,
+                worker=self.name,
+                created_at=time.time(),
+            ),
+            done=asyncio.Event(),
+        )
+        self._tasks[spec.task_id] = task
+        source = DockerContainerLog(self.logs, self.runtime, tty=spec.tty)
+        self.manager.start_task(spec.task_id, source, read=False)
+        self._changed(task)
+        try:
+            source.container_id = await self.runtime.create(spec, self.name)
+            task.info.container_id = source.container_id
+            if task.cancel_requested:
+                raise _StoppedBeforeStart
+            await self.runtime.start(source.container_id)
+        except _StoppedBeforeStart:
+            await self._end(task, TaskEnd(TaskStatus.CANCELLED, None, "stopped before it started"))
+            return self._snapshot(task)
+        except TaskExists:
+            self._tasks.pop(spec.task_id, None)
+            self.manager.stop_task(spec.task_id, TaskEnd(TaskStatus.FAILED, None, "duplicate"))
+            raise
+        except Exception as exc:
+            await self._end(task, TaskEnd(TaskStatus.FAILED, None, str(exc)))
+            return self._snapshot(task)
+        task.info.status = TaskStatus.RUNNING
+        self._changed(task)
+        self.manager.begin_reading(spec.task_id)
+        task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{spec.task_id}")
+        return self._snapshot(task)
+
+    async def stop(self, task_id: str) -> TaskInfo:
+        """Stop a running task (status ``cancelled``); returns once it ended."""
+        info = self.info(task_id)
+        task = self._tasks[task_id]
+        if info.status.is_final:
+            return info
+        task.cancel_requested = True
+        if task.info.container_id:
+            with contextlib.suppress(ContainerGone):
+                await self.runtime.stop(task.info.container_id, self.stop_grace)
+        if task.done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task.done.wait(), timeout=self.stop_grace + 10)
+        return self._snapshot(task)
+
+    async def adopt_existing(self) -> list[str]:
+        """Take over the containers a previous run of this worker left behind.
+
+        Their logs are read again from the start, so every line gets the same ``seq`` as
+        before. Returns the adopted task ids.
+        """
+        adopted = []
+        for state in await self.runtime.list_tasks(self.name):
+            task_id = state.task_id
+            try:
+                validate_task_id(task_id)
+            except InvalidRequest:
+                continue
+            if task_id in self._tasks:
+                continue
+            task = _Task(
+                TaskInfo(
+                    task_id=task_id,
+                    status=TaskStatus.RUNNING,
+                    image=state.image,
+                    command=state.command,
+                    tty=state.tty,
+                    worker=self.name,
+                    created_at=time.time(),
+                    container_id=state.container_id,
+                ),
+                done=asyncio.Event(),
+            )
+            self._tasks[task_id] = task
+            source = DockerContainerLog(self.logs, self.runtime, tty=state.tty)
+            source.container_id = state.container_id
+            self.manager.start_task(task_id, source)
+            task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{task_id}")
+            self._changed(task)
+            adopted.append(task_id)
+        return adopted
+
+    async def _supervise(self, task: _Task) -> None:
+        task_id = task.info.task_id
+        await self.manager.reading_done(task_id)
+        try:
+            state = await self._inspect_until_answered(task.info.container_id)
+            end = self._end_for(task, state)
+        except ContainerGone:
+            status = TaskStatus.CANCELLED if task.cancel_requested else TaskStatus.FAILED
+            end = TaskEnd(status, None, "the container was removed")
+        await self._end(task, end)
+
+    async def _inspect_until_answered(self, container_id: str) -> ContainerState:
+        for attempt in range(10_000):
+            try:
+                return await self.runtime.inspect(container_id)
+            except ContainerGone:
+                raise
+            except DockerUnavailable as exc:
+                log.warning("inspect %s: %s", container_id[:12], exc)
+                await asyncio.sleep(_INSPECT_RETRY[min(attempt, len(_INSPECT_RETRY) - 1)])
+        raise DockerUnavailable("Docker never answered")
+
+    def _end_for(self, task: _Task, state: ContainerState) -> TaskEnd:
+        code = state.exit_code
+        if task.cancel_requested:
+            return TaskEnd(TaskStatus.CANCELLED, code, "stopped on request")
+        if code == 0:
+            return TaskEnd(TaskStatus.SUCCESS, 0)
+        reason = "out of memory (OOMKilled)" if state.oom_killed else state.error
+        return TaskEnd(TaskStatus.FAILED, code, reason)
+
+    async def _end(self, task: _Task, end: TaskEnd) -> None:
+        info = task.info
+        info.status = end.status
+        info.exit_code = end.exit_code
+        info.error = end.error
+        info.finished_at = time.time()
+        self.manager.stop_task(info.task_id, end)
+        if task.done is not None:
+            task.done.set()
+        self._changed(task)
+        if info.container_id and not self.keep_containers:
+            try:
+                await self.runtime.remove(info.container_id)
+            except DockerUnavailable as exc:
+                log.warning("could not remove the container of %s: %s", info.task_id, exc)
+        loop = asyncio.get_running_loop()
+        self._forget[info.task_id] = loop.call_later(
+            self.manager.retention, self._tasks_forget, info.task_id
+        )
+
+    def _tasks_forget(self, task_id: str) -> None:
+        self._forget.pop(task_id, None)
+        self._tasks.pop(task_id, None)
+
+    def _changed(self, task: _Task) -> None:
+        if self.on_change is not None:
+            self.on_change(self._snapshot(task))
+
+    async def close(self) -> None:
+        """Stop supervising. Running containers keep running (a restarted worker adopts them)."""
+        supervisors = [t.supervisor for t in self._tasks.values() if t.supervisor is not None]
+        for sup in supervisors:
+            sup.cancel()
+        await asyncio.gather(*supervisors, return_exceptions=True)
+        for handle in self._forget.values():
+            handle.cancel()
+        self._forget.clear()

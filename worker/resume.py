@@ -1,0 +1,66 @@
+"""Re-opening a broken Docker log stream without duplicates. Pure, no I/O.
+
+Docker's ``since`` is inclusive and works on timestamps, and stdout/stderr lines can reach the
+log file slightly out of timestamp order. So a resumed stream starts a little before the last
+line read (``MARGIN_NS``) and every re-sent line (same timestamp, stream and content as one of
+the recently published lines) is dropped. Lines before the margin are not re-sent by Docker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from shared.model import LogLine
+
+MARGIN_NS = 1_000_000  # resume 1 ms before the last line read
+RECENT = 1000  # recently published lines compared with a resumed stream
+
+
+def timestamp_ns(ts: str) -> int:
+    """Nanoseconds since the epoch of a Docker RFC 3339 timestamp (``...T19:41:43.6061Z``)."""
+    head, _, frac = ts.rstrip("Z").partition(".")
+    seconds = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return int(seconds) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
+
+
+def docker_since(ns: int) -> str:
+    """The ``since`` query value Docker accepts for a time in nanoseconds."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
+class ResumePoint:
+    """Says where to re-open a broken stream and filters the lines Docker sends again."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[tuple[str, str, str]] | None = None
+        self._last_ts = ""
+
+    def since(self, recent: list[LogLine]) -> str | None:
+        """Where to re-open the stream, given the most recently published lines (oldest first;
+        None: from the beginning). Lines re-sent from then on are dropped by :meth:`filter`."""
+        if not recent or not recent[-1].timestamp:
+            self._seen = None
+            return None
+        self._last_ts = recent[-1].timestamp
+        self._seen = Counter((ln.timestamp, ln.stream.value, ln.content) for ln in recent)
+        try:
+            return docker_since(max(0, timestamp_ns(self._last_ts) - MARGIN_NS))
+        except ValueError:
+            return None
+
+    def filter(self, lines: list[LogLine]) -> list[LogLine]:
+        """Drop the lines of a resumed stream that were published before it broke."""
+        seen = self._seen
+        if not seen:
+            return lines
+        kept = []
+        for line in lines:
+            key = (line.timestamp, line.stream.value, line.content)
+            if seen.get(key):
+                seen[key] -= 1
+            else:
+                kept.append(line)
+        if kept and kept[-1].timestamp > self._last_ts:
+            self._seen = None  # past the resume point: nothing more can be re-sent
+        return kept

@@ -1,0 +1,76 @@
+"""Wiring: a running worker (Docker adapters, manager, executor, gRPC server) as one object."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+
+from shared.addresses import check_bind
+from shared.grpc_options import server_options
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from worker.config import WorkerConfig
+from worker.containers import ContainerRuntime
+from worker.docker_logs import DockerLogAPI
+from worker.executor import TaskExecutor
+from worker.manager import LogStreamManager
+from worker.service import WorkerService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunningWorker:
+    """A started worker: its parts, and the address its gRPC server really listens on."""
+
+    config: WorkerConfig
+    address: str
+    runtime: ContainerRuntime
+    logs: DockerLogAPI
+    manager: LogStreamManager
+    executor: TaskExecutor
+    server: grpc.aio.Server
+
+
+@contextlib.asynccontextmanager
+async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
+    """Start a worker; stop it (gRPC first, then supervision) on exit.
+
+    Raises ConfigError for a refused listen address and DockerUnavailable when no Docker
+    engine answers. Containers left running by a previous run of this worker are adopted.
+    """
+    host, _ = check_bind(config.listen, insecure_expose=config.insecure_expose, what="the worker")
+    runtime = ContainerRuntime(config.docker_host)
+    logs = DockerLogAPI(config.docker_host)
+    manager = LogStreamManager(
+        limits=config.limits, max_line_bytes=config.max_line_bytes, retention=config.retention
+    )
+    executor = TaskExecutor(
+        name=config.name,
+        runtime=runtime,
+        logs=logs,
+        manager=manager,
+        stop_grace=config.stop_grace,
+        keep_containers=config.keep_containers,
+    )
+    server = grpc.aio.server(options=server_options())
+    try:
+        await runtime.ping()
+        pb_grpc.add_WorkerServicer_to_server(WorkerService(executor, manager), server)
+        port = server.add_insecure_port(config.listen)
+        await server.start()
+        address = config.advertise or f"{host}:{port}"
+        adopted = await executor.adopt_existing()
+        if adopted:
+            log.info("adopted %d running task(s) from a previous run: %s", len(adopted), adopted)
+        log.info("worker %s serving on %s (Docker: %s)", config.name, address, config.docker_host)
+        yield RunningWorker(config, address, runtime, logs, manager, executor, server)
+    finally:
+        await server.stop(grace=1.0)
+        await executor.close()
+        await manager.close()
+        await logs.close()
+        await runtime.close()
