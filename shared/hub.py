@@ -55,6 +55,7 @@ class Subscriber:
         "delivered",
         "dropped",
         "ended",
+        "explicit",
         "gap",
         "state_seen",
         "stop_at",
@@ -72,6 +73,7 @@ class Subscriber:
         self.state_seen: ConnectionState | None = None
         self.delivered = 0  # lines handed out
         self.dropped = 0  # lines lost to overflow
+        self.explicit = False  # asked for lines after a given seq (not just "the history")
 
 
 class LogHub:
@@ -130,12 +132,16 @@ class LogHub:
 
         Every subscriber that has not read up to ``seq`` gets one :class:`Gap` from its cursor
         to ``seq - 1`` and continues at ``seq``; the store restarts there (it holds no holes).
+        Before the hub's first line, this only says where numbering starts: subscribers that
+        asked for "the history" simply start there, only ``after=N`` subscribers hear of a gap.
         """
         if seq <= self.store.next_seq:
             return
+        first_line = self.store.total_bytes == 0
         for sub in self._subscribers:
             if sub.cursor < seq:
-                sub.gap = _merge_gap(sub.gap, Gap(sub.cursor, seq - 1, reason))
+                if sub.explicit or not first_line:
+                    sub.gap = _merge_gap(sub.gap, Gap(sub.cursor, seq - 1, reason))
                 sub.cursor = seq
         self.store.restart_at(seq)
         self._wake_all()
@@ -216,6 +222,7 @@ class LogHub:
             gap = None
         sub = Subscriber(cursor, waker)
         sub.gap = gap
+        sub.explicit = after is not None
         if not follow:
             sub.stop_at = store.next_seq
         self._subscribers.add(sub)

@@ -16,6 +16,7 @@ from worker.config import WorkerConfig
 from worker.containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
 from worker.executor import TaskExecutor
+from worker.heartbeat import Heartbeat
 from worker.manager import LogStreamManager
 from worker.service import WorkerService
 
@@ -33,6 +34,8 @@ class RunningWorker:
     manager: LogStreamManager
     executor: TaskExecutor
     server: grpc.aio.Server
+    service: WorkerService
+    heartbeat: Heartbeat | None
 
 
 @contextlib.asynccontextmanager
@@ -57,18 +60,30 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         keep_containers=config.keep_containers,
     )
     server = grpc.aio.server(options=server_options())
+    service = WorkerService(executor, manager)
+    heartbeat: Heartbeat | None = None
     try:
         await runtime.ping()
-        pb_grpc.add_WorkerServicer_to_server(WorkerService(executor, manager), server)
+        pb_grpc.add_WorkerServicer_to_server(service, server)
         port = server.add_insecure_port(config.listen)
         await server.start()
         address = config.advertise or f"{host}:{port}"
         adopted = await executor.adopt_existing()
         if adopted:
             log.info("adopted %d running task(s) from a previous run: %s", len(adopted), adopted)
+        if config.master:
+            heartbeat = Heartbeat(
+                config.master, config.name, address, executor, config.heartbeat_interval
+            )
+            executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
+            heartbeat.start()
         log.info("worker %s serving on %s (Docker: %s)", config.name, address, config.docker_host)
-        yield RunningWorker(config, address, runtime, logs, manager, executor, server)
+        yield RunningWorker(
+            config, address, runtime, logs, manager, executor, server, service, heartbeat
+        )
     finally:
+        if heartbeat is not None:
+            await heartbeat.stop()
         await server.stop(grace=1.0)
         await executor.close()
         await manager.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import grpc
@@ -20,6 +21,7 @@ class WorkerService(pb_grpc.WorkerServicer):
     def __init__(self, executor: TaskExecutor, manager: LogStreamManager) -> None:
         self.executor = executor
         self.manager = manager
+        self.subscriptions: Counter[str] = Counter()  # StreamLogs calls per task
 
     @maps_errors
     async def StartTask(
@@ -41,13 +43,16 @@ class WorkerService(pb_grpc.WorkerServicer):
     async def StreamLogs(
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.LogBatch]:
+        """History, then live lines, then the end. The first message is an empty ack."""
         subscription = self.manager.subscribe(
             request.task_id,
             tail=request.tail if request.HasField("tail") else None,
             after=request.after_seq if request.HasField("after_seq") else None,
             follow=not request.no_follow,
         )
+        self.subscriptions[request.task_id] += 1
         async with subscription:
+            yield pb.LogBatch()  # subscribed: tells the caller the stream is live
             async for batch in subscription:
                 for msg in batch_to_pb(batch):
                     yield msg

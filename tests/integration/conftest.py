@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import shutil
@@ -105,3 +106,27 @@ async def collect(stub: pb_grpc.WorkerStub, task_id: str, **request: Any) -> Rec
     async for msg in stub.StreamLogs(pb.StreamLogsRequest(task_id=task_id, **request)):
         got.add(batch_from_pb(msg))
     return got
+
+
+@pytest.fixture
+def master_factory(worker_factory) -> Callable[..., Any]:
+    """``async with master_factory(workers=N, **config) as (running, workers)``: an in-process
+    master on port 0 and N in-process workers registered with it."""
+    from master.config import MasterConfig
+    from master.server import run_master
+
+    @contextlib.asynccontextmanager
+    async def make(workers: int = 1, **overrides: Any) -> AsyncIterator[tuple[Any, list]]:
+        config = MasterConfig(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0")
+        config = dataclasses.replace(config, **overrides)
+        async with run_master(config) as running, contextlib.AsyncExitStack() as stack:
+            started = [
+                await stack.enter_async_context(worker_factory(master=running.grpc_address))
+                for _ in range(workers)
+            ]
+            for w in started:
+                while not any(r.name == w.config.name for r in running.master.registry.workers()):
+                    await asyncio.sleep(0.02)
+            yield running, started
+
+    return make

@@ -213,3 +213,16 @@ def test_unsubscribed_subscriber_no_longer_holds_lines():
     hub.unsubscribe(sub)
     hub.publish(lines(200))
     assert len(hub.store) <= 10 + hub._trim_slack
+
+
+def test_relay_start_is_not_a_gap_for_history_subscribers():
+    """A relay hub learns where numbering starts from its first upstream line."""
+    hub = LogHub()
+    history = hub.subscribe(noop)
+    resuming = hub.subscribe(noop, after=10)
+    upstream = lines(3)
+    for i, ln in enumerate(upstream, start=500):
+        ln.seq = i
+    hub.publish_numbered(upstream)
+    assert drain(hub, history) == [500, 501, 502]
+    assert drain(hub, resuming) == [Gap(11, 499, "upstream"), 500, 501, 502]

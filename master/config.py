@@ -1,0 +1,32 @@
+"""The master's configuration: built once by the CLI (or a test), read by the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.hub import HubLimits
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _relay_limits() -> HubLimits:
+    # each client of a relay may fall 10,000 lines / 8 MiB behind before it loses its oldest
+    return HubLimits(history=1000, max_lag_lines=10_000, max_lag_bytes=8 * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class MasterConfig:
+    """Everything ``master serve`` can be told."""
+
+    grpc_listen: str = "127.0.0.1:50051"
+    http_listen: str = "127.0.0.1:8080"
+    local_worker: bool = False  # also run a worker in this process (the embedded default)
+    worker_timeout: float = 5.0  # a worker silent this long is down; its tasks become lost
+    sweep_interval: float = 0.5
+    ready_timeout: float = 5.0  # how long a new relay may wait for the worker's first answer
+    relay_linger: float = 30.0  # keep a running task's relay this long after its last client
+    relay_retention: float = 300.0  # keep a finished task's relay (tail + status) this long
+    relay_limits: HubLimits = field(default_factory=_relay_limits)
+    web_dir: Path = WEB_DIR
+    insecure_expose: bool = False  # allow non-loopback listen addresses

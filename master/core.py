@@ -1,0 +1,207 @@
+"""The master: workers, task placement, relays, and StreamTaskLogsUnified for every client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+import grpc
+
+from master.config import MasterConfig
+from master.connections import WorkerConnections
+from master.registry import Registry, WorkerRecord, pick_worker
+from master.relay import TaskRelay
+from shared.convert import info_from_pb, spec_to_pb
+from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
+from shared.ids import new_task_id, validate_task_id
+from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.protos import logcast_pb2 as pb
+from shared.rpc_errors import error_from_rpc
+from shared.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LogUpdate:
+    """What a :data:`LogStreamHandler` receives: a batch of lines and notices, whether the task
+    is complete (``batch.end`` is set), and its status."""
+
+    batch: Batch
+    is_complete: bool
+    status: TaskStatus
+
+
+LogStreamHandler = Callable[[LogUpdate], Awaitable[None]]
+"""Called for every batch, in order. Raising stops the stream (the client went away)."""
+
+
+class Master:
+    """Tracks workers and tasks; every client's logs go through :meth:`StreamTaskLogsUnified`."""
+
+    def __init__(self, config: MasterConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.registry = Registry(worker_timeout=config.worker_timeout, started_at=clock())
+        self.connections = WorkerConnections()
+        self.relays: dict[str, TaskRelay] = {}
+        self._janitor: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the background sweep (dead workers, idle relays)."""
+        self._janitor = asyncio.create_task(self._sweep_forever(), name="master-janitor")
+
+    async def close(self) -> None:
+        """Stop relays and close worker channels."""
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+        for relay in list(self.relays.values()):
+            await relay.close()
+        self.relays.clear()
+        await self.connections.close()
+
+    # ------------------------------------------------------------------ workers
+
+    def heartbeat(self, name: str, address: str, tasks: list[TaskInfo]) -> None:
+        """A worker reports in (see :class:`Registry`)."""
+        was = {w.name: w.alive for w in self.registry.workers()}
+        self.registry.heartbeat(name, address, tasks, self.clock())
+        if not was.get(name, False):
+            log.info("worker %s is up at %s with %d task(s)", name, address, len(tasks))
+
+    def workers(self) -> list[tuple[WorkerRecord, int]]:
+        """Every worker with its number of unfinished tasks."""
+        return [(w, self.registry.running_count(w.name)) for w in self.registry.workers()]
+
+    # ------------------------------------------------------------------ tasks
+
+    async def run_task(self, spec: TaskSpec) -> TaskInfo:
+        """Place ``spec`` on the live worker with the fewest running tasks and start it there."""
+        if spec.task_id:
+            validate_task_id(spec.task_id)
+            if self.registry.has_task(spec.task_id):
+                raise TaskExists(f"task {spec.task_id} already exists")
+        else:
+            task_id = new_task_id()
+            while self.registry.has_task(task_id):
+                task_id = new_task_id()
+            spec = replace(spec, task_id=task_id)
+        worker = pick_worker(self.registry)
+        stub = self.connections.stub(worker.address)
+        try:
+            reply = await stub.StartTask(pb.StartTaskRequest(spec=spec_to_pb(spec)), timeout=60)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        info = info_from_pb(reply)
+        info.worker = worker.name
+        self.registry.add_task(info)
+        log.info("placed %s on %s (%s)", info.task_id, worker.name, info.status)
+        return info
+
+    async def stop_task(self, task_id: str) -> TaskInfo:
+        """Stop a running task; its status becomes ``cancelled``."""
+        info = self.get_task(task_id)
+        if info.status.is_final:
+            return info
+        worker = self.registry.worker(info.worker)
+        if not worker.alive:
+            raise WorkerUnavailable(f"worker {worker.name} of {task_id} is not answering")
+        try:
+            reply = await self.connections.stub(worker.address).StopTask(
+                pb.TaskRef(task_id=task_id), timeout=60
+            )
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        stopped = info_from_pb(reply)
+        stopped.worker = worker.name
+        self.registry.task_ended(task_id, stopped.status, stopped.exit_code, stopped.error)
+        return self.get_task(task_id)
+
+    def get_task(self, task_id: str) -> TaskInfo:
+        """What the master knows of ``task_id``."""
+        validate_task_id(task_id)
+        self._known_or_raise(task_id)
+        return self.registry.task(task_id)
+
+    def list_tasks(self) -> list[TaskInfo]:
+        """Every known task, oldest first."""
+        return self.registry.tasks()
+
+    def _known_or_raise(self, task_id: str) -> None:
+        if self.registry.has_task(task_id):
+            return
+        if self.registry.warming_up(self.clock()):
+            raise WorkerUnavailable(
+                f"the master just started and has not heard from every worker yet; "
+                f"{task_id} may still appear: retry in a few seconds"
+            )
+        raise TaskNotFound(f"no task {task_id}")
+
+    # ------------------------------------------------------------------ logs
+
+    async def StreamTaskLogsUnified(
+        self,
+        task_id: str,
+        user: str,
+        handler: LogStreamHandler,
+        *,
+        tail: int | None = None,
+        after: int | None = None,
+        follow: bool = True,
+    ) -> TaskEnd | None:
+        """Stream the log of ``task_id`` to ``handler``: history (last 1000 lines, ``tail=N``,
+        or everything after seq ``after``), then live lines, then the task's end.
+
+        Every client path (the CLI's gRPC stream, the WebSocket endpoint, ...) comes through
+        here. All clients of a task share one upstream worker subscription (the task's
+        relay). Returns the task's end, or None when ``follow=False`` stopped earlier.
+        Raises InvalidTaskId, TaskNotFound, or WorkerUnavailable while the master warms up.
+        """
+        validate_task_id(task_id)
+        self._known_or_raise(task_id)
+        relay = self._relay(task_id)
+        await relay.wait_ready(self.config.ready_timeout)
+        log.debug("%s follows %s", user, task_id)
+        registry = self.registry
+        async with Subscription(relay.hub, tail=tail, after=after, follow=follow) as sub:
+            async for batch in sub:
+                if batch.end is not None:
+                    await handler(LogUpdate(batch, True, batch.end.status))
+                    return batch.end
+                await handler(LogUpdate(batch, False, registry.status(task_id)))
+        return None
+
+    def _relay(self, task_id: str) -> TaskRelay:
+        relay = self.relays.get(task_id)
+        if relay is None:
+            relay = self.relays[task_id] = TaskRelay(
+                task_id, self.registry, self.connections, self.config.relay_limits, self.clock
+            )
+        return relay
+
+    # ------------------------------------------------------------------ housekeeping
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_interval)
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        """Mark silent workers down (their tasks lost) and free idle or finished relays."""
+        now = self.clock()
+        for name in self.registry.sweep(now):
+            log.warning("worker %s missed its heartbeats: marked down", name)
+        for task_id, relay in list(self.relays.items()):
+            if relay.hub.subscriber_count:
+                relay.idle_since = now
+                continue
+            keep = self.config.relay_retention if relay.ended else self.config.relay_linger
+            if now - relay.idle_since > keep:
+                del self.relays[task_id]
+                await relay.close()

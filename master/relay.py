@@ -1,0 +1,147 @@
+"""TaskRelay: one upstream log subscription per task per master, shared by all its clients.
+
+The relay is a hub (the same fan-out core as the worker's broadcaster) fed by the worker's
+``StreamLogs`` stream instead of Docker. Lines keep the worker's ``seq``. When the worker
+stream breaks while the task may still run, the relay resubscribes ``after`` the last seq it
+has, with backoff, so clients see no duplicate; what the worker no longer has arrives as a
+``gap``. When the registry says the task is lost (its worker stopped heartbeating), the relay
+ends it with status ``lost`` instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import grpc
+
+from master.connections import WorkerConnections
+from master.registry import Registry
+from shared.convert import batch_from_pb
+from shared.errors import TaskNotFound, WorkerUnavailable
+from shared.hub import HubLimits, LogHub
+from shared.model import ConnectionState, TaskEnd, TaskStatus
+from shared.protos import logcast_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+class TaskRelay:
+    """The master's copy of one task's log stream (see the module docstring)."""
+
+    def __init__(
+        self,
+        task_id: str,
+        registry: Registry,
+        connections: WorkerConnections,
+        limits: HubLimits,
+        clock: Callable[[], float],
+    ) -> None:
+        self.task_id = task_id
+        self.registry = registry
+        self.connections = connections
+        self.hub = LogHub(limits)
+        self.ready = asyncio.Event()  # set once the first upstream answer (or failure) is in
+        self.upstream_calls = 0
+        self._clock = clock
+        self.idle_since = clock()
+        self._changed = asyncio.Event()
+        self._unsubscribe = registry.subscribe(self._changed.set)
+        self._task = asyncio.create_task(self._run(), name=f"relay-{task_id}")
+
+    @property
+    def ended(self) -> bool:
+        """The task's end was received (or decided: lost)."""
+        return self.hub.end is not None
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until the relay has heard from the worker (at most ``timeout`` seconds)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), timeout)
+
+    async def close(self) -> None:
+        """Stop relaying."""
+        self._unsubscribe()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self.ended:
+            try:
+                info = self.registry.task(self.task_id)
+                if info.status is TaskStatus.LOST:
+                    self._finish(TaskEnd(TaskStatus.LOST, None, info.error))
+                    break
+                worker = self.registry.worker(info.worker)
+            except (TaskNotFound, WorkerUnavailable) as exc:
+                self._finish(TaskEnd(TaskStatus.LOST, None, str(exc)))
+                break
+            if not worker.alive:
+                self.hub.set_state(ConnectionState.WORKER_UNREACHABLE)
+                self.ready.set()
+                await self._wait_change(1.0)
+                continue
+            try:
+                if await self._follow(worker.address):
+                    attempt = 0
+            except grpc.aio.AioRpcError as err:
+                if err.code() is grpc.StatusCode.NOT_FOUND:
+                    self._gone(info.status, info.exit_code, info.error)
+                    break
+                log.info("%s: worker stream broke (%s); resubscribing", self.task_id, err.code())
+            if self.ended:
+                break
+            self.hub.set_state(ConnectionState.RECONNECTING)
+            self.ready.set()
+            await self._wait_change(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            attempt += 1
+        self.ready.set()
+
+    async def _follow(self, address: str) -> bool:
+        """Relay one worker stream until it ends; True if it delivered anything."""
+        hub = self.hub
+        if hub.store.total_bytes:
+            request = pb.StreamLogsRequest(task_id=self.task_id, after_seq=hub.next_seq - 1)
+        else:
+            request = pb.StreamLogsRequest(task_id=self.task_id, tail=hub.limits.history)
+        self.upstream_calls += 1
+        got = False
+        async for msg in self.connections.stub(address).StreamLogs(request):
+            batch = batch_from_pb(msg)
+            if not got:
+                got = True
+                hub.set_state(ConnectionState.STREAMING)
+                self.ready.set()
+            if batch.gap is not None:
+                hub.skip_to(batch.gap.to_seq + 1, batch.gap.reason)
+            if batch.dropped is not None:
+                hub.skip_to(batch.dropped.to_seq + 1, "upstream")
+            if batch.lines:
+                hub.publish_numbered(batch.lines)
+            if batch.end is not None:
+                self._finish(batch.end)
+                return True
+        return got
+
+    def _gone(self, status: TaskStatus, exit_code: int | None, error: str) -> None:
+        """The worker no longer has the task: end with what the registry last knew."""
+        if status.is_final:
+            self._finish(TaskEnd(status, exit_code, error))
+        else:
+            self._finish(TaskEnd(TaskStatus.LOST, None, "its worker no longer has this task"))
+
+    def _finish(self, end: TaskEnd) -> None:
+        if not self.ended:
+            self.hub.finish(end)
+            self.registry.task_ended(self.task_id, end.status, end.exit_code, end.error)
+
+    async def _wait_change(self, timeout: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)

@@ -1,0 +1,75 @@
+"""Wiring: a running master (core, gRPC server, optional embedded worker) as one object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import grpc
+
+from master.config import MasterConfig
+from master.core import Master
+from master.service import MasterService
+from shared.addresses import check_bind
+from shared.grpc_options import server_options
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from worker.config import WorkerConfig
+from worker.server import RunningWorker, run_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunningMaster:
+    """A started master and the addresses it really listens on."""
+
+    config: MasterConfig
+    master: Master
+    grpc_address: str
+    server: grpc.aio.Server
+    local_worker: RunningWorker | None
+    http_address: str = ""
+
+
+@contextlib.asynccontextmanager
+async def run_master(
+    config: MasterConfig, *, worker_config: WorkerConfig | None = None
+) -> AsyncIterator[RunningMaster]:
+    """Start a master (and, with ``config.local_worker``, a worker in the same process
+    registered with it); stop everything on exit."""
+    host, _ = check_bind(config.grpc_listen, insecure_expose=config.insecure_expose, what="gRPC")
+    master = Master(config)
+    server = grpc.aio.server(options=server_options())
+    pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
+    port = server.add_insecure_port(config.grpc_listen)
+    await server.start()
+    await master.start()
+    grpc_address = f"{host}:{port}"
+    log.info("master gRPC on %s", grpc_address)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            local = None
+            if config.local_worker:
+                wconf = worker_config or WorkerConfig(name="local", listen="127.0.0.1:0")
+                local = await stack.enter_async_context(
+                    run_worker(replace(wconf, master=grpc_address))
+                )
+                await _registered(master, wconf.name)
+            yield RunningMaster(config, master, grpc_address, server, local)
+    finally:
+        await server.stop(grace=1.0)
+        await master.close()
+
+
+async def _registered(master: Master, name: str, timeout: float = 10.0) -> None:
+    """Wait until worker ``name`` has reported in (so `master run` can place tasks at once)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if any(w.name == name and w.alive for w in master.registry.workers()):
+            return
+        await asyncio.sleep(0.02)
+    log.warning("the local worker %s has not reported in after %g s", name, timeout)

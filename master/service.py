@@ -1,0 +1,80 @@
+"""Adapter: the master's gRPC service, for workers (Heartbeat) and CLI clients. Thin."""
+
+from __future__ import annotations
+
+import grpc
+
+from master.core import LogUpdate, Master
+from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb
+from shared.protos import logcast_pb2 as pb
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from shared.rpc_errors import maps_errors
+
+
+class MasterService(pb_grpc.MasterServicer):
+    """Heartbeat, RunTask, StopTask, GetTask, ListTasks, ListWorkers, StreamLogs."""
+
+    def __init__(self, master: Master) -> None:
+        self.master = master
+
+    @maps_errors
+    async def Heartbeat(
+        self, request: pb.HeartbeatRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HeartbeatResponse:
+        tasks = [info_from_pb(t) for t in request.tasks]
+        self.master.heartbeat(request.name, request.address, tasks)
+        return pb.HeartbeatResponse(interval=self.master.config.worker_timeout / 5)
+
+    @maps_errors
+    async def RunTask(
+        self, request: pb.RunTaskRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TaskInfo:
+        return info_to_pb(await self.master.run_task(spec_from_pb(request.spec)))
+
+    @maps_errors
+    async def StopTask(self, request: pb.TaskRef, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        return info_to_pb(await self.master.stop_task(request.task_id))
+
+    @maps_errors
+    async def GetTask(self, request: pb.TaskRef, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        return info_to_pb(self.master.get_task(request.task_id))
+
+    @maps_errors
+    async def ListTasks(
+        self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TaskList:
+        return pb.TaskList(tasks=[info_to_pb(t) for t in self.master.list_tasks()])
+
+    @maps_errors
+    async def ListWorkers(
+        self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WorkerList:
+        return pb.WorkerList(
+            workers=[
+                pb.WorkerInfo(
+                    name=w.name,
+                    address=w.address,
+                    alive=w.alive,
+                    running_tasks=running,
+                    last_seen=w.last_seen,
+                )
+                for w, running in self.master.workers()
+            ]
+        )
+
+    @maps_errors
+    async def StreamLogs(
+        self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        async def send(update: LogUpdate) -> None:
+            for msg in batch_to_pb(update.batch):
+                await context.write(msg)
+
+        await self.master.StreamTaskLogsUnified(
+            request.task_id,
+            request.user or context.peer(),
+            send,
+            tail=request.tail if request.HasField("tail") else None,
+            after=request.after_seq if request.HasField("after_seq") else None,
+            follow=not request.no_follow,
+        )

@@ -1,0 +1,75 @@
+"""Adapter: the worker's heartbeat to its master (who it is, where, and every task it has)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+
+from shared.convert import info_to_pb
+from shared.grpc_options import channel_options
+from shared.protos import logcast_pb2 as pb
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from worker.executor import TaskExecutor
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Reports to the master every ``interval`` seconds, and at once after a task changes."""
+
+    def __init__(
+        self, master: str, name: str, address: str, executor: TaskExecutor, interval: float
+    ) -> None:
+        self.master = master
+        self.name = name
+        self.address = address
+        self.executor = executor
+        self.interval = interval
+        self.sent = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Report now (a task changed)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start reporting in the background."""
+        self._task = asyncio.create_task(self._run(), name="heartbeat")
+
+    async def stop(self) -> None:
+        """Stop reporting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        connected = None
+        async with grpc.aio.insecure_channel(self.master, options=channel_options()) as channel:
+            stub = pb_grpc.MasterStub(channel)
+            while True:
+                self._wake.clear()
+                request = pb.HeartbeatRequest(
+                    name=self.name,
+                    address=self.address,
+                    tasks=[info_to_pb(t) for t in self.executor.list()],
+                )
+                delay = self.interval
+                try:
+                    reply = await stub.Heartbeat(request, timeout=max(2.0, self.interval * 3))
+                    self.sent += 1
+                    if reply.interval > 0:
+                        delay = min(self.interval, reply.interval)
+                    if connected is not True:
+                        log.info("registered with master %s as %s", self.master, self.name)
+                        connected = True
+                except grpc.aio.AioRpcError as err:
+                    if connected is not False:
+                        log.warning("master %s unreachable (%s); retrying", self.master, err.code())
+                        connected = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
