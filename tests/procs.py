@@ -31,7 +31,7 @@ class Proc:
     def __init__(self, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.args = list(args)
         self.log = log
-        self._file = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self._file = open(log, "ab")  # closed in stop()
         self.popen = subprocess.Popen(
             self.args,
             stdout=subprocess.DEVNULL,

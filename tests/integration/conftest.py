@@ -124,9 +124,20 @@ def master_factory(worker_factory) -> Callable[..., Any]:
                 await stack.enter_async_context(worker_factory(master=running.grpc_address))
                 for _ in range(workers)
             ]
-            for w in started:
-                while not any(r.name == w.config.name for r in running.master.registry.workers()):
-                    await asyncio.sleep(0.02)
+            names = {w.config.name for w in started}
+            await eventually(
+                lambda: names <= {r.name for r in running.master.registry.workers()},
+                "the workers to register",
+            )
             yield running, started
 
     return make
+
+
+async def eventually(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` is true (polling every 20 ms), or fail saying ``what``."""
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

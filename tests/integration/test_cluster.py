@@ -67,8 +67,11 @@ def tasks_json(master: str) -> dict[str, dict]:
 def test_tasks_spread_over_both_workers_and_both_show_alive(cluster):
     master, workers = cluster
     names = {w.args[w.args.index("--name") + 1] for w in workers}
-    wait_for(lambda: len(json.loads(master_cli(master.address, "workers", "--json").stdout)) == 2,
-             10, "both workers to register")  # fmt: skip
+    wait_for(
+        lambda: len(json.loads(master_cli(master.address, "workers", "--json").stdout)) == 2,
+        10,
+        "both workers to register",
+    )
     ids = [run_task(master.address, "sleep 5") for _ in range(4)]
     tasks = tasks_json(master.address)
     placed = [tasks[i]["worker"] for i in ids]
@@ -83,8 +86,11 @@ def test_tasks_spread_over_both_workers_and_both_show_alive(cluster):
 
 def test_killed_worker_turns_its_tasks_lost_and_monitors_say_so(cluster):
     master, workers = cluster
-    wait_for(lambda: len(json.loads(master_cli(master.address, "workers", "--json").stdout)) == 2,
-             10, "both workers to register")  # fmt: skip
+    wait_for(
+        lambda: len(json.loads(master_cli(master.address, "workers", "--json").stdout)) == 2,
+        10,
+        "both workers to register",
+    )
     ids = [run_task(master.address, numbered(100_000, "sleep 0.1")) for _ in range(2)]
     tasks = tasks_json(master.address)
     victim = workers[0]
@@ -92,10 +98,11 @@ def test_killed_worker_turns_its_tasks_lost_and_monitors_say_so(cluster):
     doomed = [i for i in ids if tasks[i]["worker"] == victim_name]
     survivor = [i for i in ids if tasks[i]["worker"] != victim_name]
     monitor = subprocess.Popen(
-        [MASTER, "monitor", doomed[0], "--plain",
-         "--master", master.address],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [MASTER, "monitor", doomed[0], "--plain", "--master", master.address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)
     victim.kill()  # kill -9
     killed_at = time.monotonic()
@@ -108,8 +115,10 @@ def test_killed_worker_turns_its_tasks_lost_and_monitors_say_so(cluster):
     tasks = tasks_json(master.address)
     assert tasks[doomed[0]]["status"] == "lost"
     assert tasks[survivor[0]]["status"] == "running"
-    down = {w["name"]: w["alive"] for w in json.loads(master_cli(master.address, "workers",
-                                                                 "--json").stdout)}  # fmt: skip
+    down = {
+        w["name"]: w["alive"]
+        for w in json.loads(master_cli(master.address, "workers", "--json").stdout)
+    }
     assert down[victim_name] is False
 
 
@@ -121,8 +130,9 @@ def test_plain_monitor_of_a_finished_task_equals_docker_logs(cluster, docker_eng
         "printf '\\033[31mred\\033[0m tab\\there\\n'"
     )
     task_id = run_task(master.address, script)
-    done = wait_for(lambda: tasks_json(master.address)[task_id]["status"] == "success", 30,
-                    "the task to finish")  # fmt: skip
+    done = wait_for(
+        lambda: tasks_json(master.address)[task_id]["status"] == "success", 30, "the task to finish"
+    )
     assert done
     mon = master_cli(master.address, "monitor", task_id, "--plain")
     assert mon.returncode == 0, mon.stderr
@@ -174,7 +184,7 @@ def test_restarting_the_master_monitors_resume_without_gap_or_duplicate(tmp_path
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-            )  # fmt: skip
+            )
             for _ in range(3)
         ]
         time.sleep(1.5)
