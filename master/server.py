@@ -13,7 +13,7 @@ import grpc
 from master.config import MasterConfig
 from master.core import Master
 from master.service import MasterService
-from shared.addresses import check_bind
+from shared.addresses import bind_grpc, check_bind
 from shared.grpc_options import server_options
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -44,7 +44,7 @@ async def run_master(
     master = Master(config)
     server = grpc.aio.server(options=server_options())
     pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
-    port = server.add_insecure_port(config.grpc_listen)
+    port = bind_grpc(server, config.grpc_listen, "the master's gRPC")
     await server.start()
     await master.start()
     grpc_address = f"{host}:{port}"

@@ -37,3 +37,14 @@ def check_bind(address: str, *, insecure_expose: bool, what: str) -> tuple[str, 
             "Listen on 127.0.0.1 (the default), or pass --insecure-expose to accept the risk."
         )
     return host, port
+
+
+def bind_grpc(server: object, address: str, what: str) -> int:
+    """``server.add_insecure_port(address)`` with a clear error when the port is taken."""
+    try:
+        return server.add_insecure_port(address)  # type: ignore[attr-defined, no-any-return]
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"cannot listen on {address} for {what}: the port is in use (another logcast?) "
+            "or the address is not on this host"
+        ) from exc

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from shared.addresses import check_bind
+from shared.addresses import bind_grpc, check_bind
 from shared.grpc_options import server_options
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -65,7 +65,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     try:
         await runtime.ping()
         pb_grpc.add_WorkerServicer_to_server(service, server)
-        port = server.add_insecure_port(config.listen)
+        port = bind_grpc(server, config.listen, "the worker")
         await server.start()
         address = config.advertise or f"{host}:{port}"
         adopted = await executor.adopt_existing()

@@ -1,0 +1,1 @@
+"""``master monitor``'s terminal UI (Textual)."""

@@ -1,0 +1,250 @@
+"""``master monitor TASK_ID``: the live log of one task in a Textual app.
+
+The app takes its data source as constructor arguments (a factory of batch streams and a task
+info loader), so tests drive it with a scripted source through ``App.run_test()``. Network I/O
+happens in one exclusive worker; keys are ``action_*`` methods listed in the footer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, Static
+
+from master.tui.logview import LogView
+from master.tui.render import banner_text
+from shared.errors import LogcastError, TaskNotFound
+from shared.model import Batch, ConnectionState, Stream, TaskEnd, TaskInfo, TaskStatus
+
+BatchSource = Callable[[], AsyncIterator[Batch]]
+InfoLoader = Callable[[], Awaitable[TaskInfo]]
+
+EXIT_SUCCESS, EXIT_NOT_SUCCESS, EXIT_ERROR = 0, 1, 2
+_STREAM_CYCLE: list[Stream | None] = [None, Stream.STDOUT, Stream.STDERR]
+
+
+def compile_filter(text: str) -> tuple[re.Pattern[str] | None, str]:
+    """A filter from what the user typed: a case-insensitive regex, or the literal text when
+    it is not a valid regex. Returns the pattern (None: no filter) and how it was read."""
+    if not text:
+        return None, ""
+    try:
+        return re.compile(text, re.IGNORECASE), f"regex /{text}/"
+    except re.error:
+        return re.compile(re.escape(text), re.IGNORECASE), f"text {text!r}"
+
+
+class MonitorApp(App[int]):
+    """Header (task, worker, status, connection), log pane, footer with key bindings."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "logcast monitor"
+    BINDINGS = [
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "cycle_stream", "Streams"),
+        Binding("t", "toggle_timestamps", "Timestamps"),
+        Binding("w", "toggle_wrap", "Wrap"),
+        Binding("q", "quit_monitor", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        task_id: str,
+        source: BatchSource,
+        info: InfoLoader | None = None,
+        *,
+        max_lines: int = 10_000,
+    ) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self._source = source
+        self._info = info
+        self.max_lines = max_lines
+        self.worker_name = ""
+        self.status: TaskStatus = TaskStatus.PENDING
+        self.connection = "connecting"
+        self.end: TaskEnd | None = None
+        self.error = ""
+        self.filter_label = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield LogView(max_lines=self.max_lines, id="log")
+        yield Static(id="banner")
+        yield Input(placeholder="filter: text or regex, Enter to apply, Esc to cancel", id="filter")
+        yield Footer()
+
+    @property
+    def log_view(self) -> LogView:
+        """The log pane."""
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self._show_status()
+        self.log_view.focus()
+        self._consume()
+
+    # ------------------------------------------------------------------ data
+
+    @work(exclusive=True)
+    async def _consume(self) -> None:
+        if self._info is not None:
+            try:
+                info = await self._info()
+                self.worker_name, self.status = info.worker, info.status
+            except TaskNotFound as exc:
+                self._fail(str(exc))
+                return
+            except LogcastError:
+                pass  # the stream below reports connection problems
+            self._show_status()
+        try:
+            async for batch in self._source():
+                self.apply(batch)
+        except LogcastError as exc:
+            self._fail(str(exc))
+            return
+        if self.end is None and not self.error:
+            self.connection = "ended"
+            self._show_status()
+
+    def apply(self, batch: Batch) -> None:
+        """Show one batch: connection state, notices, lines, the end."""
+        view = self.log_view
+        if batch.state is not None:
+            self.connection = batch.state.value
+            if batch.state is not ConnectionState.STREAMING:
+                view.add_notice(f"connection: {batch.state.value}")
+        if batch.gap is not None:
+            view.add_notice(batch.gap)
+        if batch.dropped is not None:
+            view.add_notice(batch.dropped)
+        if batch.lines:
+            view.add_lines(batch.lines)
+            if self.status is TaskStatus.PENDING:
+                self.status = TaskStatus.RUNNING
+        if batch.end is not None:
+            self.end = batch.end
+            self.status = batch.end.status
+            self.connection = ConnectionState.FINISHED.value
+            banner = self.query_one("#banner", Static)
+            banner.update(banner_text(batch.end))
+            banner.add_class("visible")
+            banner.set_class(batch.end.status is not TaskStatus.SUCCESS, "bad")
+        self._show_status()
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self.connection = "error"
+        banner = self.query_one("#banner", Static)
+        banner.update(Text(f"Cannot monitor {self.task_id}: {message}", style="bold red"))
+        banner.add_class("visible", "bad")
+        self._show_status()
+
+    def _show_status(self) -> None:
+        view = self.log_view
+        parts = [
+            f"[b]{self.task_id}[/b]",
+            f"worker {self.worker_name or '?'}",
+            f"status [b]{self.status.value}[/b]",
+            self.connection,
+            f"follow {'on' if view.follow else 'off'}",
+        ]
+        if view.stream_filter is not None:
+            parts.append(f"{view.stream_filter.value} only")
+        if self.filter_label:
+            parts.append(f"filter {self.filter_label}")
+        status = self.query_one("#status", Static)
+        status.update(" · ".join(parts))
+        status.set_class(
+            self.connection in ("reconnecting", "worker unreachable", "error"), "trouble"
+        )
+        status.set_class(self.end is not None, "finished")
+
+    # ------------------------------------------------------------------ keys
+
+    def action_toggle_follow(self) -> None:
+        view = self.log_view
+        view.follow = not view.follow
+        if view.follow:
+            view.scroll_end(animate=False)
+        self._show_status()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _apply_filter(self, event: Input.Submitted) -> None:
+        pattern, self.filter_label = compile_filter(event.value)
+        self.log_view.set_filter(pattern)
+        self._close_filter()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        box = self.query_one("#filter", Input)
+        if key == "escape" and box.has_class("visible"):
+            self._close_filter()
+
+    def _close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("visible")
+        self.log_view.focus()
+        self._show_status()
+
+    def action_cycle_stream(self) -> None:
+        view = self.log_view
+        nxt = _STREAM_CYCLE[(_STREAM_CYCLE.index(view.stream_filter) + 1) % len(_STREAM_CYCLE)]
+        view.set_stream(nxt)
+        self._show_status()
+
+    def action_toggle_timestamps(self) -> None:
+        self.log_view.set_timestamps(not self.log_view.timestamps)
+
+    def action_toggle_wrap(self) -> None:
+        self.log_view.set_wrap(not self.log_view.wrap)
+
+    def action_quit_monitor(self) -> None:
+        self.exit(self.exit_code())
+
+    def exit_code(self) -> int:
+        """The contract's exit code for what was seen so far."""
+        if self.error:
+            return EXIT_ERROR
+        if self.end is not None and self.end.status is TaskStatus.SUCCESS:
+            return EXIT_SUCCESS
+        return EXIT_NOT_SUCCESS
+
+
+def run_monitor_tui(args: argparse.Namespace) -> int:
+    """``master monitor`` on a terminal."""
+    from master.client import MasterClient  # the gRPC adapter, only for the real thing
+
+    async def main() -> int:
+        async with MasterClient(args.master) as client:
+            await client.wait_connected(10.0)
+
+            def source() -> AsyncIterator[Batch]:
+                return client.stream(
+                    args.task_id, tail=args.tail, after=args.since_seq, follow=not args.no_follow
+                )
+
+            app = MonitorApp(
+                args.task_id,
+                source,
+                lambda: client.get(args.task_id),
+                max_lines=args.max_lines,
+            )
+            result = await app.run_async()
+            return app.exit_code() if result is None else result
+
+    return asyncio.run(main())

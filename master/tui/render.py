@@ -1,0 +1,57 @@
+"""Log lines and notices as Rich ``Text`` for the monitor. Pure: no app, no terminal."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from master.tui.sanitize import sanitize
+from shared.model import Dropped, Gap, LogLine, Stream, TaskEnd, TaskStatus
+
+STDERR_MARK = "▌"
+_STATUS_STYLE = {
+    TaskStatus.SUCCESS: "bold green",
+    TaskStatus.FAILED: "bold red",
+    TaskStatus.CANCELLED: "bold yellow",
+    TaskStatus.LOST: "bold magenta",
+}
+
+
+def render_line(line: LogLine, *, timestamps: bool) -> Text:
+    """One log line: optional timestamp, a red mark for stderr, the sanitized content in its
+    ANSI colours, and a note when it was truncated."""
+    text = Text.from_ansi(sanitize(line.content), no_wrap=True, end="")
+    text.expand_tabs(8)
+    prefix = Text(no_wrap=True, end="")
+    if timestamps:
+        prefix.append(line.timestamp + " ", style="dim")
+    if line.stream is Stream.STDERR:
+        prefix.append(STDERR_MARK, style="red")
+    elif timestamps or line.truncated:
+        prefix.append(" ")
+    if prefix:
+        text = prefix + text
+    if line.truncated:
+        text.append(f" [… {line.truncated} bytes truncated]", style="italic dim")
+    return text
+
+
+def render_notice(notice: Gap | Dropped | str) -> Text:
+    """An inline notice: lines that were dropped, a gap, a connection change."""
+    if isinstance(notice, Dropped):
+        body = f"{notice.count} lines dropped (seq {notice.from_seq}-{notice.to_seq}): too slow"
+    elif isinstance(notice, Gap):
+        body = f"lines {notice.from_seq}-{notice.to_seq} are no longer available ({notice.reason})"
+    else:
+        body = notice
+    return Text(f"── {body} ──", style="bold yellow", no_wrap=True, end="")
+
+
+def banner_text(end: TaskEnd) -> Text:
+    """The completion banner: ``Task Completed - Status: failed (exit code 3)``."""
+    text = Text("Task Completed - Status: ", style="bold")
+    text.append(end.status.value, style=_STATUS_STYLE.get(end.status, "bold"))
+    if end.exit_code is not None:
+        text.append(f" (exit code {end.exit_code})")
+    if end.error and end.status is not TaskStatus.SUCCESS:
+        text.append(f" — {end.error}", style="dim")
+    return text

@@ -1,0 +1,206 @@
+"""`master monitor`'s TUI, driven by Textual's pilot with a scripted log source."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from master.tui.app import MonitorApp, compile_filter
+from shared.errors import TaskNotFound
+from shared.model import (
+    STDERR,
+    STDOUT,
+    Batch,
+    ConnectionState,
+    Dropped,
+    LogLine,
+    TaskEnd,
+    TaskInfo,
+    TaskStatus,
+)
+
+pytestmark = pytest.mark.asyncio
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+TS = "2026-11-22T19:41:43.606115068Z"
+
+
+def line(seq: int, content: str, stream=STDOUT) -> LogLine:
+    return LogLine(seq, TS, stream, content)
+
+
+class Script:
+    """A scripted log source: the test pushes batches, the app reads them."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Batch | None] = asyncio.Queue()
+
+    def push(self, batch: Batch | None) -> None:
+        self.queue.put_nowait(batch)
+
+    async def batches(self):
+        while (batch := await self.queue.get()) is not None:
+            yield batch
+
+
+async def info() -> TaskInfo:
+    return TaskInfo(task_id="task-123456", status=TaskStatus.RUNNING, worker="w1")
+
+
+def screen_text(app: MonitorApp) -> str:
+    return "\n".join(app.log_view.visible_text())
+
+
+async def settle(pilot, app, predicate, what: str) -> None:
+    for _ in range(200):
+        await pilot.pause()
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_lines_appear_and_the_banner_shows_the_final_status():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test(size=(100, 20)) as pilot:
+        script.push(
+            Batch(state=ConnectionState.STREAMING, lines=[line(1, "hello"), line(2, "world")])
+        )
+        await settle(pilot, app, lambda: "world" in screen_text(app), "lines")
+        status = str(app.query_one("#status").render())
+        assert "task-123456" in status and "w1" in status and "streaming" in status
+        script.push(Batch(lines=[line(3, "bye", STDERR)], end=TaskEnd(TaskStatus.FAILED, 3)))
+        await settle(pilot, app, lambda: app.end is not None, "the end")
+        banner = str(app.query_one("#banner").render())
+        assert "Task Completed - Status: failed (exit code 3)" in banner
+        assert "▌bye" in screen_text(app)  # stderr is marked
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+async def test_success_exits_zero_and_unknown_task_exits_two():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test() as pilot:
+        script.push(Batch(lines=[line(1, "ok")], end=TaskEnd(TaskStatus.SUCCESS, 0)))
+        await settle(pilot, app, lambda: app.end is not None, "the end")
+        await pilot.press("q")
+    assert app.return_value == 0
+
+    async def missing() -> TaskInfo:
+        raise TaskNotFound("no task task-123456")
+
+    app = MonitorApp("task-123456", script.batches, missing)
+    async with app.run_test() as pilot:
+        await settle(pilot, app, lambda: app.error, "the error")
+        assert "no task task-123456" in str(app.query_one("#banner").render())
+        await pilot.press("q")
+    assert app.return_value == 2
+
+
+async def test_filter_hides_and_restores_lines():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test(size=(100, 30)) as pilot:
+        script.push(Batch(lines=[line(i, f"item {i} {'ERROR' if i % 3 == 0 else 'ok'}")
+                                 for i in range(1, 13)]))  # fmt: skip
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 12, "12 lines")
+        await pilot.press("slash")
+        await pilot.press(*"error")
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 4, "the filter")
+        assert all("ERROR" in e.line.content for e in app.log_view.shown)
+        assert "item 1 ok" not in screen_text(app)
+        # new lines are filtered too
+        script.push(Batch(lines=[line(13, "late ERROR"), line(14, "late ok")]))
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 5, "a late match")
+        await pilot.press("slash")
+        assert app.query_one("#filter").value == "error"  # the current filter, to edit
+        await pilot.press(*["backspace"] * 5, "enter")  # emptied: everything back
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 14, "all lines back")
+        await pilot.press("slash")
+        await pilot.press(*"item [")  # not a valid regex: taken literally
+        await pilot.press("escape")  # cancelled: nothing changes
+        await pilot.pause()
+        assert len(app.log_view.shown) == 14
+
+
+async def test_keys_toggle_follow_streams_timestamps_and_wrap():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test(size=(60, 12)) as pilot:
+        lines = [line(i, f"out {i}") for i in range(1, 40)] + [line(40, "err 40", STDERR)]
+        lines.append(line(41, "x" * 150))
+        script.push(Batch(lines=lines))
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 41, "lines")
+        view = app.log_view
+        assert view.scroll_offset.y == view.max_scroll_y  # following the end
+        await pilot.press("f")
+        assert not view.follow
+        view.scroll_home(animate=False)
+        script.push(Batch(lines=[line(42, "more")]))
+        await settle(pilot, app, lambda: len(view.shown) == 42, "another line")
+        assert view.scroll_offset.y == 0  # not following: stays where the user is
+        await pilot.press("f")
+        assert view.follow
+        await pilot.press("s")
+        assert [e.line.content for e in view.shown] == [f"out {i}" for i in range(1, 40)] + [
+            "x" * 150,
+            "more",
+        ]
+        await pilot.press("s")
+        assert [e.line.content for e in view.shown] == ["err 40"]
+        await pilot.press("s")
+        assert len(view.shown) == 42
+        await pilot.press("t")
+        await pilot.pause()
+        assert TS in screen_text(app)
+        await pilot.press("t")
+        rows_before = view.virtual_size.height
+        await pilot.press("w")
+        await pilot.pause()
+        assert view.virtual_size.height > rows_before  # the long line now takes several rows
+        await pilot.press("w")
+        await pilot.pause()
+        assert view.virtual_size.height == rows_before
+
+
+async def test_control_sequences_never_reach_the_screen_but_colours_do():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    evil = "\x1b]0;x\x07\x1b[2J\x9b\x1b[31mred\x1b[0m a\rb"
+    async with app.run_test(size=(80, 10)) as pilot:
+        script.push(Batch(lines=[line(1, evil), line(2, "\x1b[32mgreen\x1b[0m fine")]))
+        await settle(pilot, app, lambda: len(app.log_view.shown) == 2, "lines")
+        strips = [app.log_view.render_line(y) for y in range(2)]
+        for strip in strips:
+            for segment in strip:
+                assert not CONTROL.search(segment.text), repr(segment.text)
+        text = screen_text(app)
+        assert "b" in text.splitlines()[0] and "green fine" in text
+        green = [s for s in strips[1] if s.text == "green"]
+        assert green and green[0].style.color.number == 2  # ANSI green kept
+
+
+async def test_notices_and_connection_changes_are_shown_inline():
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test(size=(100, 10)) as pilot:
+        script.push(Batch(state=ConnectionState.RECONNECTING))
+        await settle(pilot, app, lambda: app.connection == "reconnecting", "reconnecting")
+        assert "trouble" in app.query_one("#status").classes
+        script.push(Batch(state=ConnectionState.STREAMING, dropped=Dropped(5, 1, 5),
+                          lines=[line(6, "six")]))  # fmt: skip
+        await settle(pilot, app, lambda: "six" in screen_text(app), "the line")
+        text = screen_text(app)
+        assert "connection: reconnecting" in text
+        assert "5 lines dropped (seq 1-5)" in text
+
+
+async def test_filter_text_is_a_regex_when_it_compiles():
+    assert compile_filter("")[0] is None
+    assert compile_filter("err.r")[0].search("ERROR")
+    pattern, how = compile_filter("a[")
+    assert pattern.search("xa[y") and how == "text 'a['"
