@@ -32,12 +32,12 @@ class DockerProxy:
     def url(self) -> str:
         return f"unix://{self.path}"
 
-    def log_requests(self) -> Counter[str]:
-        """Log requests per container id."""
+    def log_requests(self, *, follow: bool | None = None) -> Counter[str]:
+        """Log requests per container id (only follow / only non-follow ones if asked)."""
         counts: Counter[str] = Counter()
         for _, target in self.requests:
             m = _LOGS.search(target)
-            if m:
+            if m and (follow is None or ("follow=1" in target) == follow):
                 counts[m.group(1)] += 1
         return counts
 

@@ -41,9 +41,9 @@ class DockerContainerLog:
         self.tty = tty
         self.container_id = ""  # known once the container is created
 
-    def chunks(self, since: str | None) -> AsyncIterator[bytes]:
+    def chunks(self, since: str | None, *, follow: bool = True) -> AsyncIterator[bytes]:
         """The container's raw log from ``since``."""
-        return self.api.chunks(self.container_id, since=since)
+        return self.api.chunks(self.container_id, since=since, follow=follow)
 
     async def still_running(self) -> bool:
         """Whether the container still runs."""

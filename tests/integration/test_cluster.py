@@ -72,13 +72,13 @@ def test_tasks_spread_over_both_workers_and_both_show_alive(cluster):
         10,
         "both workers to register",
     )
-    ids = [run_task(master.address, "sleep 5") for _ in range(4)]
+    ids = [run_task(master.address, "sleep 60") for _ in range(4)]
     tasks = tasks_json(master.address)
     placed = [tasks[i]["worker"] for i in ids]
     assert set(placed) == names and placed.count(placed[0]) == 2  # least-loaded placement
     listed = json.loads(master_cli(master.address, "workers", "--json").stdout)
     assert {w["name"] for w in listed} == names
-    assert all(w["alive"] and w["running_tasks"] == 2 for w in listed)
+    assert all(w["alive"] and w["running_tasks"] == 2 for w in listed), listed
     table = master_cli(master.address, "workers").stdout
     assert table.splitlines()[0].split()[:3] == ["WORKER", "ADDRESS", "STATE"]
     assert table.count("alive") == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from shared.model import STDERR, STDOUT, TaskStatus
@@ -72,3 +74,13 @@ async def test_10_mib_line_is_truncated_marked_and_the_stream_continues(stub):
     assert first.truncated == 10 * 1024 * 1024 - DEFAULT_MAX_LINE_BYTES
     assert [ln.content for ln in got.lines[1:]] == ["after", "done"]
     assert got.end.status is TaskStatus.SUCCESS
+
+
+async def test_last_output_of_busy_tty_tasks_is_never_lost(stub):
+    """Docker's follow stream can end before a task's final unterminated output when the engine
+    is busy; the worker's catch-up read after the exit finds it (measured on Docker 20.10)."""
+    script = "echo one; head -c 20000 /dev/zero | tr '\\0' t; echo; printf end"
+    infos = await asyncio.gather(*(start_task(stub, script, tty=True) for _ in range(20)))
+    results = await asyncio.gather(*(collect(stub, i.task_id) for i in infos))
+    for got in results:
+        assert [ln.content[:5] for ln in got.lines] == ["one", "ttttt", "end"]

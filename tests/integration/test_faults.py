@@ -30,4 +30,4 @@ async def test_docker_unreachable_for_a_while_resumes_without_duplicates(
     assert got.end.status is TaskStatus.SUCCESS
     assert broadcaster.reads >= 2
     # refused attempts never reach Docker; the first read and the resumed one do
-    assert 2 <= docker_proxy.log_requests()[info.container_id] <= broadcaster.reads
+    assert 2 <= docker_proxy.log_requests(follow=True)[info.container_id] <= broadcaster.reads
