@@ -12,8 +12,10 @@ import grpc
 
 from master.config import MasterConfig
 from master.core import Master
+from master.http import WebServer, run_web
 from master.service import MasterService
 from shared.addresses import bind_grpc, check_bind
+from shared.errors import ConfigError
 from shared.grpc_options import server_options
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -31,7 +33,8 @@ class RunningMaster:
     grpc_address: str
     server: grpc.aio.Server
     local_worker: RunningWorker | None
-    http_address: str = ""
+    http_address: str
+    web: WebServer
 
 
 @contextlib.asynccontextmanager
@@ -41,6 +44,9 @@ async def run_master(
     """Start a master (and, with ``config.local_worker``, a worker in the same process
     registered with it); stop everything on exit."""
     host, _ = check_bind(config.grpc_listen, insecure_expose=config.insecure_expose, what="gRPC")
+    http_host, http_port = check_bind(
+        config.http_listen, insecure_expose=config.insecure_expose, what="HTTP"
+    )
     master = Master(config)
     server = grpc.aio.server(options=server_options())
     pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
@@ -51,6 +57,15 @@ async def run_master(
     log.info("master gRPC on %s", grpc_address)
     try:
         async with contextlib.AsyncExitStack() as stack:
+            try:
+                web_server, web = await stack.enter_async_context(
+                    run_web(master, config.web_dir, http_host, http_port)
+                )
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on {config.http_listen} for HTTP: {exc}") from exc
+            sock = next(iter(web_server.sockets)).getsockname()
+            http_address = f"{http_host}:{sock[1]}"
+            log.info("master web view on http://%s/", http_address)
             local = None
             if config.local_worker:
                 wconf = worker_config or WorkerConfig(name="local", listen="127.0.0.1:0")
@@ -58,7 +73,7 @@ async def run_master(
                     run_worker(replace(wconf, master=grpc_address))
                 )
                 await _registered(master, wconf.name)
-            yield RunningMaster(config, master, grpc_address, server, local)
+            yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
     finally:
         await server.stop(grace=1.0)
         await master.close()

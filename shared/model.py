@@ -58,7 +58,7 @@ class LogLine:
     (the task's last output).
     """
 
-    __slots__ = ("content", "seq", "stream", "timestamp", "truncated", "unterminated")
+    __slots__ = ("content", "seq", "stream", "timestamp", "truncated", "unterminated", "wire")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class LogLine:
         self.content = content
         self.truncated = truncated
         self.unterminated = unterminated
+        self.wire: str | None = None  # cached wire encoding (JSON), set once published
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogLine):

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import TEST_IMAGE
+from tests.fixtures import TEST_IMAGE
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, free_port, master_cli, start_master, start_worker
 from worker.containers import LABEL_WORKER

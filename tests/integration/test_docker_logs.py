@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from shared.model import STDERR, STDOUT, TaskStatus
-from tests.integration.conftest import collect, start_task
+from tests.fixtures import collect, start_task
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]

@@ -14,7 +14,7 @@ from shared.model import TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.comparator import Received
-from tests.integration.conftest import collect, start_task
+from tests.fixtures import collect, start_task
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from shared.model import TaskStatus
-from tests.integration.conftest import collect, start_task
+from tests.fixtures import collect, start_task
 from tests.integration.test_fanout import numbered
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]

@@ -13,8 +13,7 @@ from shared.grpc_options import channel_options
 from shared.model import TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
-from tests.conftest import DOCKER_HOST
-from tests.integration.conftest import collect, start_task
+from tests.fixtures import DOCKER_HOST, collect, start_task
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
 

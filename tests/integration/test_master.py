@@ -11,7 +11,7 @@ from master.core import LogUpdate
 from shared.errors import InvalidTaskId, TaskNotFound
 from shared.model import TaskSpec, TaskStatus
 from tests.comparator import Received
-from tests.conftest import TEST_IMAGE
+from tests.fixtures import TEST_IMAGE
 from tests.integration.test_fanout import numbered
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]

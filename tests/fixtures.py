@@ -1,10 +1,12 @@
-"""Integration fixtures: a real Docker engine (behind a counting proxy), real gRPC servers."""
+"""Fixtures and helpers for tests with real parts: Docker (behind a counting proxy), gRPC
+servers on port 0, an in-process master. Registered by tests/conftest.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
 import tempfile
 import uuid
@@ -12,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import docker
 import docker.errors
 import grpc
 import pytest
@@ -23,13 +26,30 @@ from shared.model import TaskInfo
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.comparator import Received
-from tests.conftest import TEST_IMAGE
 from tests.dockerproxy import DockerProxy
 from worker.config import WorkerConfig
 from worker.containers import LABEL_WORKER
 from worker.server import RunningWorker, run_worker
 
-pytestmark = pytest.mark.docker
+TEST_IMAGE = "logcast/busybox:test"
+DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> docker.DockerClient:
+    """A live Docker engine with the test image. Fails (never skips) when there is none:
+    run scripts/setup, which installs and starts one."""
+    try:
+        client = docker.DockerClient(base_url=DOCKER_HOST, version="auto", timeout=30)
+        client.ping()
+    except Exception as exc:
+        pytest.fail(f"no Docker engine answers at {DOCKER_HOST} ({exc}); run scripts/setup")
+    try:
+        client.images.get(TEST_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"test image {TEST_IMAGE} missing; run scripts/setup")
+    yield client
+    client.close()
 
 
 @pytest_asyncio.fixture

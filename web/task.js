@@ -1,0 +1,164 @@
+// The live log view of one task: WebSocket connection, reconnects, and the page's controls.
+
+import { LogView } from "./logview.js";
+
+const taskId = decodeURIComponent(location.pathname.split("/")[2] || "");
+const $ = (id) => document.getElementById(id);
+const RETRY_DELAYS = [500, 1000, 2000, 4000, 5000];
+
+const state = {
+  ws: null,
+  lastSeq: 0, // highest seq shown: a reconnect resumes after it (no duplicates)
+  finished: false,
+  fatal: false,
+  attempt: 0,
+};
+
+const view = new LogView($("log"), { onChange: updateCounts });
+
+function setConn(name, text = name) {
+  const conn = $("conn");
+  conn.dataset.state = name;
+  conn.textContent = text;
+}
+
+function updateCounts() {
+  const follow = $("follow");
+  follow.setAttribute("aria-pressed", String(view.follow));
+  follow.textContent = view.follow ? "Following" : `Paused — follow (${view.unseen} new)`;
+  $("counts").textContent = `${view.received} lines` + (view.pattern ? `, ${$("log").childElementCount} shown` : "");
+}
+
+function showEnd(msg) {
+  const banner = $("banner");
+  let text = `Task completed — status: ${msg.status}`;
+  if (msg.exitCode !== undefined) text += ` (exit code ${msg.exitCode})`;
+  if (msg.error && msg.status !== "success") text += ` — ${msg.error}`;
+  banner.textContent = text;
+  banner.classList.toggle("bad", msg.status !== "success");
+  banner.hidden = false;
+  $("task-meta").textContent = `status ${msg.status}`;
+}
+
+function onFrame(msg) {
+  switch (msg.type) {
+    case "batch": {
+      const fresh = msg.lines.filter((l) => l.seq > state.lastSeq);
+      if (fresh.length) {
+        state.lastSeq = fresh[fresh.length - 1].seq;
+        view.addLines(fresh);
+      }
+      break;
+    }
+    case "log":
+      if (msg.isComplete) {
+        state.finished = true;
+        showEnd(msg);
+        setConn("finished");
+      } else if (msg.seq > state.lastSeq) {
+        state.lastSeq = msg.seq;
+        view.addLines([msg]);
+      }
+      break;
+    case "gap":
+      view.addNotice(`lines ${msg.fromSeq}–${msg.toSeq} are no longer available (${msg.reason})`);
+      state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
+      break;
+    case "dropped":
+      view.addNotice(`${msg.count} lines dropped (seq ${msg.fromSeq}–${msg.toSeq}): this page fell behind`);
+      state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
+      break;
+    case "state":
+      setConn(msg.state === "streaming" ? "live" : msg.state);
+      if (msg.state !== "streaming") view.addNotice(`connection: ${msg.state}`);
+      break;
+    case "error":
+      state.fatal = msg.code !== "unavailable";
+      setConn("error", `error: ${msg.message}`);
+      if (state.fatal) view.addNotice(`error: ${msg.message}`);
+      break;
+    default:
+      break; // a newer server may send more: ignore what we do not know
+  }
+}
+
+function connect() {
+  const params = new URLSearchParams({ batch: "1" });
+  if (state.lastSeq > 0) params.set("after", String(state.lastSeq));
+  const ws = new WebSocket(`ws://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
+  state.ws = ws;
+  ws.onopen = () => {
+    state.attempt = 0;
+    setConn("live");
+  };
+  ws.onmessage = (event) => onFrame(JSON.parse(event.data));
+  ws.onclose = (event) => {
+    if (state.finished || state.fatal) return;
+    const delay = RETRY_DELAYS[Math.min(state.attempt, RETRY_DELAYS.length - 1)];
+    state.attempt += 1;
+    setConn("reconnecting", `reconnecting (attempt ${state.attempt})…`);
+    setTimeout(connect, delay);
+  };
+}
+
+function compileFilter() {
+  const input = $("filter");
+  const text = input.value;
+  input.classList.remove("invalid");
+  if (!text) return null;
+  const asRegex = $("regex").checked || (text.length > 2 && text.startsWith("/") && text.endsWith("/"));
+  const source = asRegex ? text.replace(/^\/(.*)\/$/, "$1") : text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  try {
+    return new RegExp(source, "i");
+  } catch {
+    input.classList.add("invalid");
+    return undefined; // keep the previous filter
+  }
+}
+
+let filterTimer = 0;
+function onFilterInput() {
+  clearTimeout(filterTimer);
+  filterTimer = setTimeout(() => {
+    const pattern = compileFilter();
+    if (pattern !== undefined) view.setFilter(pattern);
+  }, 120);
+}
+
+function download() {
+  const text = view.text({ timestamps: $("timestamps").checked });
+  const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `${taskId}.log`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function loadInfo() {
+  try {
+    const tasks = await (await fetch("/api/tasks")).json();
+    const info = tasks.find((t) => t.task_id === taskId);
+    if (info && !state.finished) $("task-meta").textContent = `status ${info.status} · worker ${info.worker} · ${info.image}`;
+  } catch {
+    // the log stream reports connection problems itself
+  }
+}
+
+function main() {
+  document.title = `logcast — ${taskId}`;
+  $("task-id").textContent = taskId;
+  $("filter").addEventListener("input", onFilterInput);
+  $("regex").addEventListener("change", onFilterInput);
+  $("timestamps").addEventListener("change", (e) => $("log").classList.toggle("show-ts", e.target.checked));
+  $("wrap").addEventListener("change", (e) => $("log").classList.toggle("wrap", e.target.checked));
+  $("follow").addEventListener("click", () => view.setFollow(!view.follow));
+  $("download").addEventListener("click", download);
+  updateCounts();
+  loadInfo();
+  connect();
+}
+
+main();
