@@ -95,6 +95,8 @@ class TaskRelay:
                     self._gone(info.status, info.exit_code, info.error)
                     break
                 log.info("%s: worker stream broke (%s); resubscribing", self.task_id, err.code())
+            except Exception:  # a malformed message: never leave the clients hanging
+                log.exception("%s: relaying failed; resubscribing", self.task_id)
             if self.ended:
                 break
             self.hub.set_state(ConnectionState.RECONNECTING)

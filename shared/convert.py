@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from shared.model import (
@@ -19,7 +20,9 @@ from shared.model import (
 from shared.protos import logcast_pb2 as pb
 
 _STREAM_TO_PB = {Stream.STDOUT: pb.STDOUT, Stream.STDERR: pb.STDERR}
-_STREAM_FROM_PB = {pb.STDOUT: Stream.STDOUT, pb.STDERR: Stream.STDERR, 0: Stream.STDOUT}
+_STREAM_FROM_PB = defaultdict(
+    lambda: Stream.STDOUT, {pb.STDOUT: Stream.STDOUT, pb.STDERR: Stream.STDERR}
+)
 _STATUS_TO_PB = {
     TaskStatus.PENDING: pb.PENDING,
     TaskStatus.RUNNING: pb.RUNNING,
@@ -60,7 +63,8 @@ def batch_to_pb(batch: Batch) -> Iterator[pb.LogBatch]:
         head["dropped"] = pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq)
     parts = list(_split(batch.lines))
     for i, part in enumerate(parts):
-        msg = pb.LogBatch(lines=[_line_to_pb(ln) for ln in part], **(head if i == 0 else {}))
+        msg = pb.LogBatch(**(head if i == 0 else {}))
+        _add_lines(msg, part)
         if i == len(parts) - 1 and batch.end is not None:
             msg.end.CopyFrom(end_to_pb(batch.end))
         yield msg
@@ -79,15 +83,20 @@ def _split(lines: list[LogLine]) -> Iterator[list[LogLine]]:
     yield lines[start:]
 
 
-def _line_to_pb(line: LogLine) -> pb.LogLine:
-    return pb.LogLine(
-        seq=line.seq,
-        timestamp=line.timestamp,
-        stream=_STREAM_TO_PB[line.stream],
-        content=line.content,
-        truncated_bytes=line.truncated,
-        unterminated=line.unterminated,
-    )
+def _add_lines(msg: pb.LogBatch, lines: list[LogLine]) -> None:
+    # columns, extended from Python lists in C: ~2x faster than a message per line
+    if not lines:
+        return
+    msg.first_seq = lines[0].seq
+    msg.timestamps.extend([line.timestamp for line in lines])
+    stream_to_pb = _STREAM_TO_PB
+    msg.streams.extend([stream_to_pb[line.stream] for line in lines])
+    msg.contents.extend([line.content for line in lines])
+    for i, line in enumerate(lines):
+        if line.truncated:
+            msg.truncated[i] = line.truncated
+        if line.unterminated:
+            msg.unterminated.append(i)
 
 
 def end_to_pb(end: TaskEnd) -> pb.TaskEnd:
@@ -101,19 +110,18 @@ def end_to_pb(end: TaskEnd) -> pb.TaskEnd:
 def batch_from_pb(msg: pb.LogBatch) -> Batch:
     """A LogBatch message as the model's Batch."""
     stream_of = _STREAM_FROM_PB
-    batch = Batch(
-        lines=[
-            LogLine(
-                ln.seq,
-                ln.timestamp,
-                stream_of.get(ln.stream, Stream.STDOUT),
-                ln.content,
-                ln.truncated_bytes,
-                ln.unterminated,
-            )
-            for ln in msg.lines
-        ]
-    )
+    seq = msg.first_seq
+    lines = [
+        LogLine(seq + i, ts, stream_of[stream], content)
+        for i, (ts, stream, content) in enumerate(
+            zip(list(msg.timestamps), list(msg.streams), list(msg.contents), strict=True)
+        )
+    ]
+    for i, cut in msg.truncated.items():
+        lines[i].truncated = cut
+    for i in msg.unterminated:
+        lines[i].unterminated = True
+    batch = Batch(lines=lines)
     if msg.state:
         try:
             batch.state = ConnectionState(msg.state)

@@ -104,9 +104,12 @@ class TaskLogBroadcaster:
                 self._publish(self._decoder.feed_eof())
                 self.problem = str(exc)
                 return
-            except DockerUnavailable as exc:
-                self.problem = str(exc)
-                log.warning("%s: %s", self.task_id, exc)
+            except Exception as exc:
+                self.problem = str(exc) or type(exc).__name__
+                if isinstance(exc, DockerUnavailable):
+                    log.warning("%s: %s", self.task_id, exc)
+                else:
+                    log.exception("%s: reading the log failed", self.task_id)
                 if self._on_problem is not None:
                     result = self._on_problem(str(exc))
                     if result is not None:

@@ -3,7 +3,8 @@
 docker-py's ``logs(stream=True)`` loses the stdout/stderr tag, may hand back half a frame, and
 yields single bytes for TTY containers; this reader hands the raw response body, chunk by
 chunk, to :class:`worker.frames.DockerLogDecoder`, which does all the parsing. The HTTP
-client is aiohttp (one connection pool per worker, over the Unix socket or TCP).
+client is aiohttp (one connection pool per worker, over the Unix socket or TCP); log requests
+use HTTP/1.0 so the body is the raw stream, not one HTTP chunk per log message.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class DockerLogAPI:
                 base_url=self._base,
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                # HTTP/1.0: Docker then sends the raw stream instead of one HTTP chunk per
+                # log message, which halves the parsing work (measured: bench/b01_burst.py)
+                version=aiohttp.HttpVersion10,
             )
         return self._session
 

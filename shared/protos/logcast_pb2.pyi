@@ -33,22 +33,6 @@ FAILED: TaskStatus
 CANCELLED: TaskStatus
 LOST: TaskStatus
 
-class LogLine(_message.Message):
-    __slots__ = ("seq", "timestamp", "stream", "content", "truncated_bytes", "unterminated")
-    SEQ_FIELD_NUMBER: _ClassVar[int]
-    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
-    STREAM_FIELD_NUMBER: _ClassVar[int]
-    CONTENT_FIELD_NUMBER: _ClassVar[int]
-    TRUNCATED_BYTES_FIELD_NUMBER: _ClassVar[int]
-    UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
-    seq: int
-    timestamp: str
-    stream: Stream
-    content: str
-    truncated_bytes: int
-    unterminated: bool
-    def __init__(self, seq: _Optional[int] = ..., timestamp: _Optional[str] = ..., stream: _Optional[_Union[Stream, str]] = ..., content: _Optional[str] = ..., truncated_bytes: _Optional[int] = ..., unterminated: _Optional[bool] = ...) -> None: ...
-
 class Gap(_message.Message):
     __slots__ = ("from_seq", "to_seq", "reason")
     FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -80,18 +64,35 @@ class TaskEnd(_message.Message):
     def __init__(self, status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class LogBatch(_message.Message):
-    __slots__ = ("state", "gap", "dropped", "lines", "end")
+    __slots__ = ("state", "gap", "dropped", "end", "first_seq", "timestamps", "streams", "contents", "truncated", "unterminated")
+    class TruncatedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
     STATE_FIELD_NUMBER: _ClassVar[int]
     GAP_FIELD_NUMBER: _ClassVar[int]
     DROPPED_FIELD_NUMBER: _ClassVar[int]
-    LINES_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
     state: str
     gap: Gap
     dropped: Dropped
-    lines: _containers.RepeatedCompositeFieldContainer[LogLine]
     end: TaskEnd
-    def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[LogLine, _Mapping]]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ...) -> None: ...
+    first_seq: int
+    timestamps: _containers.RepeatedScalarFieldContainer[str]
+    streams: _containers.RepeatedScalarFieldContainer[Stream]
+    contents: _containers.RepeatedScalarFieldContainer[str]
+    truncated: _containers.ScalarMap[int, int]
+    unterminated: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
     __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user")

@@ -83,8 +83,12 @@ async def test_subscriber_that_never_reads_does_not_slow_the_others(worker_facto
     ):
         stub = pb_grpc.WorkerStub(channel)
         total = 100_000
-        # ~20,000 lines/s: fast, but a pace healthy subscribers keep up with on this machine
-        paced = numbered(total, "[ $((i % 1000)) -eq 0 ] && sleep 0.05")
+        # ~20,000 lines/s: fast, but a pace healthy subscribers keep up with on this machine;
+        # 200-byte lines (20 MB): more than gRPC's windows and the kernel's buffers can hold
+        paced = (
+            f"i=1; while [ $i -le {total} ]; do printf 'seq=%d %0200d\\n' $i 0; "
+            "[ $((i % 1000)) -eq 0 ] && sleep 0.05; i=$((i+1)); done"
+        )
         info = await start_task(stub, f"sleep 1; {paced}")
         hub = w.manager.get(info.task_id).hub
         kept: list[int] = []

@@ -1,0 +1,114 @@
+"""Benchmark clients: a WebSocket follower and a `docker logs -f` follower, both timing lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import connect
+
+from bench.harness import IMAGE, ts_seconds
+
+_SEQ = re.compile(rb"seq=(\d+)")
+
+
+@dataclass
+class Followed:
+    """What one follower saw."""
+
+    lines: int = 0
+    in_order: bool = True
+    first_ts: float = 0.0  # Docker's timestamp of the first line (unix seconds)
+    last_ts: float = 0.0
+    done_at: float = 0.0  # when the final message / EOF arrived (time.time())
+    lags: list[float] = field(default_factory=list)  # receive time - Docker time, per line
+    status: str = ""
+    dropped: int = 0
+
+
+async def follow_ws(
+    http: str, task_id: str, *, expect: int | None = None, lags: bool = False,
+    numbered: bool = True,
+) -> Followed:  # fmt: skip
+    """Follow a task over the WebSocket (batch=1) until its final message."""
+    got = Followed()
+    last = 0
+    async with connect(f"ws://{http}/logs/{task_id}?batch=1", max_size=None) as ws:
+        async for message in ws:
+            frame = json.loads(message)
+            kind = frame["type"]
+            if kind == "batch":
+                now = time.time()
+                lines = frame["lines"]
+                if not got.lines:
+                    got.first_ts = ts_seconds(lines[0]["timestamp"])
+                for ln in lines:
+                    if numbered and ln["seq"] != last + 1:
+                        got.in_order = False
+                    last = ln["seq"]
+                    if lags:
+                        got.lags.append(now - ts_seconds(ln["timestamp"]))
+                got.lines += len(lines)
+                got.last_ts = ts_seconds(lines[-1]["timestamp"])
+            elif kind == "dropped":
+                got.dropped += frame["count"]
+                last = frame["toSeq"]
+            elif kind == "log" and frame.get("isComplete"):
+                got.done_at = time.time()
+                got.status = frame["status"]
+                break
+    if expect is not None and got.lines != expect:
+        got.in_order = False
+    return got
+
+
+def docker_run(script: str) -> str:
+    """``docker run -d`` of the test image; the container id."""
+    out = subprocess.run(
+        ["docker", "run", "-d", IMAGE, "sh", "-c", script], capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+def docker_rm(container: str) -> None:
+    subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+
+
+async def follow_docker(container: str, *, lags: bool = False) -> Followed:
+    """``docker logs -f`` (with -t when timing each line) until EOF."""
+    args = ["docker", "logs", "-f"] + (["-t"] if lags else []) + [container]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    got = Followed()
+    assert proc.stdout is not None
+    tail = b""
+    while chunk := await proc.stdout.read(1 << 16):
+        now = time.time()
+        data = tail + chunk
+        cut = data.rfind(b"\n") + 1
+        whole, tail = data[:cut], data[cut:]
+        got.lines += whole.count(b"\n")
+        if lags:
+            for line in whole.splitlines():
+                got.lags.append(now - ts_seconds(line.split(b" ", 1)[0].decode()))
+    await proc.wait()
+    got.done_at = time.time()
+    first = (
+        await asyncio.to_thread(
+            subprocess.run,
+            ["docker", "logs", "-t", "--tail", "all", container],
+            capture_output=True,
+            check=True,
+        )
+    ).stdout
+    if first:
+        got.first_ts = ts_seconds(first.split(b" ", 1)[0].decode())
+        last_line = first.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        got.last_ts = ts_seconds(last_line.split(b" ", 1)[0].decode())
+    return got

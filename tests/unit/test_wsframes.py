@@ -1,0 +1,45 @@
+"""WebSocket frames: valid JSON with exactly the contract's fields, whatever the content."""
+
+from __future__ import annotations
+
+import json
+
+from master.wsframes import error_frame, frames
+from shared.model import STDERR, STDOUT, Batch, Dropped, Gap, LogLine, TaskEnd, TaskStatus
+
+TS = "2026-11-22T19:41:43.606115068Z"
+
+
+def test_line_frames_are_valid_json_for_any_content():
+    nasty = 'quote " backslash \\ nul \x00 esc \x1b[31m ctrl \x07 unicode é ☃ \u2028 </script>'
+    lines = [LogLine(1, TS, STDOUT, nasty), LogLine(2, TS, STDERR, "x", truncated=5)]
+    single = [json.loads(f) for f in frames(Batch(lines=lines), batched=False, status="running")]
+    assert single[0] == {
+        "type": "log", "seq": 1, "timestamp": TS, "stream": "stdout", "content": nasty,
+        "isComplete": False, "status": "running",
+    }  # fmt: skip
+    assert single[1]["truncated"] == 5 and single[1]["stream"] == "stderr"
+    (batched,) = [json.loads(f) for f in frames(Batch(lines=lines), batched=True, status="x")]
+    assert batched["type"] == "batch"
+    assert [ln["content"] for ln in batched["lines"]] == [nasty, "x"]
+    assert set(batched["lines"][0]) == {"seq", "timestamp", "stream", "content"}
+
+
+def test_notices_and_the_end_in_order():
+    batch = Batch(
+        lines=[LogLine(9, TS, STDOUT, "a")],
+        gap=Gap(1, 4, "evicted"),
+        dropped=Dropped(3, 5, 7),
+        end=TaskEnd(TaskStatus.FAILED, 2, "boom"),
+    )
+    got = [json.loads(f) for f in frames(batch, batched=True, status="running")]
+    assert [f["type"] for f in got] == ["gap", "dropped", "batch", "log"]
+    assert got[0] == {"type": "gap", "fromSeq": 1, "toSeq": 4, "reason": "evicted"}
+    assert got[1] == {"type": "dropped", "count": 3, "fromSeq": 5, "toSeq": 7}
+    assert got[3] == {
+        "type": "log", "content": "", "isComplete": True, "status": "failed", "exitCode": 2,
+        "error": "boom",
+    }  # fmt: skip
+    assert json.loads(error_frame("not_found", "no task")) == {
+        "type": "error", "code": "not_found", "message": "no task",
+    }  # fmt: skip
