@@ -31,9 +31,13 @@ class Followed:
 
 
 async def follow_ws(
-    http: str, task_id: str, *, expect: int | None = None, lags: bool = False,
+    http: str,
+    task_id: str,
+    *,
+    expect: int | None = None,
+    lags: bool = False,
     numbered: bool = True,
-) -> Followed:  # fmt: skip
+) -> Followed:
     """Follow a task over the WebSocket (batch=1) until its final message."""
     got = Followed()
     last = 0
@@ -69,9 +73,11 @@ async def follow_ws(
 def docker_run(script: str) -> str:
     """``docker run -d`` of the test image; the container id."""
     out = subprocess.run(
-        ["docker", "run", "-d", IMAGE, "sh", "-c", script], capture_output=True, text=True,
+        ["docker", "run", "-d", IMAGE, "sh", "-c", script],
+        capture_output=True,
+        text=True,
         check=True,
-    )  # fmt: skip
+    )
     return out.stdout.strip()
 
 
@@ -111,4 +117,41 @@ async def follow_docker(container: str, *, lags: bool = False) -> Followed:
         got.first_ts = ts_seconds(first.split(b" ", 1)[0].decode())
         last_line = first.rstrip(b"\n").rsplit(b"\n", 1)[-1]
         got.last_ts = ts_seconds(last_line.split(b" ", 1)[0].decode())
+    return got
+
+
+def _seq_at(message: str, pos: int) -> int:
+    start = pos + 6
+    end = message.index(",", start)
+    return int(message[start:end])
+
+
+async def follow_ws_light(http: str, task_id: str, opened: asyncio.Event | None = None) -> Followed:
+    """A cheap follower for many-client benchmarks: checks seq continuity per batch frame
+    (first seq follows the last one seen, count matches the range) without parsing JSON."""
+    got = Followed()
+    last = 0
+    async with connect(
+        f"ws://{http}/logs/{task_id}?batch=1", max_size=None, compression=None
+    ) as ws:
+        if opened is not None:
+            opened.set()
+        async for message in ws:
+            assert isinstance(message, str)
+            if message.startswith('{"type":"batch"'):
+                n = message.count('"seq":')
+                first = _seq_at(message, message.index('"seq":'))
+                final = _seq_at(message, message.rindex('"seq":'))
+                if first != last + 1 or final - first + 1 != n:
+                    got.in_order = False
+                last = final
+                got.lines += n
+            elif message.startswith('{"type":"dropped"'):
+                frame = json.loads(message)
+                got.dropped += frame["count"]
+                last = frame["toSeq"]
+            elif '"isComplete":true' in message:
+                got.done_at = time.time()
+                got.status = json.loads(message)["status"]
+                break
     return got

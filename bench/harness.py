@@ -59,10 +59,18 @@ def dockerd_pid() -> int:
     return int(out.stdout.split()[0])
 
 
+_SECONDS: dict[str, float] = {}
+
+
 def ts_seconds(ts: str) -> float:
-    """Docker's RFC 3339 nano timestamp as unix seconds (float)."""
+    """Docker's RFC 3339 nano timestamp as unix seconds (float). The whole-second part is
+    cached: clients time hundreds of thousands of lines and must not become the bottleneck."""
     head, _, frac = ts.rstrip("Z").partition(".")
-    base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    base = _SECONDS.get(head)
+    if base is None:
+        base = _SECONDS[head] = (
+            datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+        )
     return base + float("0." + (frac or "0"))
 
 
@@ -142,16 +150,35 @@ def start_cluster(*worker_args: str) -> Cluster:
     """`master serve` + `worker serve`, on free loopback ports."""
     tmp = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
     master = _start(
-        [str(BIN / "master"), "serve", "--grpc", f"127.0.0.1:{free_port()}", "--http",
-         f"127.0.0.1:{free_port()}", "--log-level", "warning"],
+        [
+            str(BIN / "master"),
+            "serve",
+            "--grpc",
+            f"127.0.0.1:{free_port()}",
+            "--http",
+            f"127.0.0.1:{free_port()}",
+            "--log-level",
+            "warning",
+        ],
         tmp / "master.log",
-    )  # fmt: skip
+    )
     name = f"bench{os.getpid()}"
     worker = _start(
-        [str(BIN / "worker"), "serve", "--master", master.address, "--listen", "127.0.0.1:0",
-         "--name", name, "--log-level", "warning", *worker_args],
+        [
+            str(BIN / "worker"),
+            "serve",
+            "--master",
+            master.address,
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            name,
+            "--log-level",
+            "warning",
+            *worker_args,
+        ],
         tmp / "worker.log",
-    )  # fmt: skip
+    )
     time.sleep(1.0)  # first heartbeat
     return Cluster(master, worker, tmp, name)
 
@@ -159,10 +186,22 @@ def start_cluster(*worker_args: str) -> Cluster:
 def run_task(cluster: Cluster, script: str) -> str:
     """Submit ``sh -c script`` through the CLI; return the task id."""
     out = subprocess.run(
-        [str(BIN / "master"), "run", "--master", cluster.master.address, "--image", IMAGE,
-         "--", "sh", "-c", script],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            str(BIN / "master"),
+            "run",
+            "--master",
+            cluster.master.address,
+            "--image",
+            IMAGE,
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 

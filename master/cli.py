@@ -20,7 +20,12 @@ from master.client import MasterClient
 from master.config import MasterConfig
 from master.plain import print_stream
 from master.server import run_master
-from shared.cliutil import positive_int, setup_logging, wait_for_signal
+from shared.cliutil import (
+    positive_int,
+    raise_open_files_limit,
+    setup_logging,
+    wait_for_signal,
+)
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
 from shared.model import TaskInfo, TaskSpec, TaskStatus
@@ -100,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             setup_logging(args.log_level)
+            raise_open_files_limit()
             return asyncio.run(_serve(args))
         if args.command == "monitor":
             return _monitor(args)

@@ -85,7 +85,7 @@ class LogHub:
         self.end: TaskEnd | None = None
         self.state: ConnectionState | None = None
         self._subscribers: set[Subscriber] = set()
-        self._trim_slack = max(64, self.limits.history // 8)
+        self._trim_slack = max(32, self.limits.history // 32)  # lines kept beyond the history
 
     # ------------------------------------------------------------------ publishing
 

@@ -9,6 +9,7 @@ queue limits.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 
 from shared.model import LINE_OVERHEAD, LogLine
@@ -23,7 +24,8 @@ class LineStore:
 
     def __init__(self, first_seq: int = 1) -> None:
         self._lines: list[LogLine] = []
-        self._starts: list[int] = []  # _starts[i]: total_bytes just before _lines[i]
+        # _starts[i]: total_bytes just before _lines[i] (machine ints: 8 bytes, not 40, a line)
+        self._starts = array("q")
         self._start = 0  # index of the line whose seq is first_seq
         self.first_seq = first_seq
         self.next_seq = first_seq
@@ -49,7 +51,7 @@ class LineStore:
                 line.seq = seq
             seq += 1
             mark(total)
-            total += len(line.content) + LINE_OVERHEAD
+            total += 2 * len(line.content) + LINE_OVERHEAD
             keep(line)
         self.next_seq = seq
         self.total_bytes = total
@@ -57,7 +59,7 @@ class LineStore:
     def restart_at(self, seq: int) -> None:
         """Forget every line and continue at ``seq`` (after an unrecoverable gap)."""
         self._lines.clear()
-        self._starts.clear()
+        del self._starts[:]
         self._start = 0
         self.first_seq = self.next_seq = seq
 

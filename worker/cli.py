@@ -7,7 +7,12 @@ import asyncio
 import os
 import sys
 
-from shared.cliutil import positive_int, setup_logging, wait_for_signal
+from shared.cliutil import (
+    positive_int,
+    raise_open_files_limit,
+    setup_logging,
+    wait_for_signal,
+)
 from shared.errors import LogcastError
 from shared.hub import HubLimits
 from worker.config import WorkerConfig
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``worker`` console script."""
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
+    raise_open_files_limit()
     try:
         config = config_from_args(args)
         asyncio.run(serve(config))

@@ -42,10 +42,12 @@ class DockerLogAPI:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            # no connection limit: every followed container holds one connection for as long as
+            # it runs (aiohttp's default of 100 made the 101st container wait for a free one)
             connector = (
-                aiohttp.UnixConnector(**self._connector_args)  # type: ignore[arg-type]
+                aiohttp.UnixConnector(limit=0, **self._connector_args)  # type: ignore[arg-type]
                 if "path" in self._connector_args
-                else aiohttp.TCPConnector()
+                else aiohttp.TCPConnector(limit=0)
             )
             self._session = aiohttp.ClientSession(
                 base_url=self._base,

@@ -17,6 +17,7 @@ from worker.containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
 from worker.executor import TaskExecutor
 from worker.heartbeat import Heartbeat
+from worker.hostcheck import inotify_advice, read_inotify_limit
 from worker.manager import LogStreamManager
 from worker.service import WorkerService
 
@@ -77,6 +78,11 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
             )
             executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
             heartbeat.start()
+        advice = inotify_advice(
+            read_inotify_limit(), local_docker=config.docker_host.startswith("unix://")
+        )
+        if advice:
+            log.warning("%s", advice)
         log.info("worker %s serving on %s (Docker: %s)", config.name, address, config.docker_host)
         yield RunningWorker(
             config, address, runtime, logs, manager, executor, server, service, heartbeat

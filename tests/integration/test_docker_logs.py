@@ -49,10 +49,13 @@ async def test_stdout_and_stderr_keep_their_tags_in_order(stub):
     )
     got = await collect(stub, info.task_id)
     assert [(ln.stream, ln.content) for ln in got.lines] == [
-        (STDOUT, "out1"), (STDERR, "err1"),
-        (STDOUT, "out2"), (STDERR, "err2"),
-        (STDOUT, "out3"), (STDERR, "err3"),
-    ]  # fmt: skip
+        (STDOUT, "out1"),
+        (STDERR, "err1"),
+        (STDOUT, "out2"),
+        (STDERR, "err2"),
+        (STDOUT, "out3"),
+        (STDERR, "err3"),
+    ]
     assert all(ln.timestamp.endswith("Z") and "T" in ln.timestamp for ln in got.lines)
 
 

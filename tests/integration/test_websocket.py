@@ -67,8 +67,12 @@ async def test_frames_follow_the_contract(master_factory):
         assert (first["seq"], first["stream"], first["content"]) == (1, "stdout", "hello")
         assert single[2]["stream"] == "stderr" and single[2]["content"] == "oops"
         assert single[-1] == {
-            "type": "log", "content": "", "isComplete": True, "status": "failed", "exitCode": 3,
-        }  # fmt: skip
+            "type": "log",
+            "content": "",
+            "isComplete": True,
+            "status": "failed",
+            "exitCode": 3,
+        }
         batched, code = await frames(base + "?batch=1")
         assert code == 1000
         (batch,) = [f for f in batched if f["type"] == "batch"]  # the task had ended: one batch

@@ -104,8 +104,11 @@ async def test_filter_hides_and_restores_lines():
     script = Script()
     app = MonitorApp("task-123456", script.batches, info)
     async with app.run_test(size=(100, 30)) as pilot:
-        script.push(Batch(lines=[line(i, f"item {i} {'ERROR' if i % 3 == 0 else 'ok'}")
-                                 for i in range(1, 13)]))  # fmt: skip
+        script.push(
+            Batch(
+                lines=[line(i, f"item {i} {'ERROR' if i % 3 == 0 else 'ok'}") for i in range(1, 13)]
+            )
+        )
         await settle(pilot, app, lambda: len(app.log_view.shown) == 12, "12 lines")
         await pilot.press("slash")
         await pilot.press(*"error")
@@ -191,8 +194,9 @@ async def test_notices_and_connection_changes_are_shown_inline():
         script.push(Batch(state=ConnectionState.RECONNECTING))
         await settle(pilot, app, lambda: app.connection == "reconnecting", "reconnecting")
         assert "trouble" in app.query_one("#status").classes
-        script.push(Batch(state=ConnectionState.STREAMING, dropped=Dropped(5, 1, 5),
-                          lines=[line(6, "six")]))  # fmt: skip
+        script.push(
+            Batch(state=ConnectionState.STREAMING, dropped=Dropped(5, 1, 5), lines=[line(6, "six")])
+        )
         await settle(pilot, app, lambda: "six" in screen_text(app), "the line")
         text = screen_text(app)
         assert "connection: reconnecting" in text

@@ -134,7 +134,8 @@ def test_drop_accounting_is_exact_under_intermittent_reads():
 
 
 def test_byte_bound_drops_oldest_lines_too():
-    hub = LogHub(HubLimits(history=10, max_lag_lines=10_000, max_lag_bytes=10 * (1000 + 48)))
+    cost = LogLine(0, "t", STDOUT, "x" * 1000).size  # what a kept line is charged
+    hub = LogHub(HubLimits(history=10, max_lag_lines=10_000, max_lag_bytes=10 * cost))
     sub = hub.subscribe(noop)
     hub.publish([LogLine(0, "t", STDOUT, "x" * 1000) for _ in range(100)])
     events = drain(hub, sub)
@@ -143,9 +144,10 @@ def test_byte_bound_drops_oldest_lines_too():
 
 
 def test_batches_respect_line_and_byte_limits():
-    hub = LogHub(HubLimits(batch_lines=100, batch_bytes=10_000))
+    cost = LogLine(0, "t", STDOUT, "x" * 952).size
+    hub = LogHub(HubLimits(batch_lines=100, batch_bytes=10 * cost))
     sub = hub.subscribe(noop)
-    hub.publish([LogLine(0, "t", STDOUT, "x" * 952) for _ in range(50)])  # 1000 bytes each
+    hub.publish([LogLine(0, "t", STDOUT, "x" * 952) for _ in range(50)])
     sizes = []
     while batch := hub.take(sub):
         sizes.append(len(batch.lines))

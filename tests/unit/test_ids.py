@@ -16,10 +16,23 @@ def test_valid_ids_pass_unchanged(good):
 @pytest.mark.parametrize(
     "bad",
     [
-        "../x", "task-1/../../etc", "task-1\x00", "task-", "", "TASK-1", "task-A", "task-.x",
-        "task-1.2", "task-a b", "task-1\n", "task-" + "a" * 64, "x" * 10_000, None, 12,
+        "../x",
+        "task-1/../../etc",
+        "task-1\x00",
+        "task-",
+        "",
+        "TASK-1",
+        "task-A",
+        "task-.x",
+        "task-1.2",
+        "task-a b",
+        "task-1\n",
+        "task-" + "a" * 64,
+        "x" * 10_000,
+        None,
+        12,
     ],
-)  # fmt: skip
+)
 def test_malformed_ids_are_rejected_with_a_short_clear_message(bad):
     with pytest.raises(InvalidTaskId) as err:
         validate_task_id(bad)

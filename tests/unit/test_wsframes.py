@@ -15,9 +15,14 @@ def test_line_frames_are_valid_json_for_any_content():
     lines = [LogLine(1, TS, STDOUT, nasty), LogLine(2, TS, STDERR, "x", truncated=5)]
     single = [json.loads(f) for f in frames(Batch(lines=lines), batched=False, status="running")]
     assert single[0] == {
-        "type": "log", "seq": 1, "timestamp": TS, "stream": "stdout", "content": nasty,
-        "isComplete": False, "status": "running",
-    }  # fmt: skip
+        "type": "log",
+        "seq": 1,
+        "timestamp": TS,
+        "stream": "stdout",
+        "content": nasty,
+        "isComplete": False,
+        "status": "running",
+    }
     assert single[1]["truncated"] == 5 and single[1]["stream"] == "stderr"
     (batched,) = [json.loads(f) for f in frames(Batch(lines=lines), batched=True, status="x")]
     assert batched["type"] == "batch"
@@ -37,9 +42,15 @@ def test_notices_and_the_end_in_order():
     assert got[0] == {"type": "gap", "fromSeq": 1, "toSeq": 4, "reason": "evicted"}
     assert got[1] == {"type": "dropped", "count": 3, "fromSeq": 5, "toSeq": 7}
     assert got[3] == {
-        "type": "log", "content": "", "isComplete": True, "status": "failed", "exitCode": 2,
+        "type": "log",
+        "content": "",
+        "isComplete": True,
+        "status": "failed",
+        "exitCode": 2,
         "error": "boom",
-    }  # fmt: skip
+    }
     assert json.loads(error_frame("not_found", "no task")) == {
-        "type": "error", "code": "not_found", "message": "no task",
-    }  # fmt: skip
+        "type": "error",
+        "code": "not_found",
+        "message": "no task",
+    }

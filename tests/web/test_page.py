@@ -89,8 +89,12 @@ async def test_page_shows_lines_as_they_come_and_the_final_status(browser, maste
 
 async def test_html_in_log_lines_is_shown_as_text_and_never_runs(browser, master_factory):
     async with master_factory() as (running, _):
-        evil = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>",
-                '<a href="javascript:alert(1)">x</a>', "&lt;b&gt;not bold&lt;/b&gt;"]  # fmt: skip
+        evil = [
+            "<img src=x onerror=alert(1)>",
+            "</script><script>alert(1)</script>",
+            '<a href="javascript:alert(1)">x</a>',
+            "&lt;b&gt;not bold&lt;/b&gt;",
+        ]
         script = "; ".join(f"echo '{line}'" for line in evil)
         task_id = await run(running.grpc_address, script)
         page, problems = await open_task(browser, running, task_id)

@@ -1,0 +1,88 @@
+"""2. Live: a task writes ~20,000 lines/s for 30 s; logcast and `docker logs -f` follow it at
+the same time.
+
+Figures: every line delivered (in order), client lag p99 (receive time - Docker's timestamp),
+and lines/s of each follower from the first line's timestamp to its end. Targets: all lines,
+lag p99 <= 1 s, lines/s ratio >= 0.95.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.clients import follow_docker, follow_ws
+from bench.harness import Cluster, Result, median, percentile, run_task
+
+BLOCKS = 600  # 1000 lines every 50 ms
+LINES = BLOCKS * 1000
+SCRIPT = (
+    f"sleep 1; i=0; while [ $i -lt {BLOCKS} ]; do "
+    'seq $((i*1000+1)) $(((i+1)*1000)) | sed "s/^/seq=/"; usleep 47000; i=$((i+1)); done'
+)
+
+
+def one_round(cluster: Cluster) -> dict[str, float]:
+    task = run_task(cluster, SCRIPT)
+    container = _container(cluster, task)
+
+    async def both() -> tuple:
+        return await asyncio.gather(
+            follow_ws(cluster.master.http, task, expect=LINES, lags=True),
+            follow_docker(container, lags=True),
+        )
+
+    ours, theirs = asyncio.run(both())
+    duration = ours.last_ts - ours.first_ts
+    return {
+        "produced_lines_per_s": LINES / duration,
+        "logcast_all_lines": float(ours.in_order and ours.lines == LINES),
+        "logcast_lines_per_s": LINES / (ours.done_at - ours.first_ts),
+        "docker_lines_per_s": theirs.lines / (theirs.done_at - theirs.first_ts),
+        "docker_all_lines": float(theirs.lines == LINES),
+        "logcast_lag_p50_ms": percentile(ours.lags, 50) * 1000,
+        "logcast_lag_p99_ms": percentile(ours.lags, 99) * 1000,
+        "docker_lag_p99_ms": percentile(theirs.lags, 99) * 1000,
+    }
+
+
+def _container(cluster: Cluster, task: str) -> str:
+    import json
+    import subprocess
+
+    from bench.harness import BIN
+
+    out = subprocess.run(
+        [str(BIN / "master"), "list-tasks", "--json", "--master", cluster.master.address],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return next(t["container_id"] for t in json.loads(out.stdout) if t["task_id"] == task)
+
+
+def run(cluster: Cluster, rounds: int = 3) -> Result:
+    runs = []
+    for r in range(rounds):
+        figures = one_round(cluster)
+        print(f"    round {r + 1}: {figures}", flush=True)
+        runs.append(figures)
+
+    def med(key: str) -> float:
+        return median([x[key] for x in runs])
+
+    ratio = med("logcast_lines_per_s") / med("docker_lines_per_s")
+    all_lines = all(x["logcast_all_lines"] == 1.0 for x in runs)
+    p99 = med("logcast_lag_p99_ms")
+    met = all_lines and p99 <= 1000 and ratio >= 0.95
+    return Result(
+        2,
+        "live: ~20k lines/s for 30 s",
+        f"{med('logcast_lines_per_s'):,.0f} lines/s, lag p99 {p99:,.0f} ms, all lines: {all_lines}",
+        f"{med('docker_lines_per_s'):,.0f} lines/s, lag p99 "
+        f"{med('docker_lag_p99_ms'):,.0f} ms (docker logs -f)",
+        ratio,
+        "all lines; lag p99 <= 1 s; >= 0.95x",
+        met,
+        raw={"rounds": runs},
+        notes=f"producer wrote {med('produced_lines_per_s'):,.0f} lines/s",
+    )

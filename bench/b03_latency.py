@@ -1,0 +1,68 @@
+"""3. Latency: one line every 10 ms; Docker's timestamp -> client receive time.
+
+logcast: a WebSocket client via worker -> master. direct: a Python follower of the Docker API
+(aiohttp, the same frame decoder), in the benchmark process. Interleaved rounds of 500 lines.
+Targets: p50 <= direct + 1 ms, p99 <= direct + 2 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench.clients import docker_rm, docker_run, follow_ws
+from bench.harness import Cluster, Result, interleave, median, percentile, run_task, ts_seconds
+from worker.docker_logs import DockerLogAPI
+from worker.frames import DockerLogDecoder
+
+LINES = 500
+SCRIPT = f'sleep 1; i=1; while [ $i -le {LINES} ]; do echo "seq=$i"; usleep 10000; i=$((i+1)); done'
+
+
+def logcast(cluster: Cluster) -> dict[str, float]:
+    task = run_task(cluster, SCRIPT)
+    got = asyncio.run(follow_ws(cluster.master.http, task, expect=LINES, lags=True))
+    assert got.in_order
+    lags = got.lags[10:]  # skip the first lines (connection warm-up)
+    return {"p50_ms": percentile(lags, 50) * 1000, "p99_ms": percentile(lags, 99) * 1000}
+
+
+def direct() -> dict[str, float]:
+    container = docker_run(SCRIPT)
+
+    async def follow() -> list[float]:
+        api = DockerLogAPI()
+        decoder = DockerLogDecoder(tty=False)
+        lags = []
+        try:
+            async for chunk in api.chunks(container):
+                now = time.time()
+                lags += [now - ts_seconds(ln.timestamp) for ln in decoder.feed(chunk)]
+        finally:
+            await api.close()
+        return lags
+
+    try:
+        lags = asyncio.run(follow())[10:]
+    finally:
+        docker_rm(container)
+    return {"p50_ms": percentile(lags, 50) * 1000, "p99_ms": percentile(lags, 99) * 1000}
+
+
+def run(cluster: Cluster, rounds: int = 3) -> Result:
+    runs = interleave(rounds, {"logcast": lambda: logcast(cluster), "direct": direct})
+    ours = {k: median([r[k] for r in runs["logcast"]]) for k in ("p50_ms", "p99_ms")}
+    theirs = {k: median([r[k] for r in runs["direct"]]) for k in ("p50_ms", "p99_ms")}
+    met = ours["p50_ms"] <= theirs["p50_ms"] + 1 and ours["p99_ms"] <= theirs["p99_ms"] + 2
+    return Result(
+        3,
+        "latency: one line per 10 ms",
+        f"p50 {ours['p50_ms']:.2f} ms, p99 {ours['p99_ms']:.2f} ms",
+        f"p50 {theirs['p50_ms']:.2f} ms, p99 {theirs['p99_ms']:.2f} ms (Docker API follower)",
+        None,
+        "p50 <= direct + 1 ms; p99 <= direct + 2 ms",
+        met,
+        raw=runs,
+        notes=f"added: p50 +{ours['p50_ms'] - theirs['p50_ms']:.2f} ms, "
+        f"p99 +{ours['p99_ms'] - theirs['p99_ms']:.2f} ms",
+    )

@@ -1,0 +1,72 @@
+"""4. Audience: dockerd CPU seconds while viewers follow one task through a 100,000-line burst.
+
+Cases (interleaved): 1 WebSocket monitor, 100 WebSocket monitors, 20 direct `docker logs -f`
+followers (what a one-stream-per-viewer viewer costs). dockerd's CPU is read from /proc from
+the task's start until every viewer has the end. Target: 100 monitors <= 1.1x of 1 monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.clients import docker_rm, docker_run, follow_docker, follow_ws_light
+from bench.harness import Cluster, Result, cpu_seconds, dockerd_pid, interleave, median, run_task
+
+LINES = 100_000
+SCRIPT = f'sleep 2; seq 1 {LINES} | sed "s/^/seq=/"'
+
+
+def monitors(cluster: Cluster, n: int) -> dict[str, float]:
+    pid = dockerd_pid()
+    before = cpu_seconds(pid)
+    task = run_task(cluster, SCRIPT)
+
+    async def all_of_them() -> list:
+        return await asyncio.gather(*(follow_ws_light(cluster.master.http, task) for _ in range(n)))
+
+    results = asyncio.run(all_of_them())
+    assert all(r.lines == LINES and r.in_order for r in results), [r.lines for r in results]
+    return {"dockerd_cpu_s": cpu_seconds(pid) - before}
+
+
+def direct(n: int) -> dict[str, float]:
+    pid = dockerd_pid()
+    before = cpu_seconds(pid)
+    container = docker_run(SCRIPT)
+
+    async def all_of_them() -> list:
+        return await asyncio.gather(*(follow_docker(container) for _ in range(n)))
+
+    try:
+        results = asyncio.run(all_of_them())
+    finally:
+        docker_rm(container)
+    assert all(r.lines == LINES for r in results)
+    return {"dockerd_cpu_s": cpu_seconds(pid) - before}
+
+
+def run(cluster: Cluster, rounds: int = 3) -> Result:
+    runs = interleave(
+        rounds,
+        {
+            "1 monitor": lambda: monitors(cluster, 1),
+            "100 monitors": lambda: monitors(cluster, 100),
+            "20 docker logs -f": lambda: direct(20),
+        },
+    )
+    one, hundred, twenty = (
+        median([r["dockerd_cpu_s"] for r in runs[k]])
+        for k in ("1 monitor", "100 monitors", "20 docker logs -f")
+    )
+    ratio = hundred / one
+    return Result(
+        4,
+        "audience: dockerd CPU through a 100k-line burst",
+        f"100 monitors: {hundred:.2f} s dockerd CPU",
+        f"1 monitor: {one:.2f} s; 20 docker logs -f: {twenty:.2f} s",
+        ratio,
+        "100 monitors <= 1.1x of 1 monitor",
+        ratio <= 1.1,
+        raw=runs,
+        notes=f"20 direct followers cost dockerd {twenty / one:.1f}x one logcast monitor",
+    )

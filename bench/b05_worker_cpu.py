@@ -1,0 +1,63 @@
+"""5. Worker CPU per line, with one master subscribed (one WebSocket viewer), for a 200,000-line
+burst, against a bare Python reader of the same kind of container (bench/bare_reader.py).
+
+Both are separate processes; their CPU comes from /proc (worker) and the child's rusage
+(bare reader). Target: worker <= 2x the bare reader's CPU per line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import subprocess
+import sys
+
+from bench.clients import docker_rm, docker_run, follow_ws_light
+from bench.harness import ROOT, Cluster, Result, cpu_seconds, interleave, median, run_task
+
+LINES = 200_000
+SCRIPT = f'sleep 1; seq 1 {LINES} | sed "s/^/seq=/"'
+
+
+def worker(cluster: Cluster) -> dict[str, float]:
+    before = cpu_seconds(cluster.worker.pid)
+    task = run_task(cluster, SCRIPT)
+    got = asyncio.run(follow_ws_light(cluster.master.http, task))
+    assert got.lines == LINES and got.in_order
+    return {"us_per_line": (cpu_seconds(cluster.worker.pid) - before) / LINES * 1e6}
+
+
+def bare() -> dict[str, float]:
+    container = docker_run(SCRIPT)
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "bare_reader.py"), container],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        docker_rm(container)
+    assert int(out.stdout) == LINES, out.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"us_per_line": cpu / LINES * 1e6}
+
+
+def run(cluster: Cluster, rounds: int = 3) -> Result:
+    runs = interleave(rounds, {"worker": lambda: worker(cluster), "bare reader": bare})
+    ours = median([r["us_per_line"] for r in runs["worker"]])
+    theirs = median([r["us_per_line"] for r in runs["bare reader"]])
+    ratio = ours / theirs
+    return Result(
+        5,
+        "worker CPU per line (one master subscribed)",
+        f"{ours:.2f} us/line",
+        f"{theirs:.2f} us/line (bare Python reader)",
+        ratio,
+        "<= 2x",
+        ratio <= 2.0,
+        raw=runs,
+        notes="the bare reader's figure includes interpreter start-up (~0.1 s CPU)",
+    )

@@ -1,0 +1,121 @@
+"""7. Memory: worker RSS per followed task, and master RSS per idle WebSocket viewer.
+
+Worker: 40 tasks each print 1,000 lines of 100 bytes and then wait; each is followed by one
+WebSocket viewer (so the worker holds a full 1000-line ring and one subscription per task).
+Per task = worker RSS growth / 40, against the ring's payload (100 KB).
+Master: 1,000 WebSocket viewers connect to one quiet task. Per viewer = RSS growth / 1000.
+Targets: <= 2x payload + 64 KiB per task; <= 32 KiB per viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from websockets.asyncio.client import connect
+
+from bench.harness import IMAGE, Cluster, Result, rss_bytes, run_task
+from master.client import MasterClient
+from shared.model import TaskSpec
+
+TASKS = 40
+VIEWERS = 1000
+PAYLOAD = 1000 * 100
+LINE = "x" * 94  # "seq=N " + padding: ~100 bytes
+TASK = f"seq 1 1000 | sed 's/^/{LINE[:88]} /'; sleep 600"
+
+
+async def _follow_until_quiet(http: str, task: str) -> object:
+    ws = await connect(f"ws://{http}/logs/{task}?batch=1", max_size=None)
+    got = 0
+    while got < 1000:
+        message = await ws.recv()
+        got += str(message).count('"seq":')
+    return ws
+
+
+async def _start_all(cluster: Cluster, script: str, n: int) -> list[str]:
+    async with MasterClient(cluster.master.address) as client:
+        infos = await asyncio.gather(
+            *(client.run(TaskSpec("", IMAGE, ("sh", "-c", script))) for _ in range(n))
+        )
+    return [info.task_id for info in infos]
+
+
+def worker_per_task(cluster: Cluster) -> dict[str, float]:
+    before = rss_bytes(cluster.worker.pid)
+    tasks = asyncio.run(_start_all(cluster, TASK, TASKS))
+
+    async def follow_all() -> float:
+        viewers = await asyncio.gather(
+            *(_follow_until_quiet(cluster.master.http, t) for t in tasks)
+        )
+        await asyncio.sleep(2)
+        after = rss_bytes(cluster.worker.pid)
+        for ws in viewers:
+            await ws.close()  # type: ignore[attr-defined]
+        return after
+
+    after = asyncio.run(follow_all())
+    _stop(cluster, tasks)
+    return {"bytes_per_task": (after - before) / TASKS}
+
+
+def master_per_viewer(cluster: Cluster) -> dict[str, float]:
+    task = run_task(cluster, "echo ready; sleep 600")
+
+    async def connect_all() -> tuple[int, int]:
+        first = await _one(cluster.master.http, task)  # the relay exists before measuring
+        await asyncio.sleep(1)
+        before = rss_bytes(cluster.master.pid)
+        viewers = []
+        for _ in range(VIEWERS // 100):
+            viewers += await asyncio.gather(*(_one(cluster.master.http, task) for _ in range(100)))
+        await asyncio.sleep(2)
+        after = rss_bytes(cluster.master.pid)
+        for ws in [first, *viewers]:
+            await ws.close()
+        return before, after
+
+    before, after = asyncio.run(connect_all())
+    _stop(cluster, [task])
+    return {"bytes_per_viewer": (after - before) / VIEWERS}
+
+
+async def _one(http: str, task: str):
+    ws = await connect(f"ws://{http}/logs/{task}?batch=1", max_size=None)
+    await ws.recv()  # subscribed: the history arrived
+    return ws
+
+
+def _stop(cluster: Cluster, tasks: list[str]) -> None:
+    import subprocess
+
+    from bench.harness import BIN
+
+    procs = [
+        subprocess.Popen(
+            [str(BIN / "master"), "stop", t, "--master", cluster.master.address],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for t in tasks
+    ]
+    for p in procs:
+        p.wait()
+
+
+def run(cluster: Cluster, rounds: int = 1) -> Result:
+    per_task = worker_per_task(cluster)["bytes_per_task"]
+    per_viewer = master_per_viewer(cluster)["bytes_per_viewer"]
+    task_target = 2 * PAYLOAD + 64 * 1024
+    met = per_task <= task_target and per_viewer <= 32 * 1024
+    return Result(
+        7,
+        "memory: worker per followed task; master per idle viewer",
+        f"{per_task / 1024:,.0f} KiB per task; {per_viewer / 1024:,.1f} KiB per viewer",
+        f"ring payload {PAYLOAD / 1024:,.0f} KiB per task",
+        per_task / PAYLOAD,
+        f"<= {task_target / 1024:,.0f} KiB per task; <= 32 KiB per viewer",
+        met,
+        raw={"bytes_per_task": per_task, "bytes_per_viewer": per_viewer},
+    )
