@@ -42,6 +42,8 @@ def one_round(cluster: Cluster) -> dict[str, float]:
         "logcast_lag_p50_ms": percentile(ours.lags, 50) * 1000,
         "logcast_lag_p99_ms": percentile(ours.lags, 99) * 1000,
         "docker_lag_p99_ms": percentile(theirs.lags, 99) * 1000,
+        "logcast_end_after_last_line_s": ours.done_at - ours.last_ts,
+        "docker_end_after_last_line_s": theirs.done_at - theirs.last_ts,
     }
 
 

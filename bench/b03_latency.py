@@ -1,7 +1,7 @@
 """3. Latency: one line every 10 ms; Docker's timestamp -> client receive time.
 
 logcast: a WebSocket client via worker -> master. direct: a Python follower of the Docker API
-(aiohttp, the same frame decoder), in the benchmark process. Interleaved rounds of 500 lines.
+(aiohttp, the same frame decoder), in the benchmark process. Interleaved rounds of 300 lines.
 Targets: p50 <= direct + 1 ms, p99 <= direct + 2 ms.
 """
 
@@ -15,7 +15,7 @@ from bench.harness import Cluster, Result, interleave, median, percentile, run_t
 from worker.docker_logs import DockerLogAPI
 from worker.frames import DockerLogDecoder
 
-LINES = 500
+LINES = 300
 SCRIPT = f'sleep 1; i=1; while [ $i -le {LINES} ]; do echo "seq=$i"; usleep 10000; i=$((i+1)); done'
 
 

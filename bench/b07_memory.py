@@ -1,8 +1,8 @@
 """7. Memory: worker RSS per followed task, and master RSS per idle WebSocket viewer.
 
-Worker: 40 tasks each print 1,000 lines of 100 bytes and then wait; each is followed by one
+Worker: 25 tasks each print 1,000 lines of 100 bytes and then wait; each is followed by one
 WebSocket viewer (so the worker holds a full 1000-line ring and one subscription per task).
-Per task = worker RSS growth / 40, against the ring's payload (100 KB).
+Per task = worker RSS growth / 25, against the ring's payload (100 KB).
 Master: 1,000 WebSocket viewers connect to one quiet task. Per viewer = RSS growth / 1000.
 Targets: <= 2x payload + 64 KiB per task; <= 32 KiB per viewer.
 """
@@ -17,7 +17,7 @@ from bench.harness import IMAGE, Cluster, Result, rss_bytes, run_task
 from master.client import MasterClient
 from shared.model import TaskSpec
 
-TASKS = 40
+TASKS = 25
 VIEWERS = 1000
 PAYLOAD = 1000 * 100
 LINE = "x" * 94  # "seq=N " + padding: ~100 bytes

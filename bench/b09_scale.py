@@ -16,7 +16,7 @@ MONITORS = 1000
 BLOCKS = 60  # 100 lines every 100 ms: ~1,000 lines/s for 6 s
 LINES = BLOCKS * 100
 SCRIPT = (
-    f"sleep 8; i=0; while [ $i -lt {BLOCKS} ]; do "
+    f"sleep 5; i=0; while [ $i -lt {BLOCKS} ]; do "
     'seq $((i*100+1)) $(((i+1)*100)) | sed "s/^/seq=/"; usleep 98000; i=$((i+1)); done'
 )
 
@@ -27,7 +27,7 @@ def one_round(cluster: Cluster) -> dict[str, float]:
     async def go() -> tuple[list, float, float]:
         opened = [asyncio.Event() for _ in range(MONITORS)]
         followers = []
-        for ev in opened:  # connect in waves, all before the first line (8 s)
+        for ev in opened:  # connect in waves, all before the first line (5 s)
             followers.append(asyncio.create_task(follow_ws_light(cluster.master.http, task, ev)))
             if len(followers) % 50 == 0:
                 await asyncio.gather(

@@ -22,7 +22,7 @@ from shared.model import TaskSpec
 from worker.hostcheck import INOTIFY_INSTANCES, read_inotify_limit
 
 TASKS = 150
-WINDOW = 10.0  # seconds of output measured once every task runs and is followed
+WINDOW = 6.0  # seconds of output measured once every task runs and is followed
 SCRIPT = 'i=1; while [ $i -le 1200 ]; do echo "seq=$i"; usleep 100000; i=$((i+1)); done'
 
 

@@ -66,17 +66,26 @@ class DockerLogAPI:
             self._session = None
 
     async def chunks(
-        self, container_id: str, *, since: str | None = None, follow: bool = True
+        self,
+        container_id: str,
+        *,
+        since: str | None = None,
+        follow: bool = True,
+        tail: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The container's log (stdout and stderr, with timestamps) as raw chunks.
 
-        Ends when Docker ends the stream (for ``follow``, when the container stops).
+        ``since`` starts at a time (Docker scans the whole log file for it); ``tail`` returns
+        only the last lines (read from the end of the file). Ends when Docker ends the stream
+        (for ``follow``, when the container stops).
         Raises :class:`ContainerGone` for an unknown container and
         :class:`~shared.errors.DockerUnavailable` when the engine cannot be reached.
         """
         params = {"stdout": "1", "stderr": "1", "timestamps": "1", "follow": "1" if follow else "0"}
         if since is not None:
             params["since"] = since
+        if tail is not None:
+            params["tail"] = str(tail)
         self.requests += 1
         try:
             async with self._client().get(

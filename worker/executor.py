@@ -41,9 +41,11 @@ class DockerContainerLog:
         self.tty = tty
         self.container_id = ""  # known once the container is created
 
-    def chunks(self, since: str | None, *, follow: bool = True) -> AsyncIterator[bytes]:
-        """The container's raw log from ``since``."""
-        return self.api.chunks(self.container_id, since=since, follow=follow)
+    def chunks(
+        self, since: str | None, *, follow: bool = True, tail: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The container's raw log from ``since`` (or its last ``tail`` lines)."""
+        return self.api.chunks(self.container_id, since=since, follow=follow, tail=tail)
 
     async def still_running(self) -> bool:
         """Whether the container still runs."""

@@ -34,33 +34,47 @@ class ResumePoint:
 
     def __init__(self) -> None:
         self._seen: Counter[tuple[str, str, str]] | None = None
-        self._last_ts = ""
+        self._last_ns = 0
+        self._tail_mode = False
 
     def since(self, recent: list[LogLine]) -> str | None:
         """Where to re-open the stream, given the most recently published lines (oldest first;
         None: from the beginning). Lines re-sent from then on are dropped by :meth:`filter`."""
-        if not recent or not recent[-1].timestamp:
-            self._seen = None
+        self._expect(recent, tail_mode=False)
+        if not recent or not self._last_ns:
             return None
-        self._last_ts = recent[-1].timestamp
+        return docker_since(max(0, self._last_ns - MARGIN_NS))
+
+    def expect_tail(self, recent: list[LogLine]) -> None:
+        """The next lines are the log's last ones (a ``tail`` read): drop those already
+        published, and anything not newer than the last published line (a tail counts log
+        messages, so it can begin with the rest of a split line, under that line's timestamp)."""
+        self._expect(recent, tail_mode=True)
+
+    def _expect(self, recent: list[LogLine], *, tail_mode: bool) -> None:
+        self._tail_mode = tail_mode
         self._seen = Counter((ln.timestamp, ln.stream.value, ln.content) for ln in recent)
-        try:
-            return docker_since(max(0, timestamp_ns(self._last_ts) - MARGIN_NS))
-        except ValueError:
-            return None
+        self._last_ns = _ns(recent[-1].timestamp) if recent else 0
 
     def filter(self, lines: list[LogLine]) -> list[LogLine]:
         """Drop the lines of a resumed stream that were published before it broke."""
         seen = self._seen
-        if not seen:
+        if seen is None:
             return lines
         kept = []
         for line in lines:
             key = (line.timestamp, line.stream.value, line.content)
             if seen.get(key):
                 seen[key] -= 1
-            else:
+            elif not (self._tail_mode and _ns(line.timestamp) <= self._last_ns):
                 kept.append(line)
-        if kept and kept[-1].timestamp > self._last_ts:
+        if kept and _ns(kept[-1].timestamp) > self._last_ns:
             self._seen = None  # past the resume point: nothing more can be re-sent
         return kept
+
+
+def _ns(ts: str) -> int:
+    try:
+        return timestamp_ns(ts)
+    except ValueError:
+        return 0

@@ -41,3 +41,25 @@ def test_identical_lines_at_one_instant_are_dropped_only_as_often_as_published()
 
 def test_nothing_published_resumes_from_the_beginning():
     assert ResumePoint().since([]) is None
+
+
+def test_a_tail_read_keeps_only_lines_after_the_last_published_one():
+    published = [
+        LogLine(1, "2026-11-22T19:41:43.1Z", STDOUT, "a"),
+        LogLine(2, "2026-11-22T19:41:43.25Z", STDOUT, "b"),
+    ]
+    point = ResumePoint()
+    point.expect_tail(published)
+    fragment = LogLine(0, "2026-11-22T19:41:43.05Z", STDOUT, "…end of an older long line")
+    rest = LogLine(0, published[1].timestamp, STDOUT, "…rest of b (b was split)")
+    again = LogLine(0, published[1].timestamp, STDOUT, "b")
+    missed = LogLine(0, "2026-11-22T19:41:43.251Z", STDOUT, "the last output")
+    assert point.filter([fragment, rest, again, missed]) == [missed]
+
+
+def test_timestamps_compare_as_times_not_strings():
+    # "…43.25Z" sorts after "…43.251Z" as a string, but is earlier in time
+    point = ResumePoint()
+    point.expect_tail([LogLine(1, "2026-11-22T19:41:43.251Z", STDOUT, "x")])
+    earlier = LogLine(0, "2026-11-22T19:41:43.25Z", STDOUT, "older fragment")
+    assert point.filter([earlier]) == []
