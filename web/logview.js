@@ -9,6 +9,7 @@ import { parseAnsi, plainText, styleClasses } from "./ansi.js";
 
 export const MAX_STORE = 100000;
 export const MAX_DOM = 2000;
+export const MAX_FRAME = 400; // most lines added to the DOM in one animation frame
 
 export class LogView {
   constructor(container, { onChange = () => {} } = {}) {
@@ -49,7 +50,11 @@ export class LogView {
       return;
     }
     for (const e of entries) if (this.matches(e)) this.pending.push(e);
-    if (this.pending.length > MAX_DOM) this.pending.splice(0, this.pending.length - MAX_DOM);
+    if (this.pending.length > MAX_FRAME) {
+      // faster than anyone reads: show the newest lines; the store keeps them all (a pause,
+      // the filter or the download brings back any line)
+      this.pending.splice(0, this.pending.length - MAX_FRAME);
+    }
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   }
 
