@@ -46,7 +46,7 @@ async def test_100_monitors_get_identical_lines_from_one_worker_stream(master_fa
 async def test_unified_stream_hands_batches_status_and_completion_to_the_handler(master_factory):
     async with master_factory(workers=1) as (running, _):
         master = running.master
-        info = await master.run_task(spec("echo a; echo b >&2; exit 5"))
+        info = await master.run_task(spec("echo a; sleep 0.1; echo b >&2; exit 5"))
         updates: list[LogUpdate] = []
 
         async def handler(update: LogUpdate) -> None:
