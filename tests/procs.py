@@ -58,10 +58,10 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
         self.popen.wait(timeout=30)
+        self._file.close()
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
-        self._file.close()
 
 
 def start_master(tmp: Path, port: int, *extra: str) -> Proc:

@@ -117,7 +117,8 @@ class TaskExecutor:
             raise InvalidRequest(f"invalid image name {spec.image[:80]!r}")
         if spec.task_id in self._tasks:
             raise TaskExists(f"task {spec.task_id} already exists on this worker")
-        task = _Task(
+        source = DockerContainerLog(self.logs, self.runtime, tty=spec.tty)
+        task = self._track(
             TaskInfo(
                 task_id=spec.task_id,
                 status=TaskStatus.PENDING,
@@ -127,12 +128,9 @@ class TaskExecutor:
                 worker=self.name,
                 created_at=time.time(),
             ),
-            done=asyncio.Event(),
+            source,
+            read=False,
         )
-        self._tasks[spec.task_id] = task
-        source = DockerContainerLog(self.logs, self.runtime, tty=spec.tty)
-        self.manager.start_task(spec.task_id, source, read=False)
-        self._changed(task)
         try:
             source.container_id = await self.runtime.create(spec, self.name)
             task.info.container_id = source.container_id
@@ -185,7 +183,9 @@ class TaskExecutor:
                 continue
             if task_id in self._tasks:
                 continue
-            task = _Task(
+            source = DockerContainerLog(self.logs, self.runtime, tty=state.tty)
+            source.container_id = state.container_id
+            task = self._track(
                 TaskInfo(
                     task_id=task_id,
                     status=TaskStatus.RUNNING,
@@ -196,16 +196,20 @@ class TaskExecutor:
                     created_at=time.time(),
                     container_id=state.container_id,
                 ),
-                done=asyncio.Event(),
+                source,
+                read=True,
             )
-            self._tasks[task_id] = task
-            source = DockerContainerLog(self.logs, self.runtime, tty=state.tty)
-            source.container_id = state.container_id
-            self.manager.start_task(task_id, source)
             task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{task_id}")
-            self._changed(task)
             adopted.append(task_id)
         return adopted
+
+    def _track(self, info: TaskInfo, source: DockerContainerLog, *, read: bool) -> _Task:
+        """Register a task and its (already subscribable) broadcaster."""
+        task = _Task(info, done=asyncio.Event())
+        self._tasks[info.task_id] = task
+        self.manager.start_task(info.task_id, source, read=read)
+        self._changed(task)
+        return task
 
     async def _supervise(self, task: _Task) -> None:
         task_id = task.info.task_id

@@ -202,3 +202,34 @@ def test_restarting_the_master_monitors_resume_without_gap_or_duplicate(tmp_path
         api = docker_engine.api
         for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
             api.remove_container(c["Id"], force=True)
+
+
+def test_worker_killed_and_restarted_adopts_its_task_and_monitors_continue(tmp_path, docker_engine):
+    """kill -9 of a worker, restarted under the same name before the master gives up on it:
+    it adopts the task's container, re-reads its log (same seqs), and monitors continue with
+    no gap and no duplicate."""
+    master = start_master(tmp_path, free_port(), "--worker-timeout", "5")
+    name = f"w{uuid.uuid4().hex[:6]}"
+    worker = start_worker(tmp_path, master.address, name)
+    try:
+        task_id = run_task(master.address, numbered(300, "sleep 0.02"))
+        monitor = subprocess.Popen(
+            [MASTER, "monitor", task_id, "--plain", "--master", master.address],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        worker.kill()  # kill -9: the container keeps running
+        worker = start_worker(tmp_path, master.address, name)
+        out, err = monitor.communicate(timeout=60)
+        assert monitor.returncode == 0, err
+        assert out.splitlines() == [f"seq={i}" for i in range(1, 301)]
+        assert "reconnecting" in err or "worker unreachable" in err
+        assert tasks_json(master.address)[task_id]["status"] == "success"
+    finally:
+        worker.stop()
+        master.stop()
+        api = docker_engine.api
+        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
+            api.remove_container(c["Id"], force=True)
