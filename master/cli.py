@@ -169,8 +169,9 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
     info = await client.run(spec)
     print(info.task_id, flush=True)
     if info.status is TaskStatus.FAILED and info.error:
+        # the task exists (status failed) and `monitor` will say so too; the contract's exit
+        # code for `run` stays 0: the submission itself worked
         print(f"master: {info.task_id} failed to start: {info.error}", file=sys.stderr)
-        return 1
     return 0
 
 

@@ -233,3 +233,14 @@ def test_worker_killed_and_restarted_adopts_its_task_and_monitors_continue(tmp_p
         api = docker_engine.api
         for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
             api.remove_container(c["Id"], force=True)
+
+
+def test_run_of_an_unknown_image_prints_the_id_and_the_reason(cluster):
+    master, _ = cluster
+    out = master_cli(master.address, "run", "--image", "logcast/nope:1", "--", "true")
+    assert out.returncode == 0
+    task_id = out.stdout.strip()
+    assert task_id.startswith("task-")
+    assert "not on this worker" in out.stderr
+    mon = master_cli(master.address, "monitor", task_id, "--plain")
+    assert mon.returncode == 1 and "failed" in mon.stderr
