@@ -7,7 +7,6 @@ clients are `websockets` clients or `docker logs -f`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -255,7 +254,3 @@ def interleave(
             print(f"    round {r + 1} {name}: {figures}", flush=True)
             out[name].append(figures)
     return out
-
-
-def run_async(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
