@@ -163,10 +163,7 @@ class LogHub:
         store = self.store
         if len(store) > self.limits.history + self._trim_slack:
             self._trim()
-        for sub in self._subscribers:
-            if sub.waiting:
-                sub.waiting = False
-                sub.waker()
+        self._wake_all()
 
     def _wake_all(self) -> None:
         for sub in self._subscribers:

@@ -147,8 +147,7 @@ class DockerLogDecoder:
 
     def _message(self, stream: Stream, payload: bytes, out: list[LogLine]) -> None:
         """One whole Docker message: ``ts content`` with or without a newline."""
-        sp = payload.find(b" ", 0, _MAX_TS)
-        ts, body = (payload[:sp], payload[sp + 1 :]) if sp > 0 else (b"", payload)
+        ts, body = _split_timestamp(payload)
         self._start_message(stream, ts, out)
         self._lines(stream, ts, body, out)
         if body and body[-1] != 10 and len(body) < PARTIAL_SIZE:
@@ -168,8 +167,7 @@ class DockerLogDecoder:
             if len(head) < _MAX_TS and self._frame_left:
                 self._buf = head  # not enough yet to find the timestamp
                 return pos
-            sp = head.find(b" ", 0, _MAX_TS)
-            ts, chunk = (head[:sp], head[sp + 1 :]) if sp > 0 else (b"", head)
+            ts, chunk = _split_timestamp(head)
             self._frame_ts = ts
             self._start_message(stream, ts, out)
         self._lines(stream, self._frame_ts, chunk, out)
@@ -273,6 +271,12 @@ class DockerLogDecoder:
                 unterminated,
             )
         )
+
+
+def _split_timestamp(payload: bytes) -> tuple[bytes, bytes]:
+    """``b"<timestamp> <content>"`` as (timestamp, content); no timestamp: (b"", payload)."""
+    sp = payload.find(b" ", 0, _MAX_TS)
+    return (payload[:sp], payload[sp + 1 :]) if sp > 0 else (b"", payload)
 
 
 def _char_boundary(raw: bytes) -> int:
