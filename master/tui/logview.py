@@ -161,8 +161,12 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
+        # the pane changes height when the completion banner or the filter box appears: a
+        # follower keeps the newest line on screen (it would end up under the banner otherwise)
         if self.wrap:
             self._relayout()
+        elif self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _update_size(self) -> None:
         if self.wrap:

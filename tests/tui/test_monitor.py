@@ -208,3 +208,40 @@ async def test_filter_text_is_a_regex_when_it_compiles():
     assert compile_filter("err.r")[0].search("ERROR")
     pattern, how = compile_filter("a[")
     assert pattern.search("xa[y") and how == "text 'a['"
+
+
+def composed_screen(app: MonitorApp) -> list[str]:
+    """The rows of the terminal as the user sees them: the whole screen composed by Textual
+    (what ``App.export_screenshot`` renders), as plain text."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()
+
+
+async def test_the_last_line_stays_on_screen_when_the_banner_appears():
+    """Following a task to its end: the completion banner takes rows from the log pane, and
+    the pane still shows the task's last line (often the error that explains a failure)."""
+    script = Script()
+    app = MonitorApp("task-123456", script.batches, info)
+    async with app.run_test(size=(100, 45)) as pilot:
+        lines = [line(i, f"tui line {i}") for i in range(1, 61)]
+        script.push(Batch(state=ConnectionState.STREAMING, lines=lines))
+        await settle(pilot, app, lambda: "tui line 60" in "\n".join(composed_screen(app)), "60")
+        script.push(
+            Batch(
+                lines=[line(61, "final: the error that explains it")],
+                end=TaskEnd(TaskStatus.FAILED, 1),
+            )
+        )
+        await settle(pilot, app, lambda: app.end is not None, "the end")
+        await pilot.pause()
+        screen = composed_screen(app)
+        banner_row = next(i for i, row in enumerate(screen) if "Task Completed" in row)
+        log_rows = screen[:banner_row]
+        assert any("final: the error that explains it" in row for row in log_rows), screen
+        assert any("tui line 60" in row for row in log_rows), screen
