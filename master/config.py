@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.hub import HubLimits
-
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+from web import ASSETS as WEB_DIR
 
 
 def _relay_limits() -> HubLimits:

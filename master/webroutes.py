@@ -104,9 +104,12 @@ def parse_logs_query(query: str) -> LogsQuery:
 
 
 def static_file(web_dir: Path, name: str) -> Path | None:
-    """The file ``name`` inside ``web_dir``, or None: never a path outside it."""
+    """The page file ``name`` inside ``web_dir``, or None: never a path outside it, and only
+    the kinds of file a page is made of (the package's Python modules are not served)."""
     root = web_dir.resolve()
     candidate = (root / name).resolve()
+    if candidate.suffix not in CONTENT_TYPES:
+        return None
     if candidate.parent != root or not candidate.is_file():
         return None
     return candidate

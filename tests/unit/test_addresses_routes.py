@@ -55,6 +55,8 @@ def test_static_files_stay_inside_web(tmp_path: Path):
     assert static_file(tmp_path / "web", "../secret.txt") is None
     assert static_file(tmp_path / "web", "link.txt") is None  # a link out of web/ is refused
     assert static_file(tmp_path / "web", "missing.js") is None
+    (tmp_path / "web" / "module.py").write_text("SECRET = 1")
+    assert static_file(tmp_path / "web", "module.py") is None  # the package's code is not a page
 
 
 def test_query_parameters():
