@@ -14,7 +14,7 @@ import asyncio
 from websockets.asyncio.client import connect
 
 from bench.harness import IMAGE, Cluster, Result, rss_bytes, run_task
-from master.client import MasterClient
+from master.master_client import MasterClient
 from shared.model import TaskSpec
 
 TASKS = 25

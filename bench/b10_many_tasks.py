@@ -17,7 +17,7 @@ import time
 from websockets.asyncio.client import connect
 
 from bench.harness import Result, median, percentile, start_cluster, ts_seconds
-from master.client import MasterClient
+from master.master_client import MasterClient
 from shared.model import TaskSpec
 from worker.hostcheck import INOTIFY_INSTANCES, read_inotify_limit
 

@@ -1,7 +1,12 @@
 """The ``master`` command: serve, run, monitor, list-tasks, workers, stop.
 
-Exit codes: 0 done (``monitor``: the task ended in success), 1 the task did not succeed,
-2 usage or connection errors.
+The CLI is the only reader of argv and the environment: it builds frozen configurations
+(:class:`~master.config.MasterConfig`, :class:`~master.monitor.MonitorConfig`) that the server
+and the monitor consume. Client commands import only what a client needs (gRPC and the
+protocol): the server stack, the worker and docker-py are imported by ``serve`` alone.
+
+Exit codes (:mod:`master.presentation`): 0 done (``monitor``: the task ended in success),
+1 the task did not succeed, 2 usage or connection errors.
 """
 
 from __future__ import annotations
@@ -15,23 +20,18 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from master.client import MasterClient
 from master.config import MasterConfig
-from master.plain import print_stream
-from master.server import run_master
-from shared.cliutil import (
-    positive_int,
-    raise_open_files_limit,
-    setup_logging,
-    wait_for_signal,
-)
+from master.presentation import EXIT_USAGE
+from shared.addresses import DEFAULT_MASTER
+from shared.cliutil import positive_int
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
-from shared.model import TaskInfo, TaskSpec, TaskStatus
+from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 
-DEFAULT_MASTER = "127.0.0.1:50051"
-EXIT_USAGE = 2
+if TYPE_CHECKING:
+    from master.master_client import MasterClient
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,9 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            setup_logging(args.log_level)
-            raise_open_files_limit()
-            return asyncio.run(_serve(args))
+            return _serve(args)
         if args.command == "monitor":
             return _monitor(args)
         return asyncio.run(_client_command(args))
@@ -117,7 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-async def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace) -> int:
+    from master.running import run_master  # the server stack: only `serve` needs it
+    from shared.cliutil import raise_open_files_limit, setup_logging, wait_for_signal
+
+    setup_logging(args.log_level)
+    raise_open_files_limit()
     config = MasterConfig(
         grpc_listen=args.grpc,
         http_listen=args.http,
@@ -125,16 +128,22 @@ async def _serve(args: argparse.Namespace) -> int:
         worker_timeout=args.worker_timeout,
         insecure_expose=args.insecure_expose,
     )
-    async with run_master(config) as running:
-        where = f"master listening on {running.grpc_address} (gRPC)"
-        if running.http_address:
-            where += f" and http://{running.http_address}/"
-        print(where, file=sys.stderr, flush=True)
-        await wait_for_signal()
+
+    async def serve() -> None:
+        async with run_master(config) as running:
+            where = f"master listening on {running.grpc_address} (gRPC)"
+            if running.http_address:
+                where += f" and http://{running.http_address}/"
+            print(where, file=sys.stderr, flush=True)
+            await wait_for_signal()
+
+    asyncio.run(serve())
     return 0
 
 
 async def _client_command(args: argparse.Namespace) -> int:
+    from master.master_client import MasterClient
+
     async with MasterClient(args.master) as client:
         if args.command == "run":
             return await _run(client, args)
@@ -176,31 +185,19 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    validate_task_id(args.task_id)
-    if (args.tail is not None and args.tail < 0) or (
-        args.since_seq is not None and args.since_seq < 0
-    ):
-        raise InvalidRequest("--tail and --since-seq must be >= 0")
-    if args.plain or not sys.stdout.isatty():
-        return asyncio.run(_monitor_plain(args))
-    from master.tui.app import run_monitor_tui
+    from master.monitor import MonitorConfig, run_monitor
 
-    return run_monitor_tui(args)
-
-
-async def _monitor_plain(args: argparse.Namespace) -> int:
-    async with MasterClient(args.master) as client:
-        await client.wait_connected(10.0)
-        batches = client.stream(
-            args.task_id,
-            tail=args.tail,
-            after=args.since_seq,
-            follow=not args.no_follow,
-            user=_user(),
-        )
-        return await print_stream(
-            args.task_id, batches, sys.stdout, sys.stderr, timestamps=args.timestamps
-        )
+    config = MonitorConfig(
+        task_id=args.task_id,
+        master=args.master,
+        user=_user(),
+        tail=args.tail,
+        after=args.since_seq,
+        follow=not args.no_follow,
+        timestamps=args.timestamps,
+        max_lines=args.max_lines,
+    )
+    return run_monitor(config, plain=args.plain or not sys.stdout.isatty())
 
 
 def _user() -> str:
@@ -241,23 +238,9 @@ def _print_tasks(tasks: list[TaskInfo], *, as_json: bool) -> None:
     _print_table(table)
 
 
-def _print_workers(workers: list, *, as_json: bool) -> None:
+def _print_workers(workers: list[WorkerSummary], *, as_json: bool) -> None:
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": w.name,
-                        "address": w.address,
-                        "alive": w.alive,
-                        "running_tasks": w.running_tasks,
-                        "last_seen": w.last_seen,
-                    }
-                    for w in workers
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([dataclasses.asdict(w) for w in workers], indent=2))
         return
     table = [("WORKER", "ADDRESS", "STATE", "RUNNING", "LAST SEEN")]
     for w in workers:

@@ -9,11 +9,6 @@ from shared.hub import HubLimits
 from web import ASSETS as WEB_DIR
 
 
-def _relay_limits() -> HubLimits:
-    # each client of a relay may fall 10,000 lines / 8 MiB behind before it loses its oldest
-    return HubLimits(history=1000, max_lag_lines=10_000, max_lag_bytes=8 * 1024 * 1024)
-
-
 @dataclass(frozen=True, slots=True)
 class MasterConfig:
     """Everything ``master serve`` can be told."""
@@ -26,6 +21,8 @@ class MasterConfig:
     ready_timeout: float = 5.0  # how long a new relay may wait for the worker's first answer
     relay_linger: float = 30.0  # keep a running task's relay this long after its last client
     relay_retention: float = 300.0  # keep a finished task's relay (tail + status) this long
-    relay_limits: HubLimits = field(default_factory=_relay_limits)
+    # each client of a relay may fall HubLimits' 10,000 lines / 8 MiB behind before it loses
+    # its oldest lines
+    relay_limits: HubLimits = field(default_factory=HubLimits)
     web_dir: Path = WEB_DIR
     insecure_expose: bool = False  # allow non-loopback listen addresses

@@ -1,20 +1,34 @@
-"""``master monitor --plain``: one line per log line on stdout, like ``docker logs -f``."""
+"""``master monitor --plain``: one line per log line on stdout, like ``docker logs -f``.
+
+Log lines go to stdout exactly as the task wrote them; notices and the final status go to
+stderr, worded by :mod:`master.presentation`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import TextIO
 
-from shared.model import Batch, ConnectionState, LogLine, TaskEnd, TaskStatus
+from master.presentation import (
+    dropped_notice,
+    end_summary,
+    exit_code_for,
+    gap_notice,
+    state_notice,
+    truncated_note,
+)
+from shared.model import Batch, ConnectionState, LogLine
+
+PREFIX = "logcast: "
 
 
 def format_line(line: LogLine, *, timestamps: bool) -> str:
-    """A log line as printed: its content (with a marker if truncated), timestamp first on
+    """A log line as printed: its content (with a note if truncated), timestamp first on
     request. Content is printed as the task wrote it (colour codes included), like
     ``docker logs``."""
     text = line.content
     if line.truncated:
-        text += f" [logcast: {line.truncated} more bytes truncated]"
+        text += " " + truncated_note(line.truncated)
     return f"{line.timestamp} {text}" if timestamps else text
 
 
@@ -23,29 +37,12 @@ def notices(batch: Batch, *, troubled: bool) -> list[str]:
     saying after trouble (``troubled``: a reconnect or an unreachable worker was reported)."""
     out = []
     if batch.state is not None and (troubled or batch.state is not ConnectionState.STREAMING):
-        out.append(f"logcast: {batch.state.value}")
+        out.append(PREFIX + state_notice(batch.state))
     if batch.gap is not None:
-        g = batch.gap
-        out.append(f"logcast: lines {g.from_seq}-{g.to_seq} are no longer available ({g.reason})")
+        out.append(PREFIX + gap_notice(batch.gap))
     if batch.dropped is not None:
-        d = batch.dropped
-        out.append(f"logcast: {d.count} lines dropped (seq {d.from_seq}-{d.to_seq}): too slow")
+        out.append(PREFIX + dropped_notice(batch.dropped))
     return out
-
-
-def describe_end(task_id: str, end: TaskEnd) -> str:
-    """``task-1 finished: failed (exit code 3): reason``."""
-    text = f"logcast: {task_id} finished: {end.status.value}"
-    if end.exit_code is not None:
-        text += f" (exit code {end.exit_code})"
-    if end.error and end.status is not TaskStatus.SUCCESS:
-        text += f": {end.error}"
-    return text
-
-
-def exit_code_for(end: TaskEnd | None) -> int:
-    """The contract's exit code: 0 if the task ended in success, 1 otherwise."""
-    return 0 if end is not None and end.status is TaskStatus.SUCCESS else 1
 
 
 async def print_stream(
@@ -70,6 +67,6 @@ async def print_stream(
             out.flush()
         if batch.end is not None:
             end = batch.end
-            err.write(describe_end(task_id, end) + "\n")
+            err.write(f"{PREFIX}{task_id}: {end_summary(end)}\n")
     err.flush()
     return exit_code_for(end)

@@ -1,11 +1,13 @@
 """TaskRelay: one upstream log subscription per task per master, shared by all its clients.
 
 The relay is a hub (the same fan-out core as the worker's broadcaster) fed by the worker's
-``StreamLogs`` stream instead of Docker. Lines keep the worker's ``seq``. When the worker
-stream breaks while the task may still run, the relay resubscribes ``after`` the last seq it
-has, with backoff, so clients see no duplicate; what the worker no longer has arrives as a
-``gap``. When the registry says the task is lost (its worker stopped heartbeating), the relay
-ends it with status ``lost`` instead of waiting forever.
+log stream (through :class:`~master.worker_client.WorkerClient`) instead of Docker. Lines keep
+the worker's ``seq``. When the worker stream breaks while the task may still run, the relay
+resubscribes ``after`` the last seq it accounted for (:class:`~shared.cursor.ResumeCursor`),
+with backoff, so clients see no duplicate; what the worker no longer has arrives as a ``gap``.
+When the registry says the task is lost (its worker stopped heartbeating), the relay ends it
+with status ``lost`` instead of waiting forever. States the worker reports (``docker
+unreachable``, then ``streaming``) are passed on to every client.
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import grpc
-
-from master.connections import WorkerConnections
 from master.registry import Registry
-from shared.convert import batch_from_pb
-from shared.errors import TaskNotFound, WorkerUnavailable
+from master.worker_client import WorkerClient, WorkerClients
+from shared.cursor import ResumeCursor
+from shared.errors import LogcastError, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
 from shared.model import ConnectionState, TaskEnd, TaskStatus
-from shared.protos import logcast_pb2 as pb
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +36,22 @@ class TaskRelay:
         self,
         task_id: str,
         registry: Registry,
-        connections: WorkerConnections,
+        workers: WorkerClients,
         limits: HubLimits,
         clock: Callable[[], float],
     ) -> None:
         self.task_id = task_id
         self.registry = registry
-        self.connections = connections
+        self.workers = workers
         self.hub = LogHub(limits)
+        self.cursor = ResumeCursor(tail=limits.history)
         self.ready = asyncio.Event()  # set once the first upstream answer (or failure) is in
         self.upstream_calls = 0
         self._clock = clock
         self.idle_since = clock()
         self._changed = asyncio.Event()
-        self._unsubscribe = registry.subscribe(self._changed.set)
+        self._lost = asyncio.Event()
+        self._unsubscribe = registry.subscribe(self._registry_changed)
         self._task = asyncio.create_task(self._run(), name=f"relay-{task_id}")
 
     @property
@@ -88,13 +89,13 @@ class TaskRelay:
                 await self._wait_change(1.0)
                 continue
             try:
-                if await self._follow(worker.address):
+                if await self._follow_unless_lost(self.workers.get(worker.address)):
                     attempt = 0
-            except grpc.aio.AioRpcError as err:
-                if err.code() is grpc.StatusCode.NOT_FOUND:
-                    self._gone(info.status, info.exit_code, info.error)
-                    break
-                log.info("%s: worker stream broke (%s); resubscribing", self.task_id, err.code())
+            except TaskNotFound:
+                self._gone(info.status, info.exit_code, info.error)
+                break
+            except LogcastError as exc:
+                log.info("%s: worker stream broke (%s); resubscribing", self.task_id, exc)
             except Exception:  # a malformed message: never leave the clients hanging
                 log.exception("%s: relaying failed; resubscribing", self.task_id)
             if self.ended:
@@ -105,21 +106,40 @@ class TaskRelay:
             attempt += 1
         self.ready.set()
 
-    async def _follow(self, address: str) -> bool:
+    def _registry_changed(self) -> None:
+        self._changed.set()
+        if self.registry.status(self.task_id) is TaskStatus.LOST:
+            self._lost.set()
+
+    async def _follow_unless_lost(self, worker: WorkerClient) -> bool:
+        """:meth:`_follow`, given up as soon as the registry says the task is lost (its worker
+        stopped heartbeating: a hung worker may keep its stream open and silent)."""
+        follow = asyncio.create_task(self._follow(worker))
+        lost = asyncio.create_task(self._lost.wait())
+        try:
+            await asyncio.wait({follow, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not follow.done():
+                follow.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follow
+        return follow.result() if not follow.cancelled() else False
+
+    async def _follow(self, worker: WorkerClient) -> bool:
         """Relay one worker stream until it ends; True if it delivered anything."""
         hub = self.hub
-        if hub.store.total_bytes:
-            request = pb.StreamLogsRequest(task_id=self.task_id, after_seq=hub.next_seq - 1)
-        else:
-            request = pb.StreamLogsRequest(task_id=self.task_id, tail=hub.limits.history)
+        tail, after = self.cursor.request()
         self.upstream_calls += 1
         got = False
-        async for msg in self.connections.stub(address).StreamLogs(request):
-            batch = batch_from_pb(msg)
+        async for batch in worker.stream_logs(self.task_id, tail=tail, after=after):
             if not got:
                 got = True
                 hub.set_state(ConnectionState.STREAMING)
                 self.ready.set()
+            self.cursor.advance(batch)
+            if batch.state is not None:
+                hub.set_state(batch.state)
             if batch.gap is not None:
                 hub.skip_to(batch.gap.to_seq + 1, batch.gap.reason)
             if batch.dropped is not None:

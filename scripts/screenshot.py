@@ -14,9 +14,9 @@ from playwright.async_api import async_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from master.client import MasterClient  # noqa: E402
 from master.config import MasterConfig  # noqa: E402
-from master.server import run_master  # noqa: E402
+from master.master_client import MasterClient  # noqa: E402
+from master.running import run_master  # noqa: E402
 from shared.model import TaskSpec  # noqa: E402
 from worker.config import WorkerConfig  # noqa: E402
 

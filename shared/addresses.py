@@ -7,6 +7,9 @@ import ipaddress
 
 from shared.errors import ConfigError
 
+DEFAULT_MASTER = "127.0.0.1:50051"
+"""Where clients and workers find the master unless told (``--master``, ``LOGCAST_MASTER``)."""
+
 
 def split_hostport(address: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) as ``(host, port)``."""

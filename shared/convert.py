@@ -16,6 +16,7 @@ from shared.model import (
     TaskInfo,
     TaskSpec,
     TaskStatus,
+    WorkerSummary,
 )
 from shared.protos import logcast_pb2 as pb
 
@@ -40,11 +41,6 @@ MESSAGE_BUDGET = 1024 * 1024
 def status_from_pb(value: int) -> TaskStatus:
     """A protobuf TaskStatus as the model's."""
     return _STATUS_FROM_PB.get(value, TaskStatus.LOST)
-
-
-def status_to_pb(status: TaskStatus) -> int:
-    """The model's TaskStatus as protobuf's."""
-    return _STATUS_TO_PB[status]
 
 
 # ---------------------------------------------------------------- log batches
@@ -203,3 +199,22 @@ def info_from_pb(msg: pb.TaskInfo) -> TaskInfo:
         lines=msg.lines,
         container_id=msg.container_id,
     )
+
+
+# ---------------------------------------------------------------- workers
+
+
+def worker_to_pb(worker: WorkerSummary) -> pb.WorkerInfo:
+    """The model's WorkerSummary as protobuf's WorkerInfo."""
+    return pb.WorkerInfo(
+        name=worker.name,
+        address=worker.address,
+        alive=worker.alive,
+        running_tasks=worker.running_tasks,
+        last_seen=worker.last_seen,
+    )
+
+
+def worker_from_pb(msg: pb.WorkerInfo) -> WorkerSummary:
+    """A protobuf WorkerInfo as the model's WorkerSummary."""
+    return WorkerSummary(msg.name, msg.address, msg.alive, msg.running_tasks, msg.last_seen)

@@ -9,6 +9,7 @@ The tree::
     ├── TaskExists           a task with that id already exists
     ├── TaskStartFailed      the task's container could not be created or started
     ├── DockerUnavailable    the Docker engine did not answer or refused the request
+    │   └── ContainerGone    the task's container no longer exists (removed behind our back)
     ├── WorkerUnavailable    no live worker can take or serve the request
     └── ConfigError          a configuration that logcast refuses to run with
 
@@ -44,6 +45,10 @@ class TaskStartFailed(LogcastError):
 
 class DockerUnavailable(LogcastError):
     """The Docker engine could not be reached, or refused the request."""
+
+
+class ContainerGone(DockerUnavailable):
+    """The task's container no longer exists (removed behind logcast's back)."""
 
 
 class WorkerUnavailable(LogcastError):

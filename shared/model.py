@@ -34,11 +34,17 @@ class TaskStatus(StrEnum):
 
 
 class ConnectionState(StrEnum):
-    """How a master's relay (and a client) is connected to the log stream of a task."""
+    """How the log stream of a task is flowing, as its subscribers are told.
+
+    The worker says ``docker unreachable`` while it cannot read the container's log (and
+    ``streaming`` once it can again); a master's relay adds its own link to the worker
+    (``reconnecting``, ``worker unreachable``); ``finished`` is never sent (the end is).
+    """
 
     STREAMING = "streaming"
     RECONNECTING = "reconnecting"
     WORKER_UNREACHABLE = "worker unreachable"
+    DOCKER_UNREACHABLE = "docker unreachable"
     FINISHED = "finished"
 
 
@@ -193,3 +199,14 @@ class TaskInfo:
     finished_at: float = 0.0
     lines: int = 0
     container_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSummary:
+    """A worker as ``master workers`` lists it."""
+
+    name: str
+    address: str
+    alive: bool
+    running_tasks: int
+    last_seen: float

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shared.model import Batch, Dropped, Gap, LogLine, TaskEnd
+from shared.model import Batch, ConnectionState, Dropped, Gap, LogLine, TaskEnd
 
 _NUMBER = re.compile(r"seq=(\d+)")
 
@@ -23,13 +23,17 @@ class Received:
     lines: list[LogLine] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    states: list[ConnectionState] = field(default_factory=list)
     end: TaskEnd | None = None
     after_end: int = 0  # anything that arrived after the end (must stay 0)
-    events: list[object] = field(default_factory=list)  # lines, gaps, drops and the end in order
+    events: list[object] = field(default_factory=list)  # all of the above, in order
 
     def add(self, batch: Batch) -> None:
         if self.end is not None:
             self.after_end += 1
+        if batch.state is not None:
+            self.states.append(batch.state)
+            self.events.append(batch.state)
         if batch.gap:
             self.gaps.append(batch.gap)
             self.events.append(batch.gap)

@@ -28,8 +28,8 @@ from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.comparator import Received
 from tests.dockerproxy import DockerProxy
 from worker.config import WorkerConfig
-from worker.containers import LABEL_WORKER
-from worker.server import RunningWorker, run_worker
+from worker.docker_containers import LABEL_WORKER
+from worker.running import RunningWorker, run_worker
 
 TEST_IMAGE = "logcast/busybox:test"
 DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -133,7 +133,7 @@ def master_factory(worker_factory) -> Callable[..., Any]:
     """``async with master_factory(workers=N, **config) as (running, workers)``: an in-process
     master on port 0 and N in-process workers registered with it."""
     from master.config import MasterConfig
-    from master.server import run_master
+    from master.running import run_master
 
     @contextlib.asynccontextmanager
     async def make(workers: int = 1, **overrides: Any) -> AsyncIterator[tuple[Any, list]]:

@@ -6,6 +6,7 @@
 // and download. Log content only ever reaches the page as text (textContent), never as HTML.
 
 import { parseAnsi, plainText, styleClasses } from "./ansi.js";
+import { truncatedNote } from "./wording.js";
 
 export const MAX_STORE = 100000;
 export const MAX_DOM = 2000;
@@ -106,7 +107,7 @@ export class LogView {
     if (entry.truncated) {
       const t = document.createElement("span");
       t.className = "trunc";
-      t.textContent = ` [… ${entry.truncated} bytes truncated]`;
+      t.textContent = ` ${truncatedNote(entry.truncated)}`;
       div.appendChild(t);
     }
     return div;

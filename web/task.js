@@ -1,6 +1,7 @@
 // The live log view of one task: WebSocket connection, reconnects, and the page's controls.
 
 import { LogView } from "./logview.js";
+import { droppedNotice, endSummary, gapNotice, stateNotice } from "./wording.js";
 
 const taskId = decodeURIComponent(location.pathname.split("/")[2] || "");
 const $ = (id) => document.getElementById(id);
@@ -31,10 +32,7 @@ function updateCounts() {
 
 function showEnd(msg) {
   const banner = $("banner");
-  let text = `Task completed — status: ${msg.status}`;
-  if (msg.exitCode !== undefined) text += ` (exit code ${msg.exitCode})`;
-  if (msg.error && msg.status !== "success") text += ` — ${msg.error}`;
-  banner.textContent = text;
+  banner.textContent = endSummary(msg);
   banner.classList.toggle("bad", msg.status !== "success");
   banner.hidden = false;
   $("task-meta").textContent = `status ${msg.status}`;
@@ -61,16 +59,16 @@ function onFrame(msg) {
       }
       break;
     case "gap":
-      view.addNotice(`lines ${msg.fromSeq}–${msg.toSeq} are no longer available (${msg.reason})`);
+      view.addNotice(gapNotice(msg));
       state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
       break;
     case "dropped":
-      view.addNotice(`${msg.count} lines dropped (seq ${msg.fromSeq}–${msg.toSeq}): this page fell behind`);
+      view.addNotice(droppedNotice(msg));
       state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
       break;
     case "state":
       setConn(msg.state === "streaming" ? "live" : msg.state);
-      if (msg.state !== "streaming") view.addNotice(`connection: ${msg.state}`);
+      if (msg.state !== "streaming") view.addNotice(stateNotice(msg.state));
       break;
     case "error":
       state.fatal = msg.code !== "unavailable";

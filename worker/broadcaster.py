@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
 
-from shared.errors import DockerUnavailable
+from shared.errors import ContainerGone, DockerUnavailable
 from shared.hub import HubLimits, LogHub
-from shared.model import LogLine, TaskEnd
+from shared.model import ConnectionState, LogLine, TaskEnd
 from shared.subscription import Subscription
-from worker.docker_logs import ContainerGone
 from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
+from worker.logsource import LogSource
 from worker.resume import RECENT, ResumePoint
 
 log = logging.getLogger(__name__)
 
-
-class LogSource(Protocol):
-    """Where a broadcaster reads a container's log from (Docker, or a script in tests)."""
-
-    tty: bool
-
-    def chunks(
-        self, since: str | None, *, follow: bool = True, tail: int | None = None
-    ) -> AsyncIterator[bytes]:
-        """The raw log stream from ``since`` (None: the beginning), or only its last ``tail``
-        lines, until Docker ends it (``follow``: when the container stops; otherwise at the
-        end of what is logged)."""
-        ...
-
-    async def still_running(self) -> bool:
-        """Whether the container still runs (its log may go on after the stream ended)."""
-        ...
+RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 
 class TaskLogBroadcaster:
@@ -41,10 +23,11 @@ class TaskLogBroadcaster:
 
     :meth:`run` reads the log with one follow request (more only when a stream broke while
     the container was still running), decodes it and publishes each decoded chunk as one
-    batch. When the container has stopped it makes one short catch-up read (see
-    :meth:`_catch_up`). Subscribers never slow the reader: the hub drops a slow subscriber's
-    oldest lines instead.
-    Subscribers never slow the reader: the hub drops a slow subscriber's oldest lines instead.
+    batch. While Docker cannot be reached, every subscriber is told (a ``docker unreachable``
+    state, then ``streaming`` once the log flows again) and the reader retries with backoff,
+    resuming without duplicates. When the container has stopped it makes one short catch-up
+    read (see :meth:`_catch_up`). Subscribers never slow the reader: the hub drops a slow
+    subscriber's oldest lines instead.
     """
 
     def __init__(
@@ -54,8 +37,7 @@ class TaskLogBroadcaster:
         *,
         limits: HubLimits | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        retry_delays: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
-        on_problem: Callable[[str], Awaitable[None] | None] | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.task_id = task_id
         self.source = source
@@ -63,9 +45,7 @@ class TaskLogBroadcaster:
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
         self._resume = ResumePoint()
         self._retry_delays = retry_delays
-        self._on_problem = on_problem
         self.reads = 0  # log streams opened
-        self.problem = ""  # the last read error, "" once reading works again
 
     @property
     def lines_read(self) -> int:
@@ -84,43 +64,40 @@ class TaskLogBroadcaster:
 
     async def run(self) -> None:
         """Read the container's log to its end. Returns when the container stopped and every
-        line was published; retries with backoff while Docker is unreachable."""
+        line was published (or the container is gone); retries with backoff while Docker is
+        unreachable."""
         failures = 0
         since: str | None = None
+        hub = self.hub
         while True:
             self.reads += 1
             try:
                 async for chunk in self.source.chunks(since):
+                    if hub.state is ConnectionState.DOCKER_UNREACHABLE:
+                        hub.set_state(ConnectionState.STREAMING)  # the stream is open again
                     lines = self._decoder.feed(chunk)
                     if lines:
                         self._publish(lines)
                         failures = 0
                         await asyncio.sleep(0)  # let subscribers take the batch
-                if self.problem:
-                    self.problem = ""
                 if not await self.source.still_running():
                     self._publish(self._decoder.feed_eof())
                     await self._catch_up()
                     return
                 log.info("%s: log stream ended while the container runs; resuming", self.task_id)
             except ContainerGone as exc:
+                log.warning("%s: %s", self.task_id, exc)
                 self._publish(self._decoder.feed_eof())
-                self.problem = str(exc)
                 return
-            except Exception as exc:
-                self.problem = str(exc) or type(exc).__name__
-                if isinstance(exc, DockerUnavailable):
-                    log.warning("%s: %s", self.task_id, exc)
-                else:
-                    log.exception("%s: reading the log failed", self.task_id)
-                if self._on_problem is not None:
-                    result = self._on_problem(str(exc))
-                    if result is not None:
-                        await result
+            except DockerUnavailable as exc:
+                log.warning("%s: %s", self.task_id, exc)
+                hub.set_state(ConnectionState.DOCKER_UNREACHABLE)
+            except Exception:
+                log.exception("%s: reading the log failed", self.task_id)
             delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
             failures += 1
             self._decoder.reset()
-            since = self._resume.since(self.hub.store.recent(RECENT))
+            since = self._resume.since(hub.store.recent(RECENT))
             await asyncio.sleep(delay)
 
     async def _catch_up(self) -> None:

@@ -17,7 +17,7 @@ from shared.errors import LogcastError
 from shared.hub import HubLimits
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
-from worker.server import run_worker
+from worker.running import run_worker
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,13 +14,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from shared.errors import DockerUnavailable
+from shared.errors import ContainerGone, DockerUnavailable
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-
-
-class ContainerGone(DockerUnavailable):
-    """The container no longer exists (removed behind logcast's back)."""
 
 
 class DockerLogAPI:
@@ -38,7 +34,6 @@ class DockerLogAPI:
         else:
             raise ValueError(f"unsupported Docker host {docker_host!r} (use unix:// or tcp://)")
         self._session: aiohttp.ClientSession | None = None
-        self.requests = 0  # log requests made (one per container, unless a stream broke)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -77,7 +72,8 @@ class DockerLogAPI:
 
         ``since`` starts at a time (Docker scans the whole log file for it); ``tail`` returns
         only the last lines (read from the end of the file). Ends when Docker ends the stream
-        (for ``follow``, when the container stops).
+        (for ``follow``, when the container stops). The first chunk is empty: the stream is
+        open (Docker answered).
         Raises :class:`ContainerGone` for an unknown container and
         :class:`~shared.errors.DockerUnavailable` when the engine cannot be reached.
         """
@@ -86,7 +82,6 @@ class DockerLogAPI:
             params["since"] = since
         if tail is not None:
             params["tail"] = str(tail)
-        self.requests += 1
         try:
             async with self._client().get(
                 f"/containers/{container_id}/logs", params=params
@@ -98,6 +93,7 @@ class DockerLogAPI:
                     raise DockerUnavailable(
                         f"Docker refused the log request ({resp.status}): {text}"
                     )
+                yield b""  # open
                 async for chunk in resp.content.iter_any():
                     yield chunk
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

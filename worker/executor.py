@@ -13,14 +13,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from shared.errors import DockerUnavailable, InvalidRequest, TaskExists, TaskNotFound
+from shared.errors import (
+    ContainerGone,
+    DockerUnavailable,
+    InvalidRequest,
+    TaskExists,
+    TaskNotFound,
+)
 from shared.ids import validate_task_id
 from shared.model import TaskEnd, TaskInfo, TaskSpec, TaskStatus
-from worker.containers import ContainerRuntime, ContainerState
-from worker.docker_logs import ContainerGone, DockerLogAPI
+from worker.docker_containers import ContainerRuntime, ContainerState
+from worker.docker_logs import DockerLogAPI
+from worker.docker_source import DockerContainerLog
 from worker.manager import LogStreamManager
 
 log = logging.getLogger(__name__)
@@ -30,26 +37,6 @@ _INSPECT_RETRY = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 class _StoppedBeforeStart(Exception):
     """``stop`` was called while the container was being created."""
-
-
-class DockerContainerLog:
-    """The :class:`~worker.broadcaster.LogSource` of one container."""
-
-    def __init__(self, api: DockerLogAPI, runtime: ContainerRuntime, *, tty: bool) -> None:
-        self.api = api
-        self.runtime = runtime
-        self.tty = tty
-        self.container_id = ""  # known once the container is created
-
-    def chunks(
-        self, since: str | None, *, follow: bool = True, tail: int | None = None
-    ) -> AsyncIterator[bytes]:
-        """The container's raw log from ``since`` (or its last ``tail`` lines)."""
-        return self.api.chunks(self.container_id, since=since, follow=follow, tail=tail)
-
-    async def still_running(self) -> bool:
-        """Whether the container still runs."""
-        return (await self.runtime.inspect(self.container_id)).running
 
 
 @dataclass(slots=True)

@@ -28,7 +28,6 @@ class Heartbeat:
         self.address = address
         self.executor = executor
         self.interval = interval
-        self.sent = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -61,7 +60,6 @@ class Heartbeat:
                 delay = self.interval
                 try:
                     reply = await stub.Heartbeat(request, timeout=max(2.0, self.interval * 3))
-                    self.sent += 1
                     if reply.interval > 0:
                         delay = min(self.interval, reply.interval)
                     if connected is not True:

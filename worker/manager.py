@@ -10,8 +10,9 @@ from shared.hub import HubLimits
 from shared.ids import validate_task_id
 from shared.model import TaskEnd
 from shared.subscription import Subscription
-from worker.broadcaster import LogSource, TaskLogBroadcaster
+from worker.broadcaster import TaskLogBroadcaster
 from worker.frames import DEFAULT_MAX_LINE_BYTES
+from worker.logsource import LogSource
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """``master monitor TASK_ID``: the live log of one task in a Textual app.
 
-The app takes its data source as constructor arguments (a factory of batch streams and a task
-info loader), so tests drive it with a scripted source through ``App.run_test()``. Network I/O
-happens in one exclusive worker; keys are ``action_*`` methods listed in the footer.
+The app takes what to show (a :class:`~master.monitor.MonitorConfig`) and its data source as
+constructor arguments (a factory of batch streams and a task info loader), so tests drive it
+with a scripted source through ``App.run_test()``. Network I/O happens in one exclusive
+worker; keys are ``action_*`` methods listed in the footer.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +18,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
+from master.monitor import CONNECT_TIMEOUT, MonitorConfig, log_stream
+from master.presentation import EXIT_USAGE, exit_code_for, state_notice
 from master.tui.logview import LogView
 from master.tui.render import banner_text
 from shared.errors import LogcastError, TaskNotFound
@@ -26,7 +28,7 @@ from shared.model import Batch, ConnectionState, Stream, TaskEnd, TaskInfo, Task
 BatchSource = Callable[[], AsyncIterator[Batch]]
 InfoLoader = Callable[[], Awaitable[TaskInfo]]
 
-EXIT_SUCCESS, EXIT_NOT_SUCCESS, EXIT_ERROR = 0, 1, 2
+_TROUBLE = {"reconnecting", "worker unreachable", "docker unreachable", "error"}
 _STREAM_CYCLE: list[Stream | None] = [None, Stream.STDOUT, Stream.STDERR]
 
 
@@ -56,18 +58,13 @@ class MonitorApp(App[int]):
     ]
 
     def __init__(
-        self,
-        task_id: str,
-        source: BatchSource,
-        info: InfoLoader | None = None,
-        *,
-        max_lines: int = 10_000,
+        self, config: MonitorConfig, source: BatchSource, info: InfoLoader | None = None
     ) -> None:
         super().__init__()
-        self.task_id = task_id
+        self.config = config
+        self.task_id = config.task_id
         self._source = source
         self._info = info
-        self.max_lines = max_lines
         self.worker_name = ""
         self.status: TaskStatus = TaskStatus.PENDING
         self.connection = "connecting"
@@ -77,7 +74,7 @@ class MonitorApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
-        yield LogView(max_lines=self.max_lines, id="log")
+        yield LogView(max_lines=self.config.max_lines, id="log")
         yield Static(id="banner")
         yield Input(placeholder="filter: text or regex, Enter to apply, Esc to cancel", id="filter")
         yield Footer()
@@ -88,6 +85,8 @@ class MonitorApp(App[int]):
         return self.query_one(LogView)
 
     def on_mount(self) -> None:
+        if self.config.timestamps:
+            self.log_view.set_timestamps(True)
         self._show_status()
         self.log_view.focus()
         self._consume()
@@ -122,7 +121,7 @@ class MonitorApp(App[int]):
         if batch.state is not None:
             self.connection = batch.state.value
             if batch.state is not ConnectionState.STREAMING:
-                view.add_notice(f"connection: {batch.state.value}")
+                view.add_notice(state_notice(batch.state))
         if batch.gap is not None:
             view.add_notice(batch.gap)
         if batch.dropped is not None:
@@ -151,22 +150,20 @@ class MonitorApp(App[int]):
 
     def _show_status(self) -> None:
         view = self.log_view
-        parts = [
-            f"[b]{self.task_id}[/b]",
-            f"worker {self.worker_name or '?'}",
-            f"status [b]{self.status.value}[/b]",
-            self.connection,
-            f"follow {'on' if view.follow else 'off'}",
-        ]
-        if view.stream_filter is not None:
-            parts.append(f"{view.stream_filter.value} only")
-        if self.filter_label:
-            parts.append(f"filter {self.filter_label}")
-        status = self.query_one("#status", Static)
-        status.update(" · ".join(parts))
-        status.set_class(
-            self.connection in ("reconnecting", "worker unreachable", "error"), "trouble"
+        # built from Text, never from markup: names and filters are data ("[/]" is text)
+        header = Text.assemble(
+            (self.task_id, "bold"),
+            f" · worker {self.worker_name or '?'} · status ",
+            (self.status.value, "bold"),
+            f" · {self.connection} · follow {'on' if view.follow else 'off'}",
         )
+        if view.stream_filter is not None:
+            header.append(f" · {view.stream_filter.value} only")
+        if self.filter_label:
+            header.append(f" · filter {self.filter_label}")
+        status = self.query_one("#status", Static)
+        status.update(header)
+        status.set_class(self.connection in _TROUBLE, "trouble")
         status.set_class(self.end is not None, "finished")
 
     # ------------------------------------------------------------------ keys
@@ -218,31 +215,18 @@ class MonitorApp(App[int]):
 
     def exit_code(self) -> int:
         """The contract's exit code for what was seen so far."""
-        if self.error:
-            return EXIT_ERROR
-        if self.end is not None and self.end.status is TaskStatus.SUCCESS:
-            return EXIT_SUCCESS
-        return EXIT_NOT_SUCCESS
+        return EXIT_USAGE if self.error else exit_code_for(self.end)
 
 
-def run_monitor_tui(args: argparse.Namespace) -> int:
+def run_monitor_tui(config: MonitorConfig) -> int:
     """``master monitor`` on a terminal."""
-    from master.client import MasterClient  # the gRPC adapter, only for the real thing
+    from master.master_client import MasterClient
 
     async def main() -> int:
-        async with MasterClient(args.master) as client:
-            await client.wait_connected(10.0)
-
-            def source() -> AsyncIterator[Batch]:
-                return client.stream(
-                    args.task_id, tail=args.tail, after=args.since_seq, follow=not args.no_follow
-                )
-
+        async with MasterClient(config.master) as client:
+            await client.wait_connected(CONNECT_TIMEOUT)
             app = MonitorApp(
-                args.task_id,
-                source,
-                lambda: client.get(args.task_id),
-                max_lines=args.max_lines,
+                config, lambda: log_stream(client, config), lambda: client.get(config.task_id)
             )
             result = await app.run_async()
             return app.exit_code() if result is None else result

@@ -1,9 +1,13 @@
-"""Log lines and notices as Rich ``Text`` for the monitor. Pure: no app, no terminal."""
+"""Log lines and notices as Rich ``Text`` for the monitor. Pure: no app, no terminal.
+
+The words come from :mod:`master.presentation`; this module only styles them.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from master.presentation import dropped_notice, end_status, gap_notice, truncated_note
 from master.tui.sanitize import sanitize
 from shared.model import Dropped, Gap, LogLine, Stream, TaskEnd, TaskStatus
 
@@ -31,27 +35,26 @@ def render_line(line: LogLine, *, timestamps: bool) -> Text:
     if prefix:
         text = prefix + text
     if line.truncated:
-        text.append(f" [… {line.truncated} bytes truncated]", style="italic dim")
+        text.append(" " + truncated_note(line.truncated), style="italic dim")
     return text
 
 
 def render_notice(notice: Gap | Dropped | str) -> Text:
     """An inline notice: lines that were dropped, a gap, a connection change."""
     if isinstance(notice, Dropped):
-        body = f"{notice.count} lines dropped (seq {notice.from_seq}-{notice.to_seq}): too slow"
+        body = dropped_notice(notice)
     elif isinstance(notice, Gap):
-        body = f"lines {notice.from_seq}-{notice.to_seq} are no longer available ({notice.reason})"
+        body = gap_notice(notice)
     else:
         body = notice
     return Text(f"── {body} ──", style="bold yellow", no_wrap=True, end="")
 
 
 def banner_text(end: TaskEnd) -> Text:
-    """The completion banner: ``Task Completed - Status: failed (exit code 3)``."""
+    """The completion banner (:func:`master.presentation.end_summary`), the status coloured."""
     text = Text("Task Completed - Status: ", style="bold")
     text.append(end.status.value, style=_STATUS_STYLE.get(end.status, "bold"))
-    if end.exit_code is not None:
-        text.append(f" (exit code {end.exit_code})")
+    text.append(end_status(end)[len(end.status.value) :])
     if end.error and end.status is not TaskStatus.SUCCESS:
         text.append(f" — {end.error}", style="dim")
     return text

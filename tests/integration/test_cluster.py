@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures import TEST_IMAGE
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, free_port, master_cli, start_master, start_worker
-from worker.containers import LABEL_WORKER
+from worker.docker_containers import LABEL_WORKER
 
 pytestmark = pytest.mark.docker
 
@@ -146,7 +146,7 @@ def test_plain_monitor_of_a_finished_task_equals_docker_logs(cluster, docker_eng
     assert mon.stdout == merged.stdout
     assert len(mon.stdout.splitlines()) == 200 + 200 // 7 + 1
     assert docker_logs.stderr.count("err") == 200 // 7
-    assert f"{task_id} finished: success (exit code 0)" in mon.stderr
+    assert f"{task_id}: Task Completed - Status: success (exit code 0)" in mon.stderr
 
 
 def test_monitor_exit_codes_follow_the_contract(cluster):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
 from shared.model import STDERR, STDOUT, TaskStatus
+from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.fixtures import collect, start_task
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 
@@ -59,11 +61,23 @@ async def test_stdout_and_stderr_keep_their_tags_in_order(stub):
     assert all(ln.timestamp.endswith("Z") and "T" in ln.timestamp for ln in got.lines)
 
 
-async def test_64k_of_random_bytes_keep_the_stream_alive(stub):
-    info = await start_task(stub, "head -c 65536 /dev/urandom; echo; echo alive; echo still")
-    got = await collect(stub, info.task_id)
+async def test_64k_of_random_bytes_arrive_as_docker_logs_shows_them(worker_factory, docker_engine):
+    """Random bytes (invalid UTF-8, control bytes, carriage returns) come out line for line as
+    `docker logs` prints them, replacement characters included, and later lines still arrive."""
+    async with worker_factory(keep_containers=True) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.WorkerStub(channel)
+            info = await start_task(
+                stub, "head -c 65536 /dev/urandom; echo; echo alive; echo still"
+            )
+            got = await collect(stub, info.task_id)
+        container = worker.executor.info(info.task_id).container_id
+        docker_output = docker_engine.api.logs(container, stdout=True, stderr=False)
+    expected = docker_output.decode("utf-8", "replace").split("\n")
+    assert expected[-1] == ""  # ends with a newline
+    assert [ln.content for ln in got.lines] == expected[:-1]
     assert [ln.content for ln in got.lines[-2:]] == ["alive", "still"]
-    assert got.check(published=len(got.lines)) == []
+    assert got.check(published=len(expected) - 1) == []
     assert got.end.status is TaskStatus.SUCCESS
 
 

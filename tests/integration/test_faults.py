@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.model import TaskStatus
+from shared.model import ConnectionState, TaskStatus
 from tests.fixtures import collect, start_task
 from tests.integration.test_fanout import numbered
 
@@ -22,12 +22,13 @@ async def test_docker_unreachable_for_a_while_resumes_without_duplicates(
     docker_proxy.refuse(True)  # cut the log stream and refuse new connections
     await asyncio.sleep(1.0)
     broadcaster = worker.manager.get(info.task_id)
-    assert "Docker" in broadcaster.problem  # the worker knows, and says why
     docker_proxy.refuse(False)
     got = await subscriber
     assert got.numbers() == list(range(1, 301))  # nothing lost, nothing twice
     assert got.check(published=300) == []
     assert got.end.status is TaskStatus.SUCCESS
+    # the subscriber was told while it happened, and when the log flowed again
+    assert got.states == [ConnectionState.DOCKER_UNREACHABLE, ConnectionState.STREAMING]
     assert broadcaster.reads >= 2
     # refused attempts never reach Docker; the first read and the resumed one do
     assert 2 <= docker_proxy.log_requests(follow=True)[info.container_id] <= broadcaster.reads

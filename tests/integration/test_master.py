@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from master.client import MasterClient
-from master.core import LogUpdate
+from master.coordinator import LogUpdate
+from master.master_client import MasterClient
 from shared.errors import InvalidTaskId, TaskNotFound
 from shared.model import TaskSpec, TaskStatus
 from tests.comparator import Received

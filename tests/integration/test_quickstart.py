@@ -24,4 +24,4 @@ def test_scripts_demo_runs_master_worker_and_a_demo_task(docker_engine):
     assert len(lines) == 1 + 6 + 300 + 12 + 3 + 1  # start, phases, records, warnings, errors, done
     assert "\x1b[1;36m[start]\x1b[0m Starting Process..." == lines[0]
     assert lines[-1].endswith("Complete! 300 records processed")
-    assert "finished: success (exit code 0)" in done.stderr
+    assert "Task Completed - Status: success (exit code 0)" in done.stderr

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from master.monitor import MonitorConfig
 from master.tui.app import MonitorApp, compile_filter
 from shared.errors import TaskNotFound
 from shared.model import (
@@ -24,6 +25,7 @@ from shared.model import (
 pytestmark = pytest.mark.asyncio
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 TS = "2026-11-22T19:41:43.606115068Z"
+CONFIG = MonitorConfig("task-123456")
 
 
 def line(seq: int, content: str, stream=STDOUT) -> LogLine:
@@ -63,7 +65,7 @@ async def settle(pilot, app, predicate, what: str) -> None:
 
 async def test_lines_appear_and_the_banner_shows_the_final_status():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test(size=(100, 20)) as pilot:
         script.push(
             Batch(state=ConnectionState.STREAMING, lines=[line(1, "hello"), line(2, "world")])
@@ -82,7 +84,7 @@ async def test_lines_appear_and_the_banner_shows_the_final_status():
 
 async def test_success_exits_zero_and_unknown_task_exits_two():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test() as pilot:
         script.push(Batch(lines=[line(1, "ok")], end=TaskEnd(TaskStatus.SUCCESS, 0)))
         await settle(pilot, app, lambda: app.end is not None, "the end")
@@ -92,7 +94,7 @@ async def test_success_exits_zero_and_unknown_task_exits_two():
     async def missing() -> TaskInfo:
         raise TaskNotFound("no task task-123456")
 
-    app = MonitorApp("task-123456", script.batches, missing)
+    app = MonitorApp(CONFIG, script.batches, missing)
     async with app.run_test() as pilot:
         await settle(pilot, app, lambda: app.error, "the error")
         assert "no task task-123456" in str(app.query_one("#banner").render())
@@ -102,7 +104,7 @@ async def test_success_exits_zero_and_unknown_task_exits_two():
 
 async def test_filter_hides_and_restores_lines():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test(size=(100, 30)) as pilot:
         script.push(
             Batch(
@@ -132,7 +134,7 @@ async def test_filter_hides_and_restores_lines():
 
 async def test_keys_toggle_follow_streams_timestamps_and_wrap():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test(size=(60, 12)) as pilot:
         lines = [line(i, f"out {i}") for i in range(1, 40)] + [line(40, "err 40", STDERR)]
         lines.append(line(41, "x" * 150))
@@ -172,7 +174,7 @@ async def test_keys_toggle_follow_streams_timestamps_and_wrap():
 
 async def test_control_sequences_never_reach_the_screen_but_colours_do():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     evil = "\x1b]0;x\x07\x1b[2J\x9b\x1b[31mred\x1b[0m a\rb"
     async with app.run_test(size=(80, 10)) as pilot:
         script.push(Batch(lines=[line(1, evil), line(2, "\x1b[32mgreen\x1b[0m fine")]))
@@ -189,7 +191,7 @@ async def test_control_sequences_never_reach_the_screen_but_colours_do():
 
 async def test_notices_and_connection_changes_are_shown_inline():
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test(size=(100, 10)) as pilot:
         script.push(Batch(state=ConnectionState.RECONNECTING))
         await settle(pilot, app, lambda: app.connection == "reconnecting", "reconnecting")
@@ -200,7 +202,7 @@ async def test_notices_and_connection_changes_are_shown_inline():
         await settle(pilot, app, lambda: "six" in screen_text(app), "the line")
         text = screen_text(app)
         assert "connection: reconnecting" in text
-        assert "5 lines dropped (seq 1-5)" in text
+        assert "5 lines dropped (seq 1-5): this viewer fell behind" in text
 
 
 async def test_filter_text_is_a_regex_when_it_compiles():
@@ -227,7 +229,7 @@ async def test_the_last_line_stays_on_screen_when_the_banner_appears():
     """Following a task to its end: the completion banner takes rows from the log pane, and
     the pane still shows the task's last line (often the error that explains a failure)."""
     script = Script()
-    app = MonitorApp("task-123456", script.batches, info)
+    app = MonitorApp(CONFIG, script.batches, info)
     async with app.run_test(size=(100, 45)) as pilot:
         lines = [line(i, f"tui line {i}") for i in range(1, 61)]
         script.push(Batch(state=ConnectionState.STREAMING, lines=lines))
@@ -245,3 +247,23 @@ async def test_the_last_line_stays_on_screen_when_the_banner_appears():
         log_rows = screen[:banner_row]
         assert any("final: the error that explains it" in row for row in log_rows), screen
         assert any("tui line 60" in row for row in log_rows), screen
+
+
+async def test_names_and_filters_are_shown_as_text_never_as_markup():
+    """A worker named ``[/]`` (or a filter typed as ``[/]``) is data, not Rich markup."""
+
+    async def odd_info() -> TaskInfo:
+        return TaskInfo(task_id="task-123456", status=TaskStatus.RUNNING, worker="[/]")
+
+    script = Script()
+    app = MonitorApp(MonitorConfig("task-123456", timestamps=True), script.batches, odd_info)
+    async with app.run_test(size=(100, 12)) as pilot:
+        script.push(Batch(lines=[line(1, "a [/] line")]))
+        await settle(pilot, app, lambda: app.worker_name == "[/]", "the info")
+        await pilot.press("slash", *"[/]", "enter")
+        await settle(pilot, app, lambda: app.filter_label, "the filter")
+        header = composed_screen(app)[0]
+        assert "worker [/]" in header and "filter regex /[/]/" in header
+        assert TS in screen_text(app)  # --timestamps: shown from the start
+        await pilot.press("q")
+    assert app.return_value == 1

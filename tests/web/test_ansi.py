@@ -8,7 +8,7 @@ import pytest
 
 from master.tui.sanitize import plain_text
 
-pytestmark = [pytest.mark.docker, pytest.mark.browser, pytest.mark.asyncio]
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio]
 
 CASES = [
     "plain",
@@ -38,38 +38,36 @@ async def segments(page, text: str) -> list[dict]:
     )
 
 
-async def test_sgr_segments_and_control_removal(browser, master_factory):
-    async with master_factory(workers=0) as (running, _):
-        page = await browser.new_page()
-        await page.goto(f"http://{running.http_address}/")
-        red = await segments(page, CASES[1])
-        assert [(s["text"], s["fg"]) for s in red] == [("red", 1), (" normal", None)]
-        bold = await segments(page, CASES[2])
-        assert (bold[0]["bold"], bold[0]["underline"], bold[0]["fg"]) == (True, True, 2)
-        assert (bold[1]["text"], bold[1]["bold"], bold[1]["underline"]) == (
-            " not bold",
-            False,
-            True,
-        )
-        colours = await segments(page, CASES[3])
-        assert colours[0]["fg"] == "rgb(255, 135, 0)"  # xterm 208
-        assert colours[2]["bg"] == "rgb(10, 20, 30)"
-        inverse = await segments(page, CASES[4])
-        assert inverse[0]["inverse"] is True
-        classes = await page.evaluate(
-            "async () => { const m = await import('/static/ansi.js');"
-            " return m.styleClasses(m.parseAnsi('\\x1b[1;31mx')[0].style); }"
-        )
-        assert classes == {"classes": ["fg-1", "b"], "color": None, "background": None}
+async def test_sgr_segments_and_control_removal(browser, web_only):
+    page = await browser.new_page()
+    await page.goto(f"http://{web_only}/")
+    red = await segments(page, CASES[1])
+    assert [(s["text"], s["fg"]) for s in red] == [("red", 1), (" normal", None)]
+    bold = await segments(page, CASES[2])
+    assert (bold[0]["bold"], bold[0]["underline"], bold[0]["fg"]) == (True, True, 2)
+    assert (bold[1]["text"], bold[1]["bold"], bold[1]["underline"]) == (
+        " not bold",
+        False,
+        True,
+    )
+    colours = await segments(page, CASES[3])
+    assert colours[0]["fg"] == "rgb(255, 135, 0)"  # xterm 208
+    assert colours[2]["bg"] == "rgb(10, 20, 30)"
+    inverse = await segments(page, CASES[4])
+    assert inverse[0]["inverse"] is True
+    classes = await page.evaluate(
+        "async () => { const m = await import('/static/ansi.js');"
+        " return m.styleClasses(m.parseAnsi('\\x1b[1;31mx')[0].style); }"
+    )
+    assert classes == {"classes": ["fg-1", "b"], "color": None, "background": None}
 
 
-async def test_plain_text_matches_the_python_sanitizer(browser, master_factory):
-    async with master_factory(workers=0) as (running, _):
-        page = await browser.new_page()
-        await page.goto(f"http://{running.http_address}/")
-        got = await page.evaluate(
-            "async (cases) => { const m = await import('/static/ansi.js');"
-            " return cases.map(c => m.plainText(c)); }",
-            CASES,
-        )
-        assert got == [plain_text(c) for c in CASES], json.dumps(got)
+async def test_plain_text_matches_the_python_sanitizer(browser, web_only):
+    page = await browser.new_page()
+    await page.goto(f"http://{web_only}/")
+    got = await page.evaluate(
+        "async (cases) => { const m = await import('/static/ansi.js');"
+        " return cases.map(c => m.plainText(c)); }",
+        CASES,
+    )
+    assert got == [plain_text(c) for c in CASES], json.dumps(got)

@@ -9,9 +9,9 @@ import subprocess
 import pytest
 from playwright.async_api import Page
 
-from master.client import MasterClient
 from master.config import MasterConfig
-from master.server import run_master
+from master.master_client import MasterClient
+from master.running import run_master
 from master.tui.sanitize import plain_text
 from shared.model import TaskSpec
 from tests.fixtures import TEST_IMAGE, eventually
@@ -68,7 +68,7 @@ async def test_page_shows_lines_as_they_come_and_the_final_status(browser, maste
         assert len(partial) < 66  # lines arrive while the task runs
         assert "failed" not in (await page.text_content("#conn"))
         banner = await wait_banner(page)
-        assert "status: failed (exit code 4)" in banner
+        assert "Task Completed - Status: failed (exit code 4)" in banner
         shown = await page.evaluate(LINE_TEXTS)
         plain = await asyncio.to_thread(
             subprocess.run,
@@ -178,7 +178,7 @@ async def test_page_reconnects_after_a_master_restart_without_duplicates(browser
             banner = await wait_banner(page)
             seqs = await page.evaluate(LINE_SEQS)
             texts = await page.evaluate(LINE_TEXTS)
-        assert "status: success" in banner
+        assert "Task Completed - Status: success" in banner
         assert seqs == list(range(1, 301))  # every line once, in order
         assert texts == [f"seq={i}" for i in range(1, 301)]
         assert problems == []

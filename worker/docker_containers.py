@@ -19,9 +19,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from shared.errors import DockerUnavailable, TaskExists, TaskStartFailed
+from shared.errors import ContainerGone, DockerUnavailable, TaskExists, TaskStartFailed
 from shared.model import TaskSpec
-from worker.docker_logs import ContainerGone
 
 T = TypeVar("T")
 
@@ -42,7 +41,6 @@ class ContainerState:
     tty: bool
     image: str
     command: tuple[str, ...]
-    status: str  # Docker's: created, running, exited, ...
 
 
 class ContainerRuntime:
@@ -172,7 +170,6 @@ def _state(data: dict[str, Any]) -> ContainerState:
         tty=bool(config.get("Tty")),
         image=str(config.get("Image", "")),
         command=tuple(config.get("Cmd") or ()),
-        status=status,
     )
 
 

@@ -1,11 +1,12 @@
-"""Adapter: the master's gRPC service, for workers (Heartbeat) and CLI clients. Thin."""
+"""Adapter: the master's gRPC service, for workers (Heartbeat) and CLI clients. Thin: every
+call goes to the coordinator (:class:`master.coordinator.Master`)."""
 
 from __future__ import annotations
 
 import grpc
 
-from master.core import LogUpdate, Master
-from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb
+from master.coordinator import LogUpdate, Master
+from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
@@ -49,18 +50,7 @@ class MasterService(pb_grpc.MasterServicer):
     async def ListWorkers(
         self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
     ) -> pb.WorkerList:
-        return pb.WorkerList(
-            workers=[
-                pb.WorkerInfo(
-                    name=w.name,
-                    address=w.address,
-                    alive=w.alive,
-                    running_tasks=running,
-                    last_seen=w.last_seen,
-                )
-                for w, running in self.master.workers()
-            ]
-        )
+        return pb.WorkerList(workers=[worker_to_pb(w) for w in self.master.list_workers()])
 
     @maps_errors
     async def StreamLogs(

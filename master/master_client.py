@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 
 import grpc
 
-from shared.convert import batch_from_pb, info_from_pb, spec_to_pb
+from shared.convert import batch_from_pb, info_from_pb, spec_to_pb, worker_from_pb
+from shared.cursor import ResumeCursor
 from shared.errors import InvalidRequest, LogcastError, TaskNotFound, WorkerUnavailable
 from shared.grpc_options import channel_options
-from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec
+from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec, WorkerSummary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import error_from_rpc
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+T = TypeVar("T")
 
 
 class MasterClient:
@@ -44,35 +47,41 @@ class MasterClient:
         """Close the channel."""
         await self._channel.close()
 
-    async def _unary(self, method: str, request: object, timeout: float | None = None) -> object:
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await getattr(self._stub, method)(request, timeout=timeout or self.timeout)
+            return await call()
         except grpc.aio.AioRpcError as err:
             raise _client_error(err, self.address) from None
 
     async def run(self, spec: TaskSpec) -> TaskInfo:
         """Submit a task; the master places it and returns its info."""
-        reply = await self._unary("RunTask", pb.RunTaskRequest(spec=spec_to_pb(spec)))
-        return info_from_pb(reply)  # type: ignore[arg-type]
+        request = pb.RunTaskRequest(spec=spec_to_pb(spec))
+        reply = await self._call(lambda: self._stub.RunTask(request, timeout=self.timeout))
+        return info_from_pb(reply)
 
     async def stop(self, task_id: str) -> TaskInfo:
         """Stop a task (waits while the worker's stop grace period runs out)."""
-        reply = await self._unary("StopTask", pb.TaskRef(task_id=task_id), timeout=120)
-        return info_from_pb(reply)  # type: ignore[arg-type]
+        request = pb.TaskRef(task_id=task_id)
+        reply = await self._call(lambda: self._stub.StopTask(request, timeout=120))
+        return info_from_pb(reply)
 
     async def get(self, task_id: str) -> TaskInfo:
         """One task's info."""
-        return info_from_pb(await self._unary("GetTask", pb.TaskRef(task_id=task_id)))  # type: ignore[arg-type]
+        request = pb.TaskRef(task_id=task_id)
+        reply = await self._call(lambda: self._stub.GetTask(request, timeout=self.timeout))
+        return info_from_pb(reply)
 
     async def tasks(self) -> list[TaskInfo]:
         """Every task the master knows."""
-        reply = await self._unary("ListTasks", pb.ListTasksRequest())
-        return [info_from_pb(t) for t in reply.tasks]  # type: ignore[attr-defined]
+        request = pb.ListTasksRequest()
+        reply = await self._call(lambda: self._stub.ListTasks(request, timeout=self.timeout))
+        return [info_from_pb(t) for t in reply.tasks]
 
-    async def workers(self) -> list[pb.WorkerInfo]:
+    async def workers(self) -> list[WorkerSummary]:
         """Every worker the master knows."""
-        reply = await self._unary("ListWorkers", pb.ListWorkersRequest())
-        return list(reply.workers)  # type: ignore[attr-defined]
+        request = pb.ListWorkersRequest()
+        reply = await self._call(lambda: self._stub.ListWorkers(request, timeout=self.timeout))
+        return [worker_from_pb(w) for w in reply.workers]
 
     async def stream(
         self,
@@ -87,19 +96,20 @@ class MasterClient:
         """The task's log as batches, until its end.
 
         When the connection to the master breaks, this yields a ``reconnecting`` state,
-        retries with backoff and resumes ``after`` the last seq received (no duplicate), for
+        retries with backoff and resumes after the last seq accounted for (no duplicate), for
         up to ``give_up_after`` seconds; then raises WorkerUnavailable. TaskNotFound and
         InvalidRequest are raised at once.
         """
-        last_seq = after
+        cursor = ResumeCursor(after=after, tail=tail)
         failing_since: float | None = None
         attempt = 0
         while True:
             request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow, user=user)
-            if last_seq is not None:
-                request.after_seq = last_seq
-            elif tail is not None:
-                request.tail = tail
+            want_tail, want_after = cursor.request()
+            if want_after is not None:
+                request.after_seq = want_after
+            elif want_tail is not None:
+                request.tail = want_tail
             call = self._stub.StreamLogs(request)
             try:
                 async for msg in call:
@@ -109,12 +119,7 @@ class MasterClient:
                         attempt = 0
                         if batch.state is None:
                             batch.state = ConnectionState.STREAMING
-                    if batch.lines:
-                        last_seq = batch.lines[-1].seq
-                    elif batch.dropped is not None:
-                        last_seq = batch.dropped.to_seq
-                    elif batch.gap is not None:
-                        last_seq = batch.gap.to_seq
+                    cursor.advance(batch)
                     yield batch
                     if batch.end is not None:
                         return

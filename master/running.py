@@ -1,4 +1,5 @@
-"""Wiring: a running master (core, gRPC server, optional embedded worker) as one object."""
+"""Wiring: a running master (coordinator, gRPC server, web server, optional embedded worker)
+as one object, started and stopped together."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from dataclasses import dataclass, replace
 import grpc
 
 from master.config import MasterConfig
-from master.core import Master
-from master.http import WebServer, run_web
-from master.service import MasterService
+from master.coordinator import Master
+from master.grpc_service import MasterService
+from master.web_server import WebServer, run_web
+from master.worker_client import GrpcWorkers
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
-from worker.server import RunningWorker, run_worker
+from worker.running import RunningWorker, run_worker
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ async def run_master(
     http_host, http_port = check_bind(
         config.http_listen, insecure_expose=config.insecure_expose, what="HTTP"
     )
-    master = Master(config)
+    master = Master(config, GrpcWorkers())
     server = grpc.aio.server(options=server_options())
     pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
     port = bind_grpc(server, config.grpc_listen, "the master's gRPC")

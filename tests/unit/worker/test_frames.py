@@ -9,7 +9,7 @@ import random
 import pytest
 
 from shared.model import STDERR, STDOUT
-from tests.unit.dockerfmt import multiplexed, raw
+from tests.dockerfmt import multiplexed, raw
 from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
 
 TS1 = "2026-11-22T19:41:43.606115068Z"

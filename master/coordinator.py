@@ -1,4 +1,10 @@
-"""The master: workers, task placement, relays, and StreamTaskLogsUnified for every client."""
+"""The master's coordinator: workers, task placement, relays, and StreamTaskLogsUnified.
+
+Every client path (the CLI's gRPC stream, the WebSocket endpoint, ...) reads a task's log
+through :meth:`Master.StreamTaskLogsUnified`, which subscribes it to the task's
+:class:`~master.relay.TaskRelay`. Workers are reached only through the
+:class:`~master.worker_client.WorkerClients` interface (gRPC, or an in-memory fake in tests).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-import grpc
-
 from master.config import MasterConfig
-from master.connections import WorkerConnections
-from master.registry import Registry, WorkerRecord, pick_worker
+from master.registry import Registry, pick_worker
 from master.relay import TaskRelay
-from shared.convert import info_from_pb, spec_to_pb
+from master.worker_client import WorkerClients
 from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
 from shared.ids import new_task_id, validate_task_id
-from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
-from shared.protos import logcast_pb2 as pb
-from shared.rpc_errors import error_from_rpc
+from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.subscription import Subscription
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,16 @@ LogStreamHandler = Callable[[LogUpdate], Awaitable[None]]
 class Master:
     """Tracks workers and tasks; every client's logs go through :meth:`StreamTaskLogsUnified`."""
 
-    def __init__(self, config: MasterConfig, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: MasterConfig,
+        workers: WorkerClients,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.registry = Registry(worker_timeout=config.worker_timeout, started_at=clock())
-        self.connections = WorkerConnections()
+        self.workers = workers
         self.relays: dict[str, TaskRelay] = {}
         self._janitor: asyncio.Task[None] | None = None
 
@@ -64,7 +70,7 @@ class Master:
         for relay in list(self.relays.values()):
             await relay.close()
         self.relays.clear()
-        await self.connections.close()
+        await self.workers.close()
 
     # ------------------------------------------------------------------ workers
 
@@ -75,9 +81,14 @@ class Master:
         if not was.get(name, False):
             log.info("worker %s is up at %s with %d task(s)", name, address, len(tasks))
 
-    def workers(self) -> list[tuple[WorkerRecord, int]]:
+    def list_workers(self) -> list[WorkerSummary]:
         """Every worker with its number of unfinished tasks."""
-        return [(w, self.registry.running_count(w.name)) for w in self.registry.workers()]
+        return [
+            WorkerSummary(
+                w.name, w.address, w.alive, self.registry.running_count(w.name), w.last_seen
+            )
+            for w in self.registry.workers()
+        ]
 
     # ------------------------------------------------------------------ tasks
 
@@ -93,12 +104,7 @@ class Master:
                 task_id = new_task_id()
             spec = replace(spec, task_id=task_id)
         worker = pick_worker(self.registry)
-        stub = self.connections.stub(worker.address)
-        try:
-            reply = await stub.StartTask(pb.StartTaskRequest(spec=spec_to_pb(spec)), timeout=60)
-        except grpc.aio.AioRpcError as err:
-            raise error_from_rpc(err) from None
-        info = info_from_pb(reply)
+        info = await self.workers.get(worker.address).start_task(spec)
         info.worker = worker.name
         self.registry.add_task(info)
         log.info("placed %s on %s (%s)", info.task_id, worker.name, info.status)
@@ -112,14 +118,7 @@ class Master:
         worker = self.registry.worker(info.worker)
         if not worker.alive:
             raise WorkerUnavailable(f"worker {worker.name} of {task_id} is not answering")
-        try:
-            reply = await self.connections.stub(worker.address).StopTask(
-                pb.TaskRef(task_id=task_id), timeout=60
-            )
-        except grpc.aio.AioRpcError as err:
-            raise error_from_rpc(err) from None
-        stopped = info_from_pb(reply)
-        stopped.worker = worker.name
+        stopped = await self.workers.get(worker.address).stop_task(task_id)
         self.registry.task_ended(task_id, stopped.status, stopped.exit_code, stopped.error)
         return self.get_task(task_id)
 
@@ -181,7 +180,7 @@ class Master:
         relay = self.relays.get(task_id)
         if relay is None:
             relay = self.relays[task_id] = TaskRelay(
-                task_id, self.registry, self.connections, self.config.relay_limits, self.clock
+                task_id, self.registry, self.workers, self.config.relay_limits, self.clock
             )
         return relay
 

@@ -56,5 +56,5 @@ def test_stderr_timestamps_and_truncation_are_shown():
     line = LogLine(1, "2026-11-22T19:41:43.6Z", STDERR, "oops\tx", truncated=99)
     text = render_line(line, timestamps=True)
     assert text.plain.startswith("2026-11-22T19:41:43.6Z ▌oops")
-    assert "99 bytes truncated" in text.plain
+    assert "[logcast: 99 more bytes truncated]" in text.plain
     assert "\t" not in text.plain

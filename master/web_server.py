@@ -26,7 +26,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from master.core import LogUpdate, Master
+from master.coordinator import LogUpdate, Master
 from master.webroutes import (
     CONTENT_TYPES,
     SECURITY_HEADERS,

@@ -13,13 +13,13 @@ from shared.addresses import bind_grpc, check_bind
 from shared.grpc_options import server_options
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
-from worker.containers import ContainerRuntime
+from worker.docker_containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
 from worker.executor import TaskExecutor
+from worker.grpc_service import WorkerService
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
 from worker.manager import LogStreamManager
-from worker.service import WorkerService
 
 log = logging.getLogger(__name__)
 

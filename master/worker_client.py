@@ -1,0 +1,145 @@
+"""The master's view of its workers: the :class:`WorkerClient` interface and its gRPC adapter.
+
+The master (placement, stop) and each task's relay talk to workers only through this
+interface, so they can be tested without a network: ``tests.fakes.workers`` has an in-memory
+implementation (real hubs, scripted failures). :class:`GrpcWorkers` is the real one: one
+channel per worker address, shared by every relay and call.
+
+Errors are logcast's (:mod:`shared.errors`), never gRPC's: :class:`TaskNotFound` (the worker
+does not have the task), :class:`WorkerUnavailable` (it cannot be reached, or a stream broke),
+:class:`InvalidRequest`, :class:`TaskExists`, :class:`TaskStartFailed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import grpc
+
+from shared.convert import batch_from_pb, info_from_pb, spec_to_pb
+from shared.grpc_options import channel_options
+from shared.model import Batch, TaskInfo, TaskSpec
+from shared.protos import logcast_pb2 as pb
+from shared.protos import logcast_pb2_grpc as pb_grpc
+from shared.rpc_errors import error_from_rpc
+
+CALL_TIMEOUT = 60.0  # start and stop wait for Docker (a stop for the task's grace period)
+
+
+class WorkerClient(Protocol):
+    """One worker, as the master uses it."""
+
+    async def start_task(self, spec: TaskSpec) -> TaskInfo:
+        """Run ``spec`` on the worker; returns once it runs (or failed to start)."""
+        ...
+
+    async def stop_task(self, task_id: str) -> TaskInfo:
+        """Stop a running task; returns once it ended (status ``cancelled``)."""
+        ...
+
+    async def list_tasks(self) -> list[TaskInfo]:
+        """Every task the worker has."""
+        ...
+
+    def stream_logs(
+        self,
+        task_id: str,
+        *,
+        tail: int | None = None,
+        after: int | None = None,
+        follow: bool = True,
+    ) -> AsyncIterator[Batch]:
+        """The task's log: history (``tail`` lines, or everything after seq ``after``), then
+        live lines, then the end. The first batch is empty: the subscription is open."""
+        ...
+
+
+class WorkerClients(Protocol):
+    """Clients for workers by address (what a worker's heartbeat says it listens on)."""
+
+    def get(self, address: str) -> WorkerClient:
+        """The client of the worker at ``address``."""
+        ...
+
+    async def close(self) -> None:
+        """Release every connection."""
+        ...
+
+
+class GrpcWorkerClient:
+    """:class:`WorkerClient` over a gRPC channel."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = pb_grpc.WorkerStub(channel)
+
+    async def start_task(self, spec: TaskSpec) -> TaskInfo:
+        """See :meth:`WorkerClient.start_task`."""
+        try:
+            reply = await self._stub.StartTask(
+                pb.StartTaskRequest(spec=spec_to_pb(spec)), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        return info_from_pb(reply)
+
+    async def stop_task(self, task_id: str) -> TaskInfo:
+        """See :meth:`WorkerClient.stop_task`."""
+        try:
+            reply = await self._stub.StopTask(pb.TaskRef(task_id=task_id), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        return info_from_pb(reply)
+
+    async def list_tasks(self) -> list[TaskInfo]:
+        """See :meth:`WorkerClient.list_tasks`."""
+        try:
+            reply = await self._stub.ListTasks(pb.ListTasksRequest(), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        return [info_from_pb(t) for t in reply.tasks]
+
+    async def stream_logs(
+        self,
+        task_id: str,
+        *,
+        tail: int | None = None,
+        after: int | None = None,
+        follow: bool = True,
+    ) -> AsyncIterator[Batch]:
+        """See :meth:`WorkerClient.stream_logs`."""
+        request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow)
+        if after is not None:
+            request.after_seq = after
+        elif tail is not None:
+            request.tail = tail
+        call = self._stub.StreamLogs(request)
+        try:
+            async for msg in call:
+                yield batch_from_pb(msg)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        finally:
+            call.cancel()
+
+
+class GrpcWorkers:
+    """:class:`WorkerClients` over gRPC: one channel per address, created on first use."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def get(self, address: str) -> GrpcWorkerClient:
+        """See :meth:`WorkerClients.get`."""
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(
+                address, options=channel_options()
+            )
+        return GrpcWorkerClient(channel)
+
+    async def close(self) -> None:
+        """See :meth:`WorkerClients.close`."""
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            await channel.close()

@@ -1,0 +1,130 @@
+"""In-memory workers for the master: real hubs, scripted failures, no network.
+
+:class:`FakeWorkers` implements :class:`master.worker_client.WorkerClients`; each address has
+a :class:`FakeWorker` (a :class:`master.worker_client.WorkerClient`) whose tasks are plain
+:class:`~shared.hub.LogHub` objects the test publishes into. ``break_streams()`` cuts every
+open log stream (the relay sees WorkerUnavailable, as when a worker's connection drops),
+``down = True`` makes every call fail that way, and ``requests`` records every log
+subscription (task, tail, after) so a test can see where a relay resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
+from shared.hub import HubLimits, LogHub
+from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.subscription import Subscription
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """One log subscription a client opened."""
+
+    task_id: str
+    tail: int | None
+    after: int | None
+    follow: bool
+
+
+@dataclass
+class FakeWorker:
+    """One in-memory worker (see the module docstring)."""
+
+    limits: HubLimits = field(default_factory=HubLimits)
+    hubs: dict[str, LogHub] = field(default_factory=dict)
+    infos: dict[str, TaskInfo] = field(default_factory=dict)
+    requests: list[StreamRequest] = field(default_factory=list)
+    down: bool = False
+    _breakers: set[Callable[[], None]] = field(default_factory=set)
+
+    def add_task(self, task_id: str, status: TaskStatus = TaskStatus.RUNNING) -> LogHub:
+        """A task this worker has; returns its hub (publish lines, finish it)."""
+        hub = self.hubs[task_id] = LogHub(self.limits)
+        self.infos[task_id] = TaskInfo(task_id, status, created_at=time.time())
+        return hub
+
+    def break_streams(self) -> None:
+        """Cut every open log stream (WorkerUnavailable at its reader)."""
+        for breaker in list(self._breakers):
+            breaker()
+
+    def _check(self) -> None:
+        if self.down:
+            raise WorkerUnavailable("the worker does not answer (fake: down)")
+
+    async def start_task(self, spec: TaskSpec) -> TaskInfo:
+        self._check()
+        if spec.task_id in self.hubs:
+            raise TaskExists(f"task {spec.task_id} already exists on this worker")
+        self.add_task(spec.task_id)
+        return self.infos[spec.task_id]
+
+    async def stop_task(self, task_id: str) -> TaskInfo:
+        self._check()
+        hub = self._hub(task_id)
+        hub.finish(TaskEnd(TaskStatus.CANCELLED, 137, "stopped on request"))
+        self.infos[task_id].status = TaskStatus.CANCELLED
+        return self.infos[task_id]
+
+    async def list_tasks(self) -> list[TaskInfo]:
+        self._check()
+        return list(self.infos.values())
+
+    def _hub(self, task_id: str) -> LogHub:
+        try:
+            return self.hubs[task_id]
+        except KeyError:
+            raise TaskNotFound(f"no task {task_id} on this worker") from None
+
+    async def stream_logs(
+        self,
+        task_id: str,
+        *,
+        tail: int | None = None,
+        after: int | None = None,
+        follow: bool = True,
+    ) -> AsyncIterator[Batch]:
+        self._check()
+        hub = self._hub(task_id)
+        self.requests.append(StreamRequest(task_id, tail, after, follow))
+        broken = asyncio.Event()
+        self._breakers.add(broken.set)
+        try:
+            async with Subscription(hub, tail=tail, after=after, follow=follow) as sub:
+                yield Batch()  # subscribed
+                while True:
+                    take = asyncio.ensure_future(sub.next_batch())
+                    cut = asyncio.ensure_future(broken.wait())
+                    await asyncio.wait({take, cut}, return_when=asyncio.FIRST_COMPLETED)
+                    if cut.done():
+                        take.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await take
+                        raise WorkerUnavailable("the worker's stream broke (fake)")
+                    cut.cancel()
+                    batch = take.result()
+                    if batch is None:
+                        return
+                    yield batch
+        finally:
+            self._breakers.discard(broken.set)
+
+
+@dataclass
+class FakeWorkers:
+    """:class:`master.worker_client.WorkerClients` over in-memory workers, by address."""
+
+    workers: dict[str, FakeWorker] = field(default_factory=dict)
+    closed: bool = False
+
+    def get(self, address: str) -> FakeWorker:
+        return self.workers.setdefault(address, FakeWorker())
+
+    async def close(self) -> None:
+        self.closed = True

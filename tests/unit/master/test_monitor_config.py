@@ -1,0 +1,32 @@
+"""`master monitor`'s frozen configuration and the stream it asks for. Pure."""
+
+from __future__ import annotations
+
+import pytest
+
+from master.monitor import MonitorConfig, log_stream
+from shared.errors import InvalidRequest, InvalidTaskId
+
+
+def test_a_config_validates_itself():
+    assert MonitorConfig("task-123456").follow
+    with pytest.raises(InvalidTaskId):
+        MonitorConfig("../etc/passwd")
+    for bad in ({"tail": -1}, {"after": -5}, {"max_lines": 0}):
+        with pytest.raises(InvalidRequest):
+            MonitorConfig("task-123456", **bad)
+
+
+def test_both_front_ends_ask_for_the_same_stream_with_the_user():
+    calls = []
+
+    class Client:
+        def stream(self, task_id, **kwargs):
+            calls.append((task_id, kwargs))
+            return iter(())
+
+    config = MonitorConfig("task-123456", user="ada", tail=5, after=7, follow=False)
+    log_stream(Client(), config)  # the TUI and --plain both open their stream here
+    assert calls == [
+        ("task-123456", {"tail": 5, "after": 7, "follow": False, "user": "ada"}),
+    ]

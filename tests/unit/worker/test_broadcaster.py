@@ -1,0 +1,92 @@
+"""TaskLogBroadcaster on a scripted log source (tests/fakes/logsource.py): reading, breaks,
+resuming without duplicates, a vanished container, and the catch-up read. No Docker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.model import ConnectionState, TaskEnd, TaskStatus
+from tests.comparator import Received
+from tests.fakes.logsource import FollowRead, ScriptedLogSource, ts
+from worker.broadcaster import TaskLogBroadcaster
+from worker.resume import MARGIN_NS, docker_since, timestamp_ns
+
+pytestmark = pytest.mark.asyncio
+
+
+def numbered(n: int) -> list[tuple[int, bytes]]:
+    return [(1 + (i % 2), f"seq={i}\n".encode()) for i in range(1, n + 1)]
+
+
+async def play(source: ScriptedLogSource) -> tuple[TaskLogBroadcaster, Received]:
+    """Run the broadcaster over ``source`` with one subscriber from the start; end the task."""
+    broadcaster = TaskLogBroadcaster("task-123456", source, retry_delays=(0.0,))
+    got = Received()
+
+    async def subscriber() -> None:
+        async with broadcaster.subscribe(after=0) as sub:
+            async for batch in sub:
+                got.add(batch)
+
+    reader = asyncio.create_task(subscriber())
+    await asyncio.wait_for(broadcaster.run(), 5)
+    broadcaster.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    await asyncio.wait_for(reader, 5)
+    return broadcaster, got
+
+
+async def test_a_whole_log_is_read_once_and_published_in_order():
+    source = ScriptedLogSource(numbered(50))
+    broadcaster, got = await play(source)
+    assert got.numbers() == list(range(1, 51))
+    assert got.check(published=50) == []
+    assert [c["follow"] for c in source.calls] == [True, False]  # one read + the catch-up
+    assert broadcaster.reads == 1
+
+
+async def test_a_read_error_is_reported_and_reading_resumes_without_duplicates():
+    source = ScriptedLogSource(numbered(10), reads=[FollowRead(4, "break"), FollowRead()])
+    broadcaster, got = await play(source)
+    assert got.numbers() == list(range(1, 11))  # nothing lost, nothing twice
+    assert got.check(published=10) == []
+    follows = [c for c in source.calls if c["follow"]]
+    assert follows[1]["since"] == docker_since(timestamp_ns(ts(4)) - MARGIN_NS)
+    states = got.states
+    assert states == [ConnectionState.DOCKER_UNREACHABLE, ConnectionState.STREAMING]
+    assert broadcaster.reads == 2
+
+
+async def test_docker_refusing_the_first_request_is_reported_and_retried():
+    source = ScriptedLogSource(numbered(3), reads=[FollowRead(then="refuse"), FollowRead()])
+    _, got = await play(source)
+    assert got.numbers() == [1, 2, 3]
+    states = got.states
+    assert states == [ConnectionState.DOCKER_UNREACHABLE, ConnectionState.STREAMING]
+
+
+async def test_a_removed_container_ends_the_reading_with_what_was_read():
+    source = ScriptedLogSource(numbered(10), reads=[FollowRead(3, "gone"), FollowRead()])
+    broadcaster, got = await play(source)
+    assert got.numbers() == [1, 2, 3]
+    assert broadcaster.reads == 1  # no retry against a container that no longer exists
+    assert [c["follow"] for c in source.calls] == [True]
+
+
+async def test_the_catch_up_read_finds_what_the_follow_stream_missed():
+    """Docker's follow stream can end before the container's last output (seen on a busy
+    engine); the tail read after the exit publishes exactly the missing lines."""
+    source = ScriptedLogSource(numbered(10), reads=[FollowRead(8, "stop")])
+    _, got = await play(source)
+    assert got.numbers() == list(range(1, 11))
+    assert got.check(published=10) == []
+    tail_read = source.calls[-1]
+    assert tail_read == {"since": None, "follow": False, "tail": 8}  # the lines it has
+
+
+async def test_a_tty_log_is_read_the_same_way():
+    source = ScriptedLogSource(numbered(5), reads=[FollowRead(2, "break"), FollowRead()], tty=True)
+    _, got = await play(source)
+    assert got.numbers() == [1, 2, 3, 4, 5]
+    assert got.check(published=5) == []
