@@ -14,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Log
 
 from bench.harness import Result, interleave, median
+from master.monitor import MonitorConfig
 from master.tui.app import MonitorApp
 from shared.model import STDERR, STDOUT, Batch, LogLine, TaskInfo, TaskStatus
 
@@ -64,7 +65,7 @@ def monitor() -> dict[str, float]:
         return TaskInfo("task-123456", TaskStatus.RUNNING, worker="bench")
 
     async def go() -> tuple[int, float]:
-        app = MonitorApp("task-123456", source, info)
+        app = MonitorApp(MonitorConfig("task-123456"), source, info)
         async with app.run_test(size=(160, 50)) as pilot:
             await pilot.pause()
             lines, cpu = await _drive(lambda ls: queue.put_nowait(Batch(lines=ls)))

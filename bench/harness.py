@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -215,7 +215,7 @@ class Result:
     ratio: float | None  # logcast / comparison in the target's sense
     target: str
     met: bool | None
-    raw: dict[str, object] = field(default_factory=dict)
+    raw: Mapping[str, object] = field(default_factory=dict)
     notes: str = ""
 
 

@@ -7,7 +7,7 @@ task cost one encoding per line, not a hundred.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 
 from shared.model import Batch, LogLine, TaskEnd
 

@@ -4,8 +4,12 @@ so it refuses to listen beyond this host unless told to accept the risk."""
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:  # clients import this module too: no gRPC at run time
+    import grpc
 
 DEFAULT_MASTER = "127.0.0.1:50051"
 """Where clients and workers find the master unless told (``--master``, ``LOGCAST_MASTER``)."""
@@ -42,10 +46,10 @@ def check_bind(address: str, *, insecure_expose: bool, what: str) -> tuple[str, 
     return host, port
 
 
-def bind_grpc(server: object, address: str, what: str) -> int:
+def bind_grpc(server: grpc.aio.Server, address: str, what: str) -> int:
     """``server.add_insecure_port(address)`` with a clear error when the port is taken."""
     try:
-        return server.add_insecure_port(address)  # type: ignore[attr-defined, no-any-return]
+        return server.add_insecure_port(address)
     except RuntimeError as exc:
         raise ConfigError(
             f"cannot listen on {address} for {what}: the port is in use (another logcast?) "

@@ -20,11 +20,14 @@ from shared.model import (
 )
 from shared.protos import logcast_pb2 as pb
 
-_STREAM_TO_PB = {Stream.STDOUT: pb.STDOUT, Stream.STDERR: pb.STDERR}
-_STREAM_FROM_PB = defaultdict(
+_STREAM_TO_PB: dict[Stream, pb.Stream] = {
+    Stream.STDOUT: pb.STDOUT,
+    Stream.STDERR: pb.STDERR,
+}
+_STREAM_FROM_PB: defaultdict[pb.Stream, Stream] = defaultdict(
     lambda: Stream.STDOUT, {pb.STDOUT: Stream.STDOUT, pb.STDERR: Stream.STDERR}
 )
-_STATUS_TO_PB = {
+_STATUS_TO_PB: dict[TaskStatus, pb.TaskStatus] = {
     TaskStatus.PENDING: pb.PENDING,
     TaskStatus.RUNNING: pb.RUNNING,
     TaskStatus.SUCCESS: pb.SUCCESS,
@@ -32,13 +35,13 @@ _STATUS_TO_PB = {
     TaskStatus.CANCELLED: pb.CANCELLED,
     TaskStatus.LOST: pb.LOST,
 }
-_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+_STATUS_FROM_PB: dict[pb.TaskStatus, TaskStatus] = {v: k for k, v in _STATUS_TO_PB.items()}
 
 MESSAGE_BUDGET = 1024 * 1024
 """Lines per LogBatch message are cut so that their UTF-8 content stays under this."""
 
 
-def status_from_pb(value: int) -> TaskStatus:
+def status_from_pb(value: pb.TaskStatus) -> TaskStatus:
     """A protobuf TaskStatus as the model's."""
     return _STATUS_FROM_PB.get(value, TaskStatus.LOST)
 
@@ -48,18 +51,20 @@ def status_from_pb(value: int) -> TaskStatus:
 
 def batch_to_pb(batch: Batch) -> Iterator[pb.LogBatch]:
     """One or more LogBatch messages carrying ``batch`` in order, each well under 4 MiB."""
-    head: dict[str, object] = {}
-    if batch.state is not None:
-        head["state"] = batch.state.value
-    if batch.gap is not None:
-        g = batch.gap
-        head["gap"] = pb.Gap(from_seq=g.from_seq, to_seq=g.to_seq, reason=g.reason)
-    if batch.dropped is not None:
-        d = batch.dropped
-        head["dropped"] = pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq)
     parts = list(_split(batch.lines))
     for i, part in enumerate(parts):
-        msg = pb.LogBatch(**(head if i == 0 else {}))
+        msg = pb.LogBatch()
+        if i == 0:
+            if batch.state is not None:
+                msg.state = batch.state.value
+            if batch.gap is not None:
+                g = batch.gap
+                msg.gap.CopyFrom(pb.Gap(from_seq=g.from_seq, to_seq=g.to_seq, reason=g.reason))
+            if batch.dropped is not None:
+                d = batch.dropped
+                msg.dropped.CopyFrom(
+                    pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq)
+                )
         _add_lines(msg, part)
         if i == len(parts) - 1 and batch.end is not None:
             msg.end.CopyFrom(end_to_pb(batch.end))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -69,7 +69,7 @@ def maps_errors(fn: F) -> F:
             except LogcastError as exc:
                 await context.abort(code_for(exc), str(exc))
 
-        return stream  # type: ignore[return-value]
+        return cast(F, stream)
 
     @functools.wraps(fn)
     async def unary(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -78,4 +78,4 @@ def maps_errors(fn: F) -> F:
         except LogcastError as exc:
             await context.abort(code_for(exc), str(exc))
 
-    return unary  # type: ignore[return-value]
+    return cast(F, unary)

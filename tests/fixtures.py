@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> docker.DockerClient:
+def docker_engine() -> Iterator[docker.DockerClient]:
     """A live Docker engine with the test image. Fails (never skips) when there is none:
     run scripts/setup, which installs and starts one."""
     try:

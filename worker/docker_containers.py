@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import requests.exceptions
+from docker.types import LogConfig
 
 from shared.errors import ContainerGone, DockerUnavailable, TaskExists, TaskStartFailed
 from shared.model import TaskSpec
@@ -89,7 +90,7 @@ class ContainerRuntime:
                     environment=dict(spec.env),
                     tty=spec.tty,
                     labels={LABEL_TASK: spec.task_id, LABEL_WORKER: worker},
-                    log_config={"Type": "json-file", "Config": {}},
+                    log_config=LogConfig(type=LogConfig.types.JSON),
                 )
             except docker.errors.ImageNotFound as exc:
                 raise TaskStartFailed(

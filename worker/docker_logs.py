@@ -25,11 +25,11 @@ class DockerLogAPI:
     def __init__(self, docker_host: str = DEFAULT_DOCKER_HOST) -> None:
         self.docker_host = docker_host
         url = urlsplit(docker_host)
+        self._socket_path: str | None = None
         if url.scheme == "unix":
-            self._connector_args: dict[str, object] = {"path": url.path}
+            self._socket_path = url.path
             self._base = "http://docker"
         elif url.scheme in ("tcp", "http"):
-            self._connector_args = {}
             self._base = f"http://{url.netloc}"
         else:
             raise ValueError(f"unsupported Docker host {docker_host!r} (use unix:// or tcp://)")
@@ -39,9 +39,9 @@ class DockerLogAPI:
         if self._session is None or self._session.closed:
             # no connection limit: every followed container holds one connection for as long as
             # it runs (aiohttp's default of 100 made the 101st container wait for a free one)
-            connector = (
-                aiohttp.UnixConnector(limit=0, **self._connector_args)  # type: ignore[arg-type]
-                if "path" in self._connector_args
+            connector: aiohttp.BaseConnector = (
+                aiohttp.UnixConnector(path=self._socket_path, limit=0)
+                if self._socket_path is not None
                 else aiohttp.TCPConnector(limit=0)
             )
             self._session = aiohttp.ClientSession(

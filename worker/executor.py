@@ -81,7 +81,7 @@ class TaskExecutor:
             raise TaskNotFound(f"no task {task_id} on this worker")
         return self._snapshot(task)
 
-    def list(self) -> list[TaskInfo]:
+    def tasks(self) -> list[TaskInfo]:
         """Every task this worker runs or ran within the retention period, oldest first."""
         return sorted((self._snapshot(t) for t in self._tasks.values()), key=lambda i: i.created_at)
 

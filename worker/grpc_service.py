@@ -37,7 +37,7 @@ class WorkerService(pb_grpc.WorkerServicer):
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskList:
-        return pb.TaskList(tasks=[info_to_pb(i) for i in self.executor.list()])
+        return pb.TaskList(tasks=[info_to_pb(i) for i in self.executor.tasks()])
 
     @maps_errors
     async def StreamLogs(

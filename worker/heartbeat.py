@@ -55,7 +55,7 @@ class Heartbeat:
                 request = pb.HeartbeatRequest(
                     name=self.name,
                     address=self.address,
-                    tasks=[info_to_pb(t) for t in self.executor.list()],
+                    tasks=[info_to_pb(t) for t in self.executor.tasks()],
                 )
                 delay = self.interval
                 try:

@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import pytest
+from textual.widgets import Input
 
 from master.monitor import MonitorConfig
 from master.tui.app import MonitorApp, compile_filter
@@ -122,7 +123,7 @@ async def test_filter_hides_and_restores_lines():
         script.push(Batch(lines=[line(13, "late ERROR"), line(14, "late ok")]))
         await settle(pilot, app, lambda: len(app.log_view.shown) == 5, "a late match")
         await pilot.press("slash")
-        assert app.query_one("#filter").value == "error"  # the current filter, to edit
+        assert app.query_one("#filter", Input).value == "error"  # the current filter, to edit
         await pilot.press(*["backspace"] * 5, "enter")  # emptied: everything back
         await settle(pilot, app, lambda: len(app.log_view.shown) == 14, "all lines back")
         await pilot.press("slash")

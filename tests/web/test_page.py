@@ -52,7 +52,7 @@ async def until(page: Page, expression: str, timeout: float = 30.0) -> None:
 
 async def wait_banner(page: Page) -> str:
     await page.wait_for_selector("#banner:not([hidden])", timeout=30_000)
-    return await page.text_content("#banner")
+    return await page.text_content("#banner") or ""
 
 
 async def test_page_shows_lines_as_they_come_and_the_final_status(browser, master_factory):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from master.monitor import MonitorConfig, log_stream
@@ -12,9 +14,10 @@ def test_a_config_validates_itself():
     assert MonitorConfig("task-123456").follow
     with pytest.raises(InvalidTaskId):
         MonitorConfig("../etc/passwd")
-    for bad in ({"tail": -1}, {"after": -5}, {"max_lines": 0}):
+    bad: list[dict[str, Any]] = [{"tail": -1}, {"after": -5}, {"max_lines": 0}]
+    for kwargs in bad:
         with pytest.raises(InvalidRequest):
-            MonitorConfig("task-123456", **bad)
+            MonitorConfig("task-123456", **kwargs)
 
 
 def test_both_front_ends_ask_for_the_same_stream_with_the_user():
@@ -26,7 +29,7 @@ def test_both_front_ends_ask_for_the_same_stream_with_the_user():
             return iter(())
 
     config = MonitorConfig("task-123456", user="ada", tail=5, after=7, follow=False)
-    log_stream(Client(), config)  # the TUI and --plain both open their stream here
+    log_stream(cast(Any, Client()), config)  # the TUI and --plain both open their stream here
     assert calls == [
         ("task-123456", {"tail": 5, "after": 7, "follow": False, "user": "ada"}),
     ]

@@ -14,7 +14,7 @@ def lines(n: int, start: int = 0, size: int = 10) -> list[LogLine]:
 
 def drain(hub: LogHub, sub) -> list:
     """Everything the subscriber can take now, flattened into events."""
-    events = []
+    events: list[object] = []
     while True:
         batch = hub.take(sub)
         if not batch:
