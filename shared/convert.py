@@ -154,6 +154,7 @@ def spec_to_pb(spec: TaskSpec) -> pb.TaskSpec:
         command=list(spec.command),
         env=dict(spec.env),
         tty=spec.tty,
+        labels=dict(spec.labels),
     )
 
 
@@ -165,6 +166,7 @@ def spec_from_pb(msg: pb.TaskSpec) -> TaskSpec:
         command=tuple(msg.command),
         env=tuple(sorted(msg.env.items())),
         tty=msg.tty,
+        labels=tuple(sorted(msg.labels.items())),
     )
 
 
@@ -182,6 +184,10 @@ def info_to_pb(info: TaskInfo) -> pb.TaskInfo:
         finished_at=info.finished_at,
         lines=info.lines,
         container_id=info.container_id,
+        labels=info.labels,
+        started_at=info.started_at,
+        store_error=info.store_error,
+        expired=info.expired,
     )
     if info.exit_code is not None:
         msg.exit_code = info.exit_code
@@ -203,6 +209,10 @@ def info_from_pb(msg: pb.TaskInfo) -> TaskInfo:
         finished_at=msg.finished_at,
         lines=msg.lines,
         container_id=msg.container_id,
+        labels=dict(msg.labels),
+        started_at=msg.started_at,
+        store_error=msg.store_error,
+        expired=msg.expired,
     )
 
 

@@ -6,6 +6,7 @@ The tree::
     ├── InvalidRequest       a request logcast cannot act on (bad arguments)
     │   └── InvalidTaskId    not of the form task-<lowercase letters, digits, - or _>
     ├── TaskNotFound         no such task (on this worker / known to this master)
+    ├── LogExpired           the task's log was removed by retention
     ├── TaskExists           a task with that id already exists
     ├── TaskStartFailed      the task's container could not be created or started
     ├── DockerUnavailable    the Docker engine did not answer or refused the request
@@ -33,6 +34,10 @@ class InvalidTaskId(InvalidRequest):
 
 class TaskNotFound(LogcastError, LookupError):
     """No task with that id."""
+
+
+class LogExpired(LogcastError):
+    """The task's log was removed by retention (it is known, but has no lines any more)."""
 
 
 class TaskExists(LogcastError):

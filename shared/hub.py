@@ -14,12 +14,22 @@ subscriber's ``waker`` when something arrives for a subscriber that said it is w
 
     publish(lines) ─┬─> LineStore (history + what lagging subscribers still need)
                     └─> wake waiting subscribers ──> take(sub) -> Batch
+
+**With a history** (a :class:`History`: the worker's durable store, or the master relay's
+window on it), the hub is only the hot tier. ``tail=N`` and ``after=N`` reach any depth: a
+subscriber positioned before the oldest kept line is *catching up* and reads from the history
+(:meth:`history_span` says which lines, :meth:`deliver_history` hands them over; the asyncio
+face does the awaiting), then joins the live lines with no gap and no duplicate. A
+**lossless** subscriber is never dropped: when it falls out of the kept window it catches up
+from the history again, so what it costs is a cursor, not a copy. Lines the history has not
+made durable yet (``durable_seq``) are never forgotten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from shared.model import Batch, ConnectionState, Dropped, Gap, LogLine, TaskEnd
 from shared.ring import LineStore
@@ -47,16 +57,29 @@ class HubLimits:
             raise ValueError("batch limits must be positive")
 
 
+class History(Protocol):
+    """A task's older lines, beyond what the hub keeps in memory."""
+
+    async def read(self, after: int, before: int, max_lines: int, max_bytes: int) -> Batch:
+        """Lines ``after + 1 .. before - 1`` in order: at most ``max_lines``, and at most
+        ``max_bytes`` unless the first line alone is larger. Lines that cannot be had any more
+        come first as a :class:`Gap` (reason ``expired``, ``not stored``, ...); an answer with
+        neither lines nor gap means none of them can be had."""
+        ...
+
+
 class Subscriber:
     """One subscriber's position in a hub. Create with :meth:`LogHub.subscribe`."""
 
     __slots__ = (
+        "catching_up",
         "cursor",
         "delivered",
         "dropped",
         "ended",
         "explicit",
         "gap",
+        "lossless",
         "state_seen",
         "stop_at",
         "waiting",
@@ -74,14 +97,30 @@ class Subscriber:
         self.delivered = 0  # lines handed out
         self.dropped = 0  # lines lost to overflow
         self.explicit = False  # asked for lines after a given seq (not just "the history")
+        self.lossless = False  # never dropped: falls back to the history instead
+        self.catching_up = False  # reading older lines from the history, at its own pace
 
 
 class LogHub:
     """Fan-out of one task's lines to any number of subscribers (see the module docstring)."""
 
-    def __init__(self, limits: HubLimits | None = None) -> None:
+    def __init__(
+        self,
+        limits: HubLimits | None = None,
+        *,
+        history: History | None = None,
+        first_seq: int = 1,
+        durable: bool = True,
+    ) -> None:
+        """``history``: where older lines are read (none: the hub has only what it keeps).
+        ``first_seq``: the seq of the first line this hub will hold (the history has the
+        ones before). ``durable``: every published line is in the history at once (a relay
+        of a server that has them); otherwise :meth:`made_durable` says how far it is."""
         self.limits = limits or HubLimits()
-        self.store = LineStore()
+        self.history = history
+        self.store = LineStore(first_seq)
+        self.durable_seq = first_seq - 1 if not durable or history is None else 1 << 62
+        self.history_first = 1  # the oldest seq the history may still have
         self.end: TaskEnd | None = None
         self.state: ConnectionState | None = None
         self._subscribers: set[Subscriber] = set()
@@ -127,8 +166,19 @@ class LogHub:
         store.append(lines, numbered=True)
         self._after_append()
 
+    def made_durable(self, seq: int) -> None:
+        """The history now has every line up to ``seq``: the hub may forget them."""
+        if seq > self.durable_seq:
+            self.durable_seq = seq
+            if len(self.store) > self.limits.history + self._trim_slack:
+                self._trim()
+
     def skip_to(self, seq: int, reason: str = "upstream") -> None:
-        """Lines before ``seq`` that the hub lacks will never come.
+        """Lines before ``seq`` that the hub lacks will never come (or, with a history, are
+        only there).
+
+        With a history, subscribers still waiting for them catch up from it, which says
+        what it cannot give. Without:
 
         Every subscriber that has not read up to ``seq`` gets one :class:`Gap` from its cursor
         to ``seq - 1`` and continues at ``seq``; the store restarts there (it holds no holes).
@@ -139,7 +189,9 @@ class LogHub:
             return
         first_line = self.store.total_bytes == 0
         for sub in self._subscribers:
-            if sub.cursor < seq:
+            if sub.cursor < seq and self.history is not None:
+                sub.catching_up = True
+            elif sub.cursor < seq:
                 if sub.explicit or not first_line:
                     sub.gap = _merge_gap(sub.gap, Gap(sub.cursor, seq - 1, reason))
                 sub.cursor = seq
@@ -176,13 +228,15 @@ class LogHub:
         store = self.store
         limits = self.limits
         keep_from = store.next_seq - limits.history
-        if self._subscribers:
+        live = [s.cursor for s in self._subscribers if not (s.lossless or s.catching_up)]
+        if live:
             oldest_readable = max(
                 store.next_seq - limits.max_lag_lines,
                 store.first_seq_within(limits.max_lag_bytes),
             )
-            slowest = min(sub.cursor for sub in self._subscribers)
-            keep_from = min(keep_from, max(slowest, oldest_readable))
+            keep_from = min(keep_from, max(min(live), oldest_readable))
+        if self.history is not None:
+            keep_from = min(keep_from, self.durable_seq + 1)
         store.forget_before(keep_from)
 
     # ------------------------------------------------------------------ subscribing
@@ -194,32 +248,40 @@ class LogHub:
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> Subscriber:
         """Open a subscription.
 
         By default it starts with the last ``history`` lines; ``tail=N`` asks for at most N
         of them; ``after=N`` resumes with line N + 1 (a :class:`Gap` first if some lines after
         N are gone). Then live lines follow, with no gap and no duplicate at the seam. With
-        ``follow=False`` it ends after the lines published so far.
+        ``follow=False`` it ends after the lines published so far. With a history, ``tail``
+        and ``after`` reach any depth, and a ``lossless`` subscriber is never dropped.
         """
         store = self.store
+        deep = self.history is not None
         if after is not None:
             if after < 0:
                 raise ValueError("after must be >= 0")
             cursor = after + 1
             gap = None
-            if cursor < store.first_seq:
+            if cursor < store.first_seq and not deep:
                 gap = Gap(cursor, store.first_seq - 1, "evicted")
                 cursor = store.first_seq
         else:
-            n = self.limits.history if tail is None else min(tail, self.limits.history)
+            n = self.limits.history if tail is None else tail
             if n < 0:
                 raise ValueError("tail must be >= 0")
-            cursor = max(store.first_seq, store.next_seq - n)
+            if not deep:
+                n = min(n, self.limits.history)
+            oldest = self.history_first if deep else store.first_seq
+            cursor = max(oldest, store.next_seq - n)
             gap = None
         sub = Subscriber(cursor, waker)
         sub.gap = gap
         sub.explicit = after is not None
+        sub.lossless = lossless and deep
+        sub.catching_up = deep and cursor < store.first_seq
         if not follow:
             sub.stop_at = store.next_seq
         self._subscribers.add(sub)
@@ -248,7 +310,21 @@ class LogHub:
             sub.gap = None
         newest = store.next_seq
         cursor = sub.cursor
-        if cursor < newest:
+        if cursor >= store.first_seq:
+            sub.catching_up = False
+        if cursor < newest and (sub.lossless or sub.catching_up):
+            if cursor < store.first_seq:  # the caller reads the history (history_span)
+                return batch
+            stop = newest if sub.stop_at is None else min(newest, sub.stop_at)
+            if cursor < stop:
+                lines = store.get(
+                    cursor, min(limits.batch_lines, stop - cursor), limits.batch_bytes
+                )
+                batch.lines = lines
+                cursor += len(lines)
+                sub.delivered += len(lines)
+            sub.cursor = cursor
+        elif cursor < newest:
             oldest_allowed = max(
                 store.first_seq,
                 newest - limits.max_lag_lines,
@@ -270,6 +346,12 @@ class LogHub:
                 cursor += len(lines)
                 sub.delivered += len(lines)
             sub.cursor = cursor
+        self._maybe_end(sub, batch)
+        return batch
+
+    def _maybe_end(self, sub: Subscriber, batch: Batch) -> None:
+        cursor = sub.cursor
+        newest = self.store.next_seq
         if sub.stop_at is not None and cursor >= sub.stop_at:
             sub.ended = True
             if self.end is not None and sub.stop_at >= newest:
@@ -277,6 +359,49 @@ class LogHub:
         elif self.end is not None and cursor >= newest:
             batch.end = self.end
             sub.ended = True
+
+    # ------------------------------------------------------------------ history
+
+    def history_span(self, sub: Subscriber) -> tuple[int, int] | None:
+        """``(after, before)``: the lines ``sub`` must read from the history next (all of
+        ``after + 1 .. before - 1``), or None when the hub itself has its next lines."""
+        if self.history is None or sub.ended or not (sub.lossless or sub.catching_up):
+            return None
+        first = self.store.first_seq
+        if sub.cursor >= first:
+            return None
+        before = first if sub.stop_at is None else min(first, sub.stop_at)
+        if sub.cursor >= before:
+            return None
+        return sub.cursor - 1, before
+
+    def deliver_history(self, sub: Subscriber, read: Batch, before: int) -> Batch:
+        """The batch ``sub`` gets for what the history answered for ``history_span``:
+        pending notices first, then ``read``'s gap and lines. A history that had nothing
+        for the span is a gap (``not stored``) up to ``before - 1``."""
+        batch = Batch()
+        if self.state is not None and sub.state_seen is not self.state:
+            sub.state_seen = self.state
+            if self.state is not ConnectionState.FINISHED:
+                batch.state = self.state
+        gap = sub.gap
+        sub.gap = None
+        lines = [ln for ln in read.lines if sub.cursor <= ln.seq < before]
+        if read.gap is not None and read.gap.to_seq >= sub.cursor:
+            to_seq = min(read.gap.to_seq, before - 1)
+            gap = _merge_gap(gap, Gap(sub.cursor, to_seq, read.gap.reason))
+            sub.cursor = to_seq + 1
+        if lines and lines[0].seq > sub.cursor:
+            gap = _merge_gap(gap, Gap(sub.cursor, lines[0].seq - 1, "not stored"))
+        elif not lines and read.gap is None:
+            gap = _merge_gap(gap, Gap(sub.cursor, before - 1, "not stored"))
+            sub.cursor = before
+        if lines:
+            sub.cursor = lines[-1].seq + 1
+            sub.delivered += len(lines)
+        batch.gap = gap
+        batch.lines = lines
+        self._maybe_end(sub, batch)
         return batch
 
 

@@ -181,6 +181,7 @@ class TaskSpec:
     command: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     tty: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -199,6 +200,10 @@ class TaskInfo:
     finished_at: float = 0.0
     lines: int = 0
     container_id: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    started_at: float = 0.0
+    store_error: str = ""  # why some lines could not be stored (disk full, ...)
+    expired: bool = False  # retention removed its log
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from shared.errors import (
     DockerUnavailable,
     InvalidRequest,
     LogcastError,
+    LogExpired,
     TaskExists,
     TaskNotFound,
     TaskStartFailed,
@@ -26,6 +27,7 @@ _CODES: list[tuple[type[LogcastError], grpc.StatusCode]] = [
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
     (ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
     (TaskNotFound, grpc.StatusCode.NOT_FOUND),
+    (LogExpired, grpc.StatusCode.OUT_OF_RANGE),
     (TaskExists, grpc.StatusCode.ALREADY_EXISTS),
     (TaskStartFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (DockerUnavailable, grpc.StatusCode.UNAVAILABLE),
@@ -34,6 +36,7 @@ _CODES: list[tuple[type[LogcastError], grpc.StatusCode]] = [
 _ERRORS = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest,
     grpc.StatusCode.NOT_FOUND: TaskNotFound,
+    grpc.StatusCode.OUT_OF_RANGE: LogExpired,
     grpc.StatusCode.ALREADY_EXISTS: TaskExists,
     grpc.StatusCode.FAILED_PRECONDITION: TaskStartFailed,
 }

@@ -15,8 +15,9 @@ class Subscription:
 
     Iteration waits (without polling) until the hub has something new, yields it as one
     :class:`Batch`, and stops after the batch that carries the task's end (or the last line of
-    a no-follow subscription). Leaving the ``async with`` block, or cancelling the task that
-    iterates, frees the subscription.
+    a no-follow subscription). Older lines than the hub keeps are read from the hub's history
+    (awaited here, at the subscriber's pace). Leaving the ``async with`` block, or cancelling
+    the task that iterates, frees the subscription.
     """
 
     def __init__(
@@ -26,10 +27,13 @@ class Subscription:
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> None:
         self._hub = hub
         self._event = asyncio.Event()
-        self.sub: Subscriber = hub.subscribe(self._event.set, tail=tail, after=after, follow=follow)
+        self.sub: Subscriber = hub.subscribe(
+            self._event.set, tail=tail, after=after, follow=follow, lossless=lossless
+        )
 
     async def __aenter__(self) -> Subscription:
         return self
@@ -58,9 +62,19 @@ class Subscription:
 
     async def next_batch(self) -> Batch | None:
         """The next batch, or None once the subscription has ended."""
+        hub = self._hub
         sub = self.sub
         while not sub.ended:
-            batch = self._hub.take(sub)
+            span = hub.history_span(sub)
+            if span is not None and hub.history is not None:
+                after, before = span
+                limits = hub.limits
+                read = await hub.history.read(after, before, limits.batch_lines, limits.batch_bytes)
+                batch = hub.deliver_history(sub, read, before)
+                if batch:
+                    return batch
+                continue
+            batch = hub.take(sub)
             if batch:
                 return batch
             if sub.ended:

@@ -95,22 +95,45 @@ class LogBatch(_message.Message):
     def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
-    __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user")
+    __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user", "lossless")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TAIL_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     NO_FOLLOW_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
+    LOSSLESS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tail: int
     after_seq: int
     no_follow: bool
     user: str
-    def __init__(self, task_id: _Optional[str] = ..., tail: _Optional[int] = ..., after_seq: _Optional[int] = ..., no_follow: _Optional[bool] = ..., user: _Optional[str] = ...) -> None: ...
+    lossless: bool
+    def __init__(self, task_id: _Optional[str] = ..., tail: _Optional[int] = ..., after_seq: _Optional[int] = ..., no_follow: _Optional[bool] = ..., user: _Optional[str] = ..., lossless: _Optional[bool] = ...) -> None: ...
+
+class ReadLogsRequest(_message.Message):
+    __slots__ = ("task_id", "after_seq", "before_seq", "max_lines", "max_bytes")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    MAX_LINES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    after_seq: int
+    before_seq: int
+    max_lines: int
+    max_bytes: int
+    def __init__(self, task_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., before_seq: _Optional[int] = ..., max_lines: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...
 
 class TaskSpec(_message.Message):
-    __slots__ = ("task_id", "image", "command", "env", "tty")
+    __slots__ = ("task_id", "image", "command", "env", "tty", "labels")
     class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -122,15 +145,24 @@ class TaskSpec(_message.Message):
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
     TTY_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     image: str
     command: _containers.RepeatedScalarFieldContainer[str]
     env: _containers.ScalarMap[str, str]
     tty: bool
-    def __init__(self, task_id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ...) -> None: ...
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, task_id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TaskInfo(_message.Message):
-    __slots__ = ("task_id", "status", "exit_code", "error", "worker", "image", "command", "tty", "created_at", "finished_at", "lines", "container_id")
+    __slots__ = ("task_id", "status", "exit_code", "error", "worker", "image", "command", "tty", "created_at", "finished_at", "lines", "container_id", "labels", "started_at", "store_error", "expired")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +175,10 @@ class TaskInfo(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STORE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     status: TaskStatus
     exit_code: int
@@ -155,7 +191,11 @@ class TaskInfo(_message.Message):
     finished_at: float
     lines: int
     container_id: str
-    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., created_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., lines: _Optional[int] = ..., container_id: _Optional[str] = ...) -> None: ...
+    labels: _containers.ScalarMap[str, str]
+    started_at: float
+    store_error: str
+    expired: bool
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., created_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., lines: _Optional[int] = ..., container_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., started_at: _Optional[float] = ..., store_error: _Optional[str] = ..., expired: _Optional[bool] = ...) -> None: ...
 
 class TaskRef(_message.Message):
     __slots__ = ("task_id",)
@@ -164,14 +204,35 @@ class TaskRef(_message.Message):
     def __init__(self, task_id: _Optional[str] = ...) -> None: ...
 
 class TaskList(_message.Message):
-    __slots__ = ("tasks",)
+    __slots__ = ("tasks", "version", "next_page_token")
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
-    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
+    version: int
+    next_page_token: str
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., version: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("status", "labels", "limit", "page_token", "since_version")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    status: _containers.RepeatedScalarFieldContainer[TaskStatus]
+    labels: _containers.ScalarMap[str, str]
+    limit: int
+    page_token: str
+    since_version: int
+    def __init__(self, status: _Optional[_Iterable[_Union[TaskStatus, str]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ..., since_version: _Optional[int] = ...) -> None: ...
 
 class StartTaskRequest(_message.Message):
     __slots__ = ("spec",)
@@ -204,14 +265,16 @@ class ListWorkersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("name", "address", "tasks")
+    __slots__ = ("name", "address", "tasks", "catalog_version")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ...) -> None: ...
+    catalog_version: int
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., catalog_version: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("interval",)

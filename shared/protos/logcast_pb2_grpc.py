@@ -55,6 +55,11 @@ class WorkerStub:
                 request_serializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
                 response_deserializer=shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
                 _registered_method=True)
+        self.ReadLogs = channel.unary_unary(
+                '/logcast.v1.Worker/ReadLogs',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.ReadLogsRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
+                _registered_method=True)
 
 
 class WorkerServicer:
@@ -85,6 +90,12 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadLogs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +117,11 @@ def add_WorkerServicer_to_server(servicer, server):
             'StreamLogs': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamLogs,
                     request_deserializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.LogBatch.SerializeToString,
+            ),
+            'ReadLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadLogs,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.ReadLogsRequest.FromString,
                     response_serializer=shared_dot_protos_dot_logcast__pb2.LogBatch.SerializeToString,
             ),
     }
@@ -217,6 +233,33 @@ class Worker:
             target,
             '/logcast.v1.Worker/StreamLogs',
             shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Worker/ReadLogs',
+            shared_dot_protos_dot_logcast__pb2.ReadLogsRequest.SerializeToString,
             shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
             options,
             channel_credentials,

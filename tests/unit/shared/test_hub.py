@@ -228,3 +228,120 @@ def test_relay_start_is_not_a_gap_for_history_subscribers():
     hub.publish_numbered(upstream)
     assert drain(hub, history) == [500, 501, 502]
     assert drain(hub, resuming) == [Gap(11, 499, "upstream"), 500, 501, 502]
+
+
+# ---------------------------------------------------------------- with a history (the store)
+
+
+def deep_hub(limits: HubLimits, *, durable: bool = True):
+    from tests.fakes.history import MemoryHistory
+
+    history = MemoryHistory()
+    return LogHub(limits, history=history, durable=durable), history
+
+
+def publish_kept(hub: LogHub, history, batch: list[LogLine]) -> None:
+    hub.publish(batch)
+    history.keep(batch)
+
+
+async def collect(subscription, *, until: int | None = None) -> list:
+    events: list[object] = []
+    while (batch := await subscription.next_batch()) is not None:
+        if batch.gap:
+            events.append(batch.gap)
+        if batch.dropped:
+            events.append(batch.dropped)
+        events.extend(ln.seq for ln in batch.lines)
+        if batch.end:
+            events.append(batch.end.status)
+        if until is not None and events and events[-1] == until:
+            break
+    return events
+
+
+@pytest.mark.asyncio
+async def test_after_and_tail_reach_below_the_ring_from_the_history_then_join_live():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10, batch_lines=7))
+    for _ in range(10):
+        publish_kept(hub, history, lines(100))
+    assert hub.store.first_seq > 900  # the hub itself keeps only the newest lines
+    after = Subscription(hub, after=0)
+    tail = Subscription(hub, tail=250)
+    got_after = await collect(after, until=1000)
+    got_tail = await collect(tail, until=1000)
+    assert got_after == list(range(1, 1001))
+    assert got_tail == list(range(751, 1001))
+    publish_kept(hub, history, lines(3))
+    hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    assert await collect(after) == [1001, 1002, 1003, TaskStatus.SUCCESS]
+    assert history.reads > 0
+
+
+@pytest.mark.asyncio
+async def test_a_lossless_subscriber_is_never_dropped_and_a_live_one_is_told_exactly():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10, max_lag_lines=50, batch_lines=20))
+    lossless = Subscription(hub, lossless=True, tail=0)
+    live = Subscription(hub, tail=0)
+    for _ in range(30):  # 3000 lines while neither reads
+        publish_kept(hub, history, lines(100))
+    hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    assert await collect(lossless) == [*range(1, 3001), TaskStatus.SUCCESS]
+    events = await collect(live)
+    assert events[0] == Dropped(2950, 1, 2950)
+    assert events[1:] == [*range(2951, 3001), TaskStatus.SUCCESS]
+    # the stalled lossless subscriber pinned no lines: the hub kept its usual window
+    assert len(hub.store) <= 10 + 64
+
+
+def test_lines_not_yet_durable_are_kept_whatever_the_ring_size():
+    hub, history = deep_hub(HubLimits(history=10), durable=False)
+    publish_kept(hub, history, lines(500))
+    assert hub.store.first_seq == 1  # nothing committed: all kept
+    hub.made_durable(400)
+    assert hub.store.first_seq == 401  # committed lines may go, the rest stays
+    hub.made_durable(500)
+    assert len(hub.store) == 10
+
+
+@pytest.mark.asyncio
+async def test_lines_retention_removed_arrive_as_an_expired_gap():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10))
+    publish_kept(hub, history, lines(100))
+    history.expire_before(31)
+    hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    events = await collect(Subscription(hub, after=0))
+    assert events[0] == Gap(1, 30, "expired")
+    assert events[1:] == [*range(31, 101), TaskStatus.SUCCESS]
+
+
+@pytest.mark.asyncio
+async def test_no_follow_from_the_history_ends_at_the_lines_published_so_far():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10))
+    publish_kept(hub, history, lines(100))
+    sub = Subscription(hub, after=5, follow=False)
+    publish_kept(hub, history, lines(5))  # after the subscription: not included
+    assert await collect(sub) == list(range(6, 101))
+
+
+@pytest.mark.asyncio
+async def test_a_relayed_hub_starting_mid_log_serves_the_start_from_the_history():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10))
+    early = Subscription(hub, after=0)  # before the relay's first line arrives
+    upstream = lines(60)
+    for i, line in enumerate(upstream, start=1):
+        line.seq = i
+    history.keep(upstream)
+    hub.publish_numbered(upstream[40:])  # the relay started with the last 20
+    hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    assert await collect(early) == [*range(1, 61), TaskStatus.SUCCESS]
