@@ -25,4 +25,7 @@ class MasterConfig:
     # its oldest lines
     relay_limits: HubLimits = field(default_factory=HubLimits)
     web_dir: Path = WEB_DIR
+    max_finished_tasks: int = 100_000  # finished tasks the master lists (their logs stay on
+    # their workers until the workers' retention removes them)
+    state_dir: Path | None = None  # None: $LOGCAST_STATE_DIR or ~/.local/state/logcast
     insecure_expose: bool = False  # allow non-loopback listen addresses

@@ -19,8 +19,9 @@ from master.config import MasterConfig
 from master.registry import Registry, pick_worker
 from master.relay import TaskRelay
 from master.worker_client import WorkerClients
-from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
+from shared.errors import LogExpired, TaskExists, TaskNotFound, WorkerUnavailable
 from shared.ids import new_task_id, validate_task_id
+from shared.listing import TaskQuery
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.subscription import Subscription
 
@@ -52,7 +53,11 @@ class Master:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.registry = Registry(worker_timeout=config.worker_timeout, started_at=clock())
+        self.registry = Registry(
+            worker_timeout=config.worker_timeout,
+            started_at=clock(),
+            max_finished=config.max_finished_tasks,
+        )
         self.workers = workers
         self.relays: dict[str, TaskRelay] = {}
         self._janitor: asyncio.Task[None] | None = None
@@ -74,12 +79,24 @@ class Master:
 
     # ------------------------------------------------------------------ workers
 
-    def heartbeat(self, name: str, address: str, tasks: list[TaskInfo]) -> None:
-        """A worker reports in (see :class:`Registry`)."""
+    def heartbeat(
+        self,
+        name: str,
+        address: str,
+        tasks: list[TaskInfo],
+        *,
+        since: int = 0,
+        version: int = 0,
+    ) -> int:
+        """A worker reports in (see :class:`Registry`); returns the catalog version of that
+        worker the master now has."""
         was = {w.name: w.alive for w in self.registry.workers()}
-        self.registry.heartbeat(name, address, tasks, self.clock())
+        synced = self.registry.heartbeat(
+            name, address, tasks, self.clock(), since=since, version=version
+        )
         if not was.get(name, False):
             log.info("worker %s is up at %s with %d task(s)", name, address, len(tasks))
+        return synced
 
     def list_workers(self) -> list[WorkerSummary]:
         """Every worker with its number of unfinished tasks."""
@@ -128,9 +145,9 @@ class Master:
         self._known_or_raise(task_id)
         return self.registry.task(task_id)
 
-    def list_tasks(self) -> list[TaskInfo]:
-        """Every known task, oldest first."""
-        return self.registry.tasks()
+    def list_tasks(self, query: TaskQuery | None = None) -> tuple[list[TaskInfo], str]:
+        """One page of tasks, newest first, and the next page's token ("": no more)."""
+        return self.registry.page(query or TaskQuery())
 
     def _known_or_raise(self, task_id: str) -> None:
         if self.registry.has_task(task_id):
@@ -153,22 +170,32 @@ class Master:
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> TaskEnd | None:
         """Stream the log of ``task_id`` to ``handler``: history (last 1000 lines, ``tail=N``,
         or everything after seq ``after``), then live lines, then the task's end.
 
         Every client path (the CLI's gRPC stream, the WebSocket endpoint, ...) comes through
         here. All clients of a task share one upstream worker subscription (the task's
-        relay). Returns the task's end, or None when ``follow=False`` stopped earlier.
-        Raises InvalidTaskId, TaskNotFound, or WorkerUnavailable while the master warms up.
+        relay). Any depth is served (older lines come from the worker's store), and a
+        ``lossless`` handler never loses lines: when it falls behind it continues from the
+        store. Returns the task's end, or None when ``follow=False`` stopped earlier.
+        Raises InvalidTaskId, TaskNotFound, LogExpired (retention removed the log), or
+        WorkerUnavailable while the master warms up.
         """
         validate_task_id(task_id)
         self._known_or_raise(task_id)
+        if self.registry.task(task_id).expired:
+            raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
         relay = self._relay(task_id)
         await relay.wait_ready(self.config.ready_timeout)
+        if relay.expired is not None:
+            raise relay.expired
         log.debug("%s follows %s", user, task_id)
         registry = self.registry
-        async with Subscription(relay.hub, tail=tail, after=after, follow=follow) as sub:
+        async with Subscription(
+            relay.hub, tail=tail, after=after, follow=follow, lossless=lossless
+        ) as sub:
             async for batch in sub:
                 if batch.end is not None:
                     await handler(LogUpdate(batch, True, batch.end.status))

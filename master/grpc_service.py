@@ -7,6 +7,8 @@ import grpc
 
 from master.coordinator import LogUpdate, Master
 from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
+from shared.listing import TaskQuery
+from shared.model import summary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
@@ -23,8 +25,16 @@ class MasterService(pb_grpc.MasterServicer):
         self, request: pb.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> pb.HeartbeatResponse:
         tasks = [info_from_pb(t) for t in request.tasks]
-        self.master.heartbeat(request.name, request.address, tasks)
-        return pb.HeartbeatResponse(interval=self.master.config.worker_timeout / 5)
+        synced = self.master.heartbeat(
+            request.name,
+            request.address,
+            tasks,
+            since=request.since_version,
+            version=request.catalog_version,
+        )
+        return pb.HeartbeatResponse(
+            interval=self.master.config.worker_timeout / 5, synced_version=synced
+        )
 
     @maps_errors
     async def RunTask(
@@ -44,7 +54,8 @@ class MasterService(pb_grpc.MasterServicer):
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskList:
-        return pb.TaskList(tasks=[info_to_pb(t) for t in self.master.list_tasks()])
+        tasks, token = self.master.list_tasks(TaskQuery.from_pb(request))
+        return pb.TaskList(tasks=[info_to_pb(summary(t)) for t in tasks], next_page_token=token)
 
     @maps_errors
     async def ListWorkers(
@@ -67,4 +78,5 @@ class MasterService(pb_grpc.MasterServicer):
             tail=request.tail if request.HasField("tail") else None,
             after=request.after_seq if request.HasField("after_seq") else None,
             follow=not request.no_follow,
+            lossless=request.lossless,
         )

@@ -1,17 +1,24 @@
 """The master's view of workers and tasks, rebuilt from worker heartbeats. Pure: time is passed in.
 
-Workers are the source of truth for their tasks: each heartbeat carries every task the worker
-knows, and replaces what the master believed. A worker that misses heartbeats for
+Workers are the source of truth for their tasks: each heartbeat carries the worker's
+unfinished tasks and the tasks whose info changed since the catalog version the master has
+(``since``), and replaces what the master believed. A worker that misses heartbeats for
 ``worker_timeout`` seconds is marked down, and its unfinished tasks become ``lost`` -- unless
 it comes back and reports them, which puts them back to what it says.
+
+The registry is bounded: it keeps at most ``max_finished`` finished tasks (the oldest go
+first; their logs stay on their worker), and lists tasks newest first from an index kept in
+order, so listing 100,000 tasks costs what one page costs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from shared.errors import TaskNotFound, WorkerUnavailable
+from shared.listing import TaskQuery, page_of
 from shared.model import TaskInfo, TaskStatus
 
 
@@ -23,6 +30,7 @@ class WorkerRecord:
     address: str
     last_seen: float
     alive: bool = True
+    synced: int = 0  # the master has this worker's task changes up to this catalog version
 
     def copy(self) -> WorkerRecord:
         """A snapshot."""
@@ -32,11 +40,21 @@ class WorkerRecord:
 class Registry:
     """Workers and their tasks. ``on_change`` is called after every change (for waiters)."""
 
-    def __init__(self, *, worker_timeout: float = 5.0, started_at: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        worker_timeout: float = 5.0,
+        started_at: float = 0.0,
+        max_finished: int = 100_000,
+    ) -> None:
         self.worker_timeout = worker_timeout
         self.started_at = started_at
+        self.max_finished = max_finished
         self._workers: dict[str, WorkerRecord] = {}
         self._tasks: dict[str, TaskInfo] = {}
+        self._order: list[tuple[float, str]] = []  # (created_at, task_id), oldest first
+        self._unfinished: set[str] = set()
+        self._finished = 0
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
@@ -50,8 +68,19 @@ class Registry:
 
     # ------------------------------------------------------------------ updates
 
-    def heartbeat(self, name: str, address: str, tasks: Iterable[TaskInfo], now: float) -> None:
-        """A worker says it is alive and which tasks it has."""
+    def heartbeat(
+        self,
+        name: str,
+        address: str,
+        tasks: Iterable[TaskInfo],
+        now: float,
+        *,
+        since: int = 0,
+        version: int = 0,
+    ) -> int:
+        """A worker says it is alive, which tasks it runs, and which changed after its
+        catalog version ``since`` up to ``version``. Returns the version the master now has
+        every change up to (the worker sends from there next time)."""
         worker = self._workers.get(name)
         if worker is None:
             worker = self._workers[name] = WorkerRecord(name, address, now)
@@ -62,20 +91,59 @@ class Registry:
         for info in tasks:
             info = replace(info, worker=name)
             reported.add(info.task_id)
-            self._tasks[info.task_id] = info
-        for task_id, info in list(self._tasks.items()):
-            if info.worker == name and task_id not in reported:
-                if info.status.is_final:
-                    # finished and past the worker's retention: the master keeps its record
-                    continue
-                if now - info.created_at > self.worker_timeout:
-                    # the worker does not know it any more (restarted without its container)
-                    self._tasks[task_id] = _lost(info, f"worker {name} no longer knows this task")
+            self._put(info)
+        in_sync = since == worker.synced
+        if in_sync:
+            worker.synced = version
+            for task_id in list(self._unfinished):
+                info = self._tasks[task_id]
+                if info.worker == name and task_id not in reported:
+                    if now - info.created_at > self.worker_timeout:
+                        # the worker does not know it any more (restarted without its container)
+                        self._put(_lost(info, f"worker {name} no longer knows this task"))
+        self._evict()
         self._changed()
+        return worker.synced
+
+    def _put(self, info: TaskInfo) -> None:
+        old = self._tasks.get(info.task_id)
+        if old is None:
+            insort(self._order, (info.created_at, info.task_id))
+        elif old.created_at != info.created_at:
+            self._unindex(old)
+            insort(self._order, (info.created_at, info.task_id))
+        if old is not None and old.status.is_final:
+            self._finished -= 1
+        self._tasks[info.task_id] = info
+        if info.status.is_final:
+            self._finished += 1
+            self._unfinished.discard(info.task_id)
+        else:
+            self._unfinished.add(info.task_id)
+
+    def _unindex(self, info: TaskInfo) -> None:
+        key = (info.created_at, info.task_id)
+        i = bisect_left(self._order, key)
+        if i < len(self._order) and self._order[i] == key:
+            del self._order[i]
+
+    def _evict(self) -> None:
+        """Forget the oldest finished tasks beyond ``max_finished``."""
+        i = 0
+        while self._finished > self.max_finished and i < len(self._order):
+            task_id = self._order[i][1]
+            info = self._tasks[task_id]
+            if info.status.is_final:
+                del self._order[i]
+                del self._tasks[task_id]
+                self._finished -= 1
+            else:
+                i += 1
 
     def add_task(self, info: TaskInfo) -> None:
         """A task the master just placed (known before the worker's next heartbeat)."""
-        self._tasks[info.task_id] = replace(info)
+        self._put(replace(info))
+        self._evict()
         self._changed()
 
     def task_ended(
@@ -84,7 +152,7 @@ class Registry:
         """A relay saw the task's end before the next heartbeat."""
         info = self._tasks.get(task_id)
         if info is not None and not info.status.is_final:
-            info.status, info.exit_code, info.error = status, exit_code, error
+            self._put(replace(info, status=status, exit_code=exit_code, error=error))
             self._changed()
 
     def sweep(self, now: float) -> list[str]:
@@ -95,12 +163,16 @@ class Registry:
             if worker.alive and now - worker.last_seen > self.worker_timeout:
                 worker.alive = False
                 down.append(worker.name)
-                for task_id, info in self._tasks.items():
-                    if info.worker == worker.name and not info.status.is_final:
-                        self._tasks[task_id] = _lost(
-                            info,
-                            f"worker {worker.name} stopped answering "
-                            f"(no heartbeat for {self.worker_timeout:g} s)",
+                worker.synced = 0  # when it comes back, it sends its changes again
+                for task_id in list(self._unfinished):
+                    info = self._tasks[task_id]
+                    if info.worker == worker.name:
+                        self._put(
+                            _lost(
+                                info,
+                                f"worker {worker.name} stopped answering "
+                                f"(no heartbeat for {self.worker_timeout:g} s)",
+                            )
                         )
         if down:
             self._changed()
@@ -130,7 +202,20 @@ class Registry:
 
     def tasks(self) -> list[TaskInfo]:
         """Snapshots of every known task, oldest first."""
-        return sorted((replace(t) for t in self._tasks.values()), key=lambda t: t.created_at)
+        return [replace(self._tasks[task_id]) for _, task_id in self._order]
+
+    def newest_first(self) -> Iterator[TaskInfo]:
+        """Every known task (not copied: do not change them), newest first."""
+        tasks = self._tasks
+        for _, task_id in reversed(self._order):
+            yield tasks[task_id]
+
+    def page(self, query: TaskQuery) -> tuple[list[TaskInfo], str]:
+        """Snapshots of one page of tasks, newest first, and the next page's token. Tasks
+        whose log expired are not listed."""
+        listed = (t for t in self.newest_first() if not t.expired)
+        page, token = page_of(listed, query)
+        return [replace(t) for t in page], token
 
     def worker(self, name: str) -> WorkerRecord:
         """A snapshot of worker ``name``."""
@@ -145,7 +230,8 @@ class Registry:
 
     def running_count(self, name: str) -> int:
         """Unfinished tasks on worker ``name``."""
-        return sum(1 for t in self._tasks.values() if t.worker == name and not t.status.is_final)
+        tasks = self._tasks
+        return sum(1 for task_id in self._unfinished if tasks[task_id].worker == name)
 
 
 def _lost(info: TaskInfo, why: str) -> TaskInfo:

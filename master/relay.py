@@ -8,6 +8,11 @@ with backoff, so clients see no duplicate; what the worker no longer has arrives
 When the registry says the task is lost (its worker stopped heartbeating), the relay ends it
 with status ``lost`` instead of waiting forever. States the worker reports (``docker
 unreachable``, then ``streaming``) are passed on to every client.
+
+The relay keeps only the newest lines; its hub's history is the worker's store
+(:meth:`WorkerClient.read_logs`), so a client asking for more than the relay holds (``tail``,
+``after``, or a lossless client that fell behind) gets it from the worker, not a ``gap``. The
+relay's own upstream subscription is lossless: the worker never drops lines for it.
 """
 
 from __future__ import annotations
@@ -20,13 +25,38 @@ from collections.abc import Callable
 from master.registry import Registry
 from master.worker_client import WorkerClient, WorkerClients
 from shared.cursor import ResumeCursor
-from shared.errors import LogcastError, TaskNotFound, WorkerUnavailable
+from shared.errors import LogcastError, LogExpired, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
-from shared.model import ConnectionState, TaskEnd, TaskStatus
+from shared.model import Batch, ConnectionState, TaskEnd, TaskStatus
 
 log = logging.getLogger(__name__)
 
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
+HISTORY_ATTEMPTS = 8  # a history read retries this many times (~6 s) before it fails
+
+
+class WorkerHistory:
+    """A relay hub's :class:`~shared.hub.History`: the task's worker's store."""
+
+    def __init__(self, task_id: str, registry: Registry, workers: WorkerClients) -> None:
+        self.task_id = task_id
+        self.registry = registry
+        self.workers = workers
+        self.reads = 0
+
+    async def read(self, after: int, before: int, max_lines: int, max_bytes: int) -> Batch:
+        self.reads += 1
+        for attempt in range(HISTORY_ATTEMPTS):
+            try:
+                info = self.registry.task(self.task_id)
+                worker = self.registry.worker(info.worker)
+                client = self.workers.get(worker.address)
+                return await client.read_logs(self.task_id, after, before, max_lines, max_bytes)
+            except WorkerUnavailable:
+                if attempt == HISTORY_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+        raise AssertionError("unreachable")
 
 
 class TaskRelay:
@@ -43,7 +73,9 @@ class TaskRelay:
         self.task_id = task_id
         self.registry = registry
         self.workers = workers
-        self.hub = LogHub(limits)
+        self.history = WorkerHistory(task_id, registry, workers)
+        self.hub = LogHub(limits, history=self.history)
+        self.expired: LogExpired | None = None  # the worker removed the task's log
         self.cursor = ResumeCursor(tail=limits.history)
         self.ready = asyncio.Event()  # set once the first upstream answer (or failure) is in
         self.upstream_calls = 0
@@ -94,6 +126,10 @@ class TaskRelay:
             except TaskNotFound:
                 self._gone(info.status, info.exit_code, info.error)
                 break
+            except LogExpired as exc:
+                self.expired = exc
+                self._gone(info.status, info.exit_code, info.error)
+                break
             except LogcastError as exc:
                 log.info("%s: worker stream broke (%s); resubscribing", self.task_id, exc)
             except Exception:  # a malformed message: never leave the clients hanging
@@ -132,7 +168,7 @@ class TaskRelay:
         tail, after = self.cursor.request()
         self.upstream_calls += 1
         got = False
-        async for batch in worker.stream_logs(self.task_id, tail=tail, after=after):
+        async for batch in worker.stream_logs(self.task_id, tail=tail, after=after, lossless=True):
             if not got:
                 got = True
                 hub.set_state(ConnectionState.STREAMING)

@@ -19,6 +19,7 @@ from master.worker_client import GrpcWorkers
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
+from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
 from worker.running import RunningWorker, run_worker
@@ -71,6 +72,9 @@ async def run_master(
             local = None
             if config.local_worker:
                 wconf = worker_config or WorkerConfig(name="local", listen="127.0.0.1:0")
+                if wconf.data_dir is None:  # the embedded worker keeps its logs with the master
+                    state_dir = config.state_dir or default_state_dir()
+                    wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
                 local = await stack.enter_async_context(
                     run_worker(replace(wconf, master=grpc_address))
                 )

@@ -49,9 +49,18 @@ class WorkerClient(Protocol):
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> AsyncIterator[Batch]:
         """The task's log: history (``tail`` lines, or everything after seq ``after``), then
         live lines, then the end. The first batch is empty: the subscription is open."""
+        ...
+
+    async def read_logs(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """Stored lines ``after + 1 .. before - 1`` (at most ``max_lines``/``max_bytes``;
+        a gap ``expired`` first for lines retention removed). :class:`LogExpired` when the
+        whole log was removed."""
         ...
 
 
@@ -106,9 +115,10 @@ class GrpcWorkerClient:
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> AsyncIterator[Batch]:
         """See :meth:`WorkerClient.stream_logs`."""
-        request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow)
+        request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow, lossless=lossless)
         if after is not None:
             request.after_seq = after
         elif tail is not None:
@@ -121,6 +131,23 @@ class GrpcWorkerClient:
             raise error_from_rpc(err) from None
         finally:
             call.cancel()
+
+    async def read_logs(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """See :meth:`WorkerClient.read_logs`."""
+        request = pb.ReadLogsRequest(
+            task_id=task_id,
+            after_seq=after,
+            before_seq=before,
+            max_lines=max_lines,
+            max_bytes=max_bytes,
+        )
+        try:
+            reply = await self._stub.ReadLogs(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        return batch_from_pb(reply)
 
 
 class GrpcWorkers:

@@ -5,7 +5,7 @@ Plain classes, no I/O. The gRPC adapter (:mod:`shared.convert`) maps them to and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
@@ -204,6 +204,31 @@ class TaskInfo:
     started_at: float = 0.0
     store_error: str = ""  # why some lines could not be stored (disk full, ...)
     expired: bool = False  # retention removed its log
+
+
+SUMMARY_CHARS: Final = 1024
+
+
+def summary(info: TaskInfo) -> TaskInfo:
+    """``info`` with its command and error cut to about :data:`SUMMARY_CHARS` each (what lists
+    and heartbeats carry: a task's command may be megabytes)."""
+    command = info.command
+    if sum(len(a) for a in command) > SUMMARY_CHARS:
+        kept: list[str] = []
+        room = SUMMARY_CHARS
+        for arg in command:
+            if room <= 0:
+                break
+            kept.append(arg[:room])
+            room -= len(arg)
+        kept.append(f"[... {sum(len(a) for a in command) - SUMMARY_CHARS} more characters]")
+        command = tuple(kept)
+    error = info.error
+    if len(error) > SUMMARY_CHARS:
+        error = error[:SUMMARY_CHARS] + " [...]"
+    if command is info.command and error is info.error:
+        return info
+    return replace(info, command=command, error=error)
 
 
 @dataclass(frozen=True, slots=True)

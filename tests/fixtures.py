@@ -64,18 +64,21 @@ async def docker_proxy(docker_engine) -> AsyncIterator[DockerProxy]:
 
 
 @pytest.fixture
-def worker_factory(docker_engine, docker_proxy) -> Callable[..., Any]:
+def worker_factory(docker_engine, docker_proxy, tmp_path_factory) -> Callable[..., Any]:
     """``async with worker_factory(**config) as w``: a worker on 127.0.0.1:0 reaching Docker
-    through the proxy. Every container it made is removed afterwards."""
+    through the proxy, its store in a new temporary directory (pass ``data_dir`` to reuse
+    one: a restart). Every container it made is removed afterwards."""
 
     @contextlib.asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[RunningWorker]:
+        data = tmp_path_factory.mktemp("worker-data")
         config = WorkerConfig(
             name=f"t{uuid.uuid4().hex[:10]}",
             listen="127.0.0.1:0",
             docker_host=docker_proxy.url,
             retention=60.0,
             stop_grace=1.0,
+            data_dir=data,
         )
         config = dataclasses.replace(config, **overrides)
         try:

@@ -68,6 +68,7 @@ def start_master(tmp: Path, port: int, *extra: str) -> Proc:
     proc = Proc(
         [MASTER, "serve", "--grpc", f"127.0.0.1:{port}", "--http", "127.0.0.1:0", *extra],
         tmp / f"master-{port}.log",
+        env={"LOGCAST_STATE_DIR": str(tmp / "state")},
     )
     proc.wait_listening()
     return proc
@@ -77,6 +78,7 @@ def start_worker(tmp: Path, master: str, name: str, *extra: str) -> Proc:
     proc = Proc(
         [WORKER, "serve", "--master", master, "--listen", "127.0.0.1:0", "--name", name, *extra],
         tmp / f"worker-{name}.log",
+        env={"LOGCAST_STATE_DIR": str(tmp / "state")},
     )
     proc.wait_listening()
     return proc

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from shared.errors import ContainerGone, DockerUnavailable
-from shared.hub import HubLimits, LogHub
+from shared.hub import History, HubLimits, LogHub
 from shared.model import ConnectionState, LogLine, TaskEnd
 from shared.subscription import Subscription
 from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
 from worker.logsource import LogSource
-from worker.resume import RECENT, ResumePoint
+from worker.resume import RECENT, ResumePoint, timestamp_ns
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ class TaskLogBroadcaster:
     resuming without duplicates. When the container has stopped it makes one short catch-up
     read (see :meth:`_catch_up`). Subscribers never slow the reader: the hub drops a slow
     subscriber's oldest lines instead.
+
+    With a ``history`` (the worker's store), every published line also goes to ``sink`` (the
+    store's queue), the hub keeps lines until the store says they are durable, and a reader
+    that resumes a container after a restart starts at ``first_seq`` (the store's last seq +
+    1) with ``recent`` (the last stored lines) to skip what Docker sends again.
     """
 
     def __init__(
@@ -38,12 +44,20 @@ class TaskLogBroadcaster:
         limits: HubLimits | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        history: History | None = None,
+        sink: Callable[[list[LogLine]], None] | None = None,
+        first_seq: int = 1,
+        recent: list[LogLine] | None = None,
     ) -> None:
         self.task_id = task_id
         self.source = source
-        self.hub = LogHub(limits)
+        self.hub = LogHub(limits, history=history, first_seq=first_seq, durable=sink is None)
+        self._sink = sink
+        self._stored_recent = recent or []  # the last stored lines of a resumed task
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
         self._resume = ResumePoint()
+        self._last_ts = ""  # timestamp of the newest published line
+        self.rereads = 0  # times Docker's stream went back (log rotation) and was filtered
         self._retry_delays = retry_delays
         self.reads = 0  # log streams opened
 
@@ -53,10 +67,15 @@ class TaskLogBroadcaster:
         return self.hub.next_seq - 1
 
     def subscribe(
-        self, *, tail: int | None = None, after: int | None = None, follow: bool = True
+        self,
+        *,
+        tail: int | None = None,
+        after: int | None = None,
+        follow: bool = True,
+        lossless: bool = False,
     ) -> Subscription:
         """A subscription: history (or ``tail``/``after``), then live lines, then the end."""
-        return Subscription(self.hub, tail=tail, after=after, follow=follow)
+        return Subscription(self.hub, tail=tail, after=after, follow=follow, lossless=lossless)
 
     def finish(self, end: TaskEnd) -> None:
         """Every subscriber gets ``end`` after its last line."""
@@ -67,8 +86,8 @@ class TaskLogBroadcaster:
         line was published (or the container is gone); retries with backoff while Docker is
         unreachable."""
         failures = 0
-        since: str | None = None
         hub = self.hub
+        since = self._resume.since(self._recent()) if self._stored_recent else None
         while True:
             self.reads += 1
             try:
@@ -97,7 +116,7 @@ class TaskLogBroadcaster:
             delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
             failures += 1
             self._decoder.reset()
-            since = self._resume.since(hub.store.recent(RECENT))
+            since = self._resume.since(self._recent())
             await asyncio.sleep(delay)
 
     async def _catch_up(self) -> None:
@@ -109,7 +128,7 @@ class TaskLogBroadcaster:
         only those not published yet. (``tail``, not ``since``: Docker reads a tail from the
         end of the file, but scans the whole file for ``since`` -- 0.25 s for 100k lines.)
         """
-        recent = self.hub.store.recent(RECENT)
+        recent = self._recent()
         self._resume.expect_tail(recent)
         tail = len(recent) or None  # nothing published yet: read it all
         decoder = DockerLogDecoder(tty=self.source.tty, max_line_bytes=self._decoder.max_line_bytes)
@@ -121,7 +140,48 @@ class TaskLogBroadcaster:
             return
         self._publish(decoder.feed_eof())
 
+    def _recent(self) -> list[LogLine]:
+        """The last published lines (up to RECENT), the stored ones of a resumed task first."""
+        recent = self.hub.store.recent(RECENT)
+        if len(recent) < RECENT and self._stored_recent:
+            recent = (self._stored_recent + recent)[-RECENT:]
+        return recent
+
     def _publish(self, lines: list[LogLine]) -> None:
-        lines = self._resume.filter(lines)
+        resume = self._resume
+        if lines and not resume.filtering:
+            back = self._went_back(lines)
+            if back >= 0:
+                # older than the line before: Docker rotated the container's log file during
+                # the follow and sends lines again. Publish what came before, then drop the
+                # lines we already have (never a duplicate).
+                self.rereads += 1
+                self._publish(lines[:back])
+                resume.expect_again(self._recent())
+                lines = lines[back:]
+        lines = resume.filter(lines)
         if lines:
+            self._last_ts = lines[-1].timestamp
             self.hub.publish(lines)
+            if self._sink is not None:
+                self._sink(lines)
+
+    def _went_back(self, lines: list[LogLine]) -> int:
+        """The index of the first line not newer than the one published before it, or -1."""
+        prev = self._last_ts
+        for i, line in enumerate(lines):
+            ts = line.timestamp
+            if len(ts) == len(prev):
+                if ts <= prev:
+                    return i
+            elif prev and 0 < _ns(ts) <= _ns(prev):
+                return i
+            prev = ts
+        return -1
+
+
+def _ns(ts: str) -> int:
+    try:
+        return timestamp_ns(ts)
+    except ValueError:
+        return 0

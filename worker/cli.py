@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
+from pathlib import Path
 
 from shared.cliutil import (
     positive_int,
@@ -15,6 +17,7 @@ from shared.cliutil import (
 )
 from shared.errors import LogcastError
 from shared.hub import HubLimits
+from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
 from worker.running import run_worker
@@ -62,7 +65,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--retention",
         type=float,
         default=defaults.retention,
-        help="seconds a finished task stays subscribable",
+        help="seconds a finished task's newest lines stay in memory (its log stays stored)",
+    )
+    serve.add_argument(
+        "--data-dir",
+        default=None,
+        help="where task logs are stored (default: $LOGCAST_STATE_DIR/workers/NAME, "
+        "else ~/.local/state/logcast/workers/NAME)",
+    )
+    serve.add_argument(
+        "--retention-age",
+        default="7d",
+        help="remove finished tasks' logs older than this (e.g. 12h, 7d; default 7d)",
+    )
+    serve.add_argument(
+        "--retention-bytes",
+        default=format_size(defaults.retention_bytes),
+        help="all stored logs together, oldest finished tasks removed first (default 2GiB)",
+    )
+    serve.add_argument(
+        "--task-max-bytes",
+        default=format_size(defaults.task_max_bytes),
+        help="one task's stored log; beyond it, its oldest lines are removed (default 512MiB)",
+    )
+    serve.add_argument(
+        "--docker-log-max-size",
+        default=defaults.docker_log_max_size,
+        help="Docker's own json-file log per task container (default 20m) ...",
+    )
+    serve.add_argument(
+        "--docker-log-max-file",
+        type=positive_int,
+        default=defaults.docker_log_max_file,
+        help="... and how many rotated files it keeps (default 3)",
     )
     serve.add_argument(
         "--stop-grace",
@@ -86,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> WorkerConfig:
     """The WorkerConfig a parsed command line asks for."""
+    if not re.fullmatch(r"[1-9][0-9]*[kmg]?", args.docker_log_max_size):
+        raise LogcastError("--docker-log-max-size is a number with k, m or g (e.g. 20m)")
     if not 1 <= args.max_line_bytes <= MAX_LINE_BYTES_LIMIT:
         raise LogcastError(f"--max-line-bytes must be between 1 and {MAX_LINE_BYTES_LIMIT}")
     return WorkerConfig(
@@ -102,6 +139,12 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         stop_grace=args.stop_grace,
         keep_containers=args.keep_containers,
         insecure_expose=args.insecure_expose,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        retention_age=parse_duration(args.retention_age),
+        retention_bytes=parse_size(args.retention_bytes),
+        task_max_bytes=parse_size(args.task_max_bytes),
+        docker_log_max_size=args.docker_log_max_size,
+        docker_log_max_file=args.docker_log_max_file,
     )
 
 

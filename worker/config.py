@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shared.hub import HubLimits
 from worker.docker_logs import DEFAULT_DOCKER_HOST
@@ -40,3 +41,15 @@ class WorkerConfig:
     keep_containers: bool = False  # keep finished containers (for `docker logs`, debugging)
     heartbeat_interval: float = 1.0
     insecure_expose: bool = False  # allow a non-loopback listen address
+    data_dir: Path | None = None  # the store; None: <state dir>/workers/<name>
+    retention_age: float = 7 * 86400.0  # finished tasks' logs older than this are removed
+    retention_bytes: int = 2 * 1024**3  # all tasks' logs together, oldest finished first
+    task_max_bytes: int = 512 * 1024**2  # one task's log; beyond it, its oldest lines go
+    retention_interval: float = 60.0  # seconds between retention sweeps
+    docker_log_max_size: str = "20m"  # Docker's own json-file log per container ...
+    docker_log_max_file: int = 3  # ... and its rotated files (logcast keeps the history)
+
+    @property
+    def log_options(self) -> dict[str, str]:
+        """The json-file log driver options of task containers."""
+        return {"max-size": self.docker_log_max_size, "max-file": str(self.docker_log_max_file)}

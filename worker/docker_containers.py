@@ -78,8 +78,11 @@ class ContainerRuntime:
         """Raise :class:`DockerUnavailable` unless the engine answers."""
         await self._call(lambda: self._docker().ping())
 
-    async def create(self, spec: TaskSpec, worker: str) -> str:
-        """Create (not start) the container of ``spec``; return its id."""
+    async def create(
+        self, spec: TaskSpec, worker: str, *, log_options: dict[str, str] | None = None
+    ) -> str:
+        """Create (not start) the container of ``spec``; return its id. ``log_options``: the
+        json-file driver's (``max-size``, ``max-file``: Docker's own copy stays bounded)."""
 
         def create() -> str:
             try:
@@ -90,7 +93,7 @@ class ContainerRuntime:
                     environment=dict(spec.env),
                     tty=spec.tty,
                     labels={LABEL_TASK: spec.task_id, LABEL_WORKER: worker},
-                    log_config=LogConfig(type=LogConfig.types.JSON),
+                    log_config=LogConfig(type=LogConfig.types.JSON, config=log_options or {}),
                 )
             except docker.errors.ImageNotFound as exc:
                 raise TaskStartFailed(

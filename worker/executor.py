@@ -5,6 +5,10 @@ start it (``running``) → its broadcaster reads the log until the container sto
 the exit code → ``success`` / ``failed`` / ``cancelled`` delivered to every subscriber after
 the last line → remove the container (its log was fully read). Containers carry the labels
 ``logcast.task`` and ``logcast.worker``, so a restarted worker adopts the ones it left.
+
+Every change of a task's info is recorded in the store's catalog, so a restarted worker knows
+every task it ran (finished ones are served from the store; a running one's container is
+adopted and its log resumed exactly after the last stored line).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from worker.docker_containers import ContainerRuntime, ContainerState
 from worker.docker_logs import DockerLogAPI
 from worker.docker_source import DockerContainerLog
 from worker.manager import LogStreamManager
+from worker.resume import RECENT
+from worker.store import LogStore, StoredTask
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ class TaskExecutor:
         stop_grace: float = 10.0,
         keep_containers: bool = False,
         on_change: Callable[[TaskInfo], None] | None = None,
+        store: LogStore | None = None,
+        log_options: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.runtime = runtime
@@ -68,6 +76,8 @@ class TaskExecutor:
         self.stop_grace = stop_grace
         self.keep_containers = keep_containers
         self.on_change = on_change
+        self.store = store
+        self.log_options = log_options or {}
         self._tasks: dict[str, _Task] = {}
         self._forget: dict[str, asyncio.TimerHandle] = {}
 
@@ -77,18 +87,54 @@ class TaskExecutor:
         """What is known of ``task_id``; :class:`TaskNotFound` if it is not on this worker."""
         validate_task_id(task_id)
         task = self._tasks.get(task_id)
-        if task is None:
+        if task is not None:
+            return self._snapshot(task)
+        stored = self.store.tasks.get(task_id) if self.store is not None else None
+        if stored is None:
             raise TaskNotFound(f"no task {task_id} on this worker")
-        return self._snapshot(task)
+        return stored.snapshot()
 
     def tasks(self) -> list[TaskInfo]:
-        """Every task this worker runs or ran within the retention period, oldest first."""
-        return sorted((self._snapshot(t) for t in self._tasks.values()), key=lambda i: i.created_at)
+        """Every task this worker knows (running, or finished and still stored), oldest
+        first."""
+        infos = {t.info.task_id: self._snapshot(t) for t in self._tasks.values()}
+        if self.store is not None:
+            for task_id, stored in self.store.tasks.items():
+                if task_id not in infos:
+                    infos[task_id] = stored.snapshot()
+        return sorted(infos.values(), key=lambda i: i.created_at)
+
+    def unfinished(self) -> list[TaskInfo]:
+        """The tasks that have not ended yet."""
+        return [self._snapshot(t) for t in self._tasks.values() if not t.info.status.is_final]
+
+    def changes(self, since: int, limit: int) -> tuple[list[TaskInfo], int]:
+        """Up to ``limit`` tasks whose info changed after catalog version ``since`` (oldest
+        change first), and the version the answer is complete up to."""
+        if self.store is None:
+            return [], 0
+        changed = self.store.changed_since(since, limit)
+        if len(changed) < limit:
+            version = self.store.version
+        else:
+            version = changed[-1].version
+        return [self._stored_snapshot(t) for t in changed], version
+
+    def _stored_snapshot(self, stored: StoredTask) -> TaskInfo:
+        task = self._tasks.get(stored.info.task_id)
+        info = stored.snapshot()
+        if task is not None:
+            info.lines = self._snapshot(task).lines
+        return info
 
     def _snapshot(self, task: _Task) -> TaskInfo:
         info = replace(task.info)
         if info.task_id in self.manager:
             info.lines = self.manager.get(info.task_id).lines_read
+        stored = self.store.tasks.get(info.task_id) if self.store is not None else None
+        if stored is not None:
+            info.store_error = stored.error or info.store_error
+            info.expired = stored.expired
         return info
 
     # ------------------------------------------------------------------ lifecycle
@@ -102,7 +148,7 @@ class TaskExecutor:
         validate_task_id(spec.task_id)
         if not spec.image or len(spec.image) > 512 or any(c.isspace() for c in spec.image):
             raise InvalidRequest(f"invalid image name {spec.image[:80]!r}")
-        if spec.task_id in self._tasks:
+        if spec.task_id in self._tasks or (self.store and spec.task_id in self.store.tasks):
             raise TaskExists(f"task {spec.task_id} already exists on this worker")
         source = DockerContainerLog(self.logs, self.runtime, tty=spec.tty)
         task = self._track(
@@ -114,12 +160,15 @@ class TaskExecutor:
                 tty=spec.tty,
                 worker=self.name,
                 created_at=time.time(),
+                labels=dict(spec.labels),
             ),
             source,
             read=False,
         )
         try:
-            source.container_id = await self.runtime.create(spec, self.name)
+            source.container_id = await self.runtime.create(
+                spec, self.name, log_options=self.log_options
+            )
             task.info.container_id = source.container_id
             if task.cancel_requested:
                 raise _StoppedBeforeStart
@@ -135,6 +184,7 @@ class TaskExecutor:
             await self._end(task, TaskEnd(TaskStatus.FAILED, None, str(exc)))
             return self._snapshot(task)
         task.info.status = TaskStatus.RUNNING
+        task.info.started_at = time.time()
         self._changed(task)
         self.manager.begin_reading(spec.task_id)
         task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{spec.task_id}")
@@ -158,11 +208,25 @@ class TaskExecutor:
     async def adopt_existing(self) -> list[str]:
         """Take over the containers a previous run of this worker left behind.
 
-        Their logs are read again from the start, so every line gets the same ``seq`` as
-        before. Returns the adopted task ids.
+        A task the store knows continues exactly after its last stored line; one it does not
+        (no store, or a lost data directory) is read again from the start, so every line gets
+        the same ``seq`` as before. Tasks the store has as unfinished whose container is gone
+        end ``lost``. Returns the adopted task ids.
         """
         adopted = []
-        for state in await self.runtime.list_tasks(self.name):
+        states = await self.runtime.list_tasks(self.name)
+        present = {state.task_id for state in states}
+        if self.store is not None:
+            for task_id, stored in list(self.store.tasks.items()):
+                if not stored.info.status.is_final and task_id not in present:
+                    info = replace(
+                        stored.info,
+                        status=TaskStatus.LOST,
+                        error="its container was gone when the worker restarted",
+                        finished_at=time.time(),
+                    )
+                    self.store.record(info)
+        for state in states:
             task_id = state.task_id
             try:
                 validate_task_id(task_id)
@@ -172,29 +236,42 @@ class TaskExecutor:
                 continue
             source = DockerContainerLog(self.logs, self.runtime, tty=state.tty)
             source.container_id = state.container_id
-            task = self._track(
-                TaskInfo(
-                    task_id=task_id,
-                    status=TaskStatus.RUNNING,
-                    image=state.image,
-                    command=state.command,
-                    tty=state.tty,
-                    worker=self.name,
-                    created_at=time.time(),
-                    container_id=state.container_id,
-                ),
-                source,
-                read=True,
+            info = TaskInfo(
+                task_id=task_id,
+                status=TaskStatus.RUNNING,
+                image=state.image,
+                command=state.command,
+                tty=state.tty,
+                worker=self.name,
+                created_at=time.time(),
+                container_id=state.container_id,
             )
+            first_seq, recent = 1, None
+            known = self.store.tasks.get(task_id) if self.store is not None else None
+            if self.store is not None and known is not None and not known.expired:
+                info = replace(known.info, status=TaskStatus.RUNNING)
+                info.container_id = state.container_id
+                last = await self.store.last_seq(task_id)
+                first_seq = last + 1
+                recent = await self.store.last_lines(task_id, RECENT)
+            task = self._track(info, source, read=True, first_seq=first_seq, recent=recent)
             task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{task_id}")
             adopted.append(task_id)
         return adopted
 
-    def _track(self, info: TaskInfo, source: DockerContainerLog, *, read: bool) -> _Task:
+    def _track(
+        self,
+        info: TaskInfo,
+        source: DockerContainerLog,
+        *,
+        read: bool,
+        first_seq: int = 1,
+        recent: list | None = None,
+    ) -> _Task:
         """Register a task and its (already subscribable) broadcaster."""
         task = _Task(info, done=asyncio.Event())
         self._tasks[info.task_id] = task
-        self.manager.start_task(info.task_id, source, read=read)
+        self.manager.start_task(info.task_id, source, read=read, first_seq=first_seq, recent=recent)
         self._changed(task)
         return task
 
@@ -254,8 +331,11 @@ class TaskExecutor:
         self._tasks.pop(task_id, None)
 
     def _changed(self, task: _Task) -> None:
+        info = self._snapshot(task)
+        if self.store is not None:
+            self.store.record(info)
         if self.on_change is not None:
-            self.on_change(self._snapshot(task))
+            self.on_change(info)
 
     async def close(self) -> None:
         """Stop supervising. Running containers keep running (a restarted worker adopts them)."""

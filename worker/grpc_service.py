@@ -8,15 +8,20 @@ from collections.abc import AsyncIterator
 import grpc
 
 from shared.convert import batch_to_pb, info_to_pb, spec_from_pb
+from shared.errors import InvalidRequest
+from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
 from worker.executor import TaskExecutor
 from worker.manager import LogStreamManager
 
+READ_MAX_LINES = 5000
+READ_MAX_BYTES = 1024 * 1024
+
 
 class WorkerService(pb_grpc.WorkerServicer):
-    """StartTask, StopTask, ListTasks and the StreamLogs subscription."""
+    """StartTask, StopTask, ListTasks, the StreamLogs subscription and ReadLogs."""
 
     def __init__(self, executor: TaskExecutor, manager: LogStreamManager) -> None:
         self.executor = executor
@@ -37,18 +42,27 @@ class WorkerService(pb_grpc.WorkerServicer):
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskList:
-        return pb.TaskList(tasks=[info_to_pb(i) for i in self.executor.tasks()])
+        if request.HasField("since_version"):
+            infos, version = self.executor.changes(request.since_version, request.limit or 500)
+            return pb.TaskList(tasks=[info_to_pb(i) for i in infos], version=version)
+        query = TaskQuery.from_pb(request)
+        newest_first = sorted(
+            self.executor.tasks(), key=lambda i: (i.created_at, i.task_id), reverse=True
+        )
+        tasks, token = page_of(newest_first, query)
+        return pb.TaskList(tasks=[info_to_pb(i) for i in tasks], next_page_token=token)
 
     @maps_errors
     async def StreamLogs(
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.LogBatch]:
         """History, then live lines, then the end. The first message is an empty ack."""
-        subscription = self.manager.subscribe(
+        subscription = await self.manager.subscribe(
             request.task_id,
             tail=request.tail if request.HasField("tail") else None,
             after=request.after_seq if request.HasField("after_seq") else None,
             follow=not request.no_follow,
+            lossless=request.lossless,
         )
         self.subscriptions[request.task_id] += 1
         async with subscription:
@@ -56,3 +70,19 @@ class WorkerService(pb_grpc.WorkerServicer):
             async for batch in subscription:
                 for msg in batch_to_pb(batch):
                     yield msg
+
+    @maps_errors
+    async def ReadLogs(
+        self, request: pb.ReadLogsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LogBatch:
+        """A slice of the stored log (for a master's relay): one message, at most ~1 MiB."""
+        if request.before_seq and request.before_seq <= request.after_seq:
+            raise InvalidRequest("before_seq must be greater than after_seq")
+        batch = await self.manager.read(
+            request.task_id,
+            request.after_seq,
+            request.before_seq,
+            min(request.max_lines or READ_MAX_LINES, READ_MAX_LINES),
+            min(request.max_bytes or READ_MAX_BYTES, READ_MAX_BYTES),
+        )
+        return next(batch_to_pb(batch))

@@ -1,4 +1,6 @@
-"""Adapter: the worker's heartbeat to its master (who it is, where, and every task it has)."""
+"""Adapter: the worker's heartbeat to its master: who it is, where, its unfinished tasks, and
+the tasks whose info changed since what the master says it has (so a restarted master learns
+every stored task, a few hundred per heartbeat, back to back, without ever sending them all)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ import grpc
 
 from shared.convert import info_to_pb
 from shared.grpc_options import channel_options
+from shared.model import summary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.executor import TaskExecutor
 
 log = logging.getLogger(__name__)
+
+CHANGES_PER_HEARTBEAT = 300
 
 
 class Heartbeat:
@@ -30,6 +35,7 @@ class Heartbeat:
         self.interval = interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.synced = 0  # the master has our catalog up to this version
 
     def poke(self) -> None:
         """Report now (a task changed)."""
@@ -52,16 +58,15 @@ class Heartbeat:
             stub = pb_grpc.MasterStub(channel)
             while True:
                 self._wake.clear()
-                request = pb.HeartbeatRequest(
-                    name=self.name,
-                    address=self.address,
-                    tasks=[info_to_pb(t) for t in self.executor.tasks()],
-                )
+                request = self._request()
                 delay = self.interval
                 try:
                     reply = await stub.Heartbeat(request, timeout=max(2.0, self.interval * 3))
                     if reply.interval > 0:
                         delay = min(self.interval, reply.interval)
+                    self.synced = reply.synced_version
+                    if request.more and self.synced == request.catalog_version:
+                        delay = 0  # more changes to send: at once
                     if connected is not True:
                         log.info("registered with master %s as %s", self.master, self.name)
                         connected = True
@@ -69,5 +74,21 @@ class Heartbeat:
                     if connected is not False:
                         log.warning("master %s unreachable (%s); retrying", self.master, err.code())
                         connected = False
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _request(self) -> pb.HeartbeatRequest:
+        executor = self.executor
+        changed, version = executor.changes(self.synced, CHANGES_PER_HEARTBEAT)
+        infos = {i.task_id: i for i in changed}
+        for info in executor.unfinished():
+            infos[info.task_id] = info
+        return pb.HeartbeatRequest(
+            name=self.name,
+            address=self.address,
+            tasks=[info_to_pb(summary(i)) for i in infos.values()],
+            since_version=self.synced,
+            catalog_version=version,
+            more=len(changed) >= CHANGES_PER_HEARTBEAT,
+        )

@@ -1,4 +1,4 @@
-"""LogStreamManager: one TaskLogBroadcaster per task, kept for late viewers after the task ends."""
+"""LogStreamManager: one TaskLogBroadcaster per task, and every stored task's log."""
 
 from __future__ import annotations
 
@@ -6,24 +6,39 @@ import asyncio
 import logging
 
 from shared.errors import TaskExists, TaskNotFound
-from shared.hub import HubLimits
+from shared.hub import HubLimits, LogHub
 from shared.ids import validate_task_id
-from shared.model import TaskEnd
+from shared.model import Batch, Gap, LogLine, TaskEnd
 from shared.subscription import Subscription
 from worker.broadcaster import TaskLogBroadcaster
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 from worker.logsource import LogSource
+from worker.store import LogStore
 
 log = logging.getLogger(__name__)
 
 
+class StoredHistory:
+    """One task's :class:`~shared.hub.History`: its lines in the worker's store."""
+
+    __slots__ = ("store", "task_id")
+
+    def __init__(self, store: LogStore, task_id: str) -> None:
+        self.store = store
+        self.task_id = task_id
+
+    async def read(self, after: int, before: int, max_lines: int, max_bytes: int) -> Batch:
+        return await self.store.read(self.task_id, after, before, max_lines, max_bytes)
+
+
 class LogStreamManager:
-    """Every broadcaster of a worker, by task id.
+    """Every broadcaster of a worker, by task id, over the worker's store.
 
     ``start_task`` creates a task's broadcaster and starts its reader; ``subscribe`` opens a
     subscription; ``stop_task`` delivers the task's end to every subscriber. A finished task's
-    broadcaster stays subscribable for ``retention`` seconds (late monitors still get the tail
-    and the status), then it is freed.
+    broadcaster (its hub: the newest lines in memory) stays for ``retention`` seconds, then it
+    is freed; with a ``store`` the task's whole log is still served from disk, through a hub
+    opened again on demand.
     """
 
     def __init__(
@@ -32,13 +47,18 @@ class LogStreamManager:
         limits: HubLimits | None = None,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         retention: float = 300.0,
+        store: LogStore | None = None,
     ) -> None:
         self.limits = limits or HubLimits()
         self.max_line_bytes = max_line_bytes
         self.retention = retention
+        self.store = store
         self._broadcasters: dict[str, TaskLogBroadcaster] = {}
+        self._stored: dict[str, LogHub] = {}  # finished tasks reopened from the store
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        if store is not None:
+            store.on_commit = self._committed
 
     def __contains__(self, task_id: str) -> bool:
         return task_id in self._broadcasters
@@ -47,20 +67,36 @@ class LogStreamManager:
         return len(self._broadcasters)
 
     def start_task(
-        self, task_id: str, source: LogSource, *, read: bool = True
+        self,
+        task_id: str,
+        source: LogSource,
+        *,
+        read: bool = True,
+        first_seq: int = 1,
+        recent: list[LogLine] | None = None,
     ) -> TaskLogBroadcaster:
         """Create the broadcaster of ``task_id``, subscribable at once, and start reading
         ``source`` in the background (with ``read=False``, only at :meth:`begin_reading`:
-        Docker ends a log stream at once for a container that is not running yet).
+        Docker ends a log stream at once for a container that is not running yet). A task
+        resumed after a restart starts at ``first_seq`` with its ``recent`` stored lines.
 
         Await :meth:`reading_done` to know when the whole log was read.
         """
         validate_task_id(task_id)
         if task_id in self._broadcasters:
             raise TaskExists(f"{task_id} already has a log broadcaster")
+        store = self.store
         broadcaster = TaskLogBroadcaster(
-            task_id, source, limits=self.limits, max_line_bytes=self.max_line_bytes
+            task_id,
+            source,
+            limits=self.limits,
+            max_line_bytes=self.max_line_bytes,
+            history=StoredHistory(store, task_id) if store is not None else None,
+            sink=(lambda lines: store.append(task_id, lines)) if store is not None else None,
+            first_seq=first_seq,
+            recent=recent,
         )
+        self._stored.pop(task_id, None)
         self._broadcasters[task_id] = broadcaster
         if read:
             self.begin_reading(task_id)
@@ -88,16 +124,64 @@ class LogStreamManager:
         except KeyError:
             raise TaskNotFound(f"no task {task_id} on this worker") from None
 
-    def subscribe(
+    async def hub(self, task_id: str) -> LogHub:
+        """The hub of ``task_id``: its broadcaster's, or a finished task's reopened from the
+        store. :class:`TaskNotFound`, or :class:`LogExpired` when retention removed it."""
+        validate_task_id(task_id)
+        broadcaster = self._broadcasters.get(task_id)
+        if broadcaster is not None:
+            return broadcaster.hub
+        hub = self._stored.get(task_id)
+        if hub is not None:
+            return hub
+        if self.store is None:
+            raise TaskNotFound(f"no task {task_id} on this worker")
+        stored = self.store.check(task_id)
+        info = stored.info
+        if not info.status.is_final:
+            raise TaskNotFound(f"{task_id} is not running on this worker any more")
+        last = await self.store.last_seq(task_id)
+        hub = self._stored.get(task_id)  # opened by another caller meanwhile
+        if hub is None:
+            hub = LogHub(
+                self.limits, history=StoredHistory(self.store, task_id), first_seq=last + 1
+            )
+            hub.finish(TaskEnd(info.status, info.exit_code, info.error))
+            self._stored[task_id] = hub
+            self._expire_later(task_id)
+        return hub
+
+    async def subscribe(
         self,
         task_id: str,
         *,
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> Subscription:
         """Subscribe to ``task_id``: history (or ``tail`` / ``after``), live lines, the end."""
-        return self.get(task_id).subscribe(tail=tail, after=after, follow=follow)
+        hub = await self.hub(task_id)
+        return Subscription(hub, tail=tail, after=after, follow=follow, lossless=lossless)
+
+    async def read(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """Lines ``after + 1 .. before - 1`` (``before`` 0: up to the newest), from memory when
+        the hub still has them, else from the store (a ``gap`` first for what is gone)."""
+        hub = await self.hub(task_id)
+        ring = hub.store
+        end = ring.next_seq if before <= 0 else min(before, ring.next_seq)
+        start = after + 1
+        if start >= ring.first_seq or hub.history is None:
+            batch = Batch()
+            if start < ring.first_seq:
+                batch.gap = Gap(start, ring.first_seq - 1, "evicted")
+                start = ring.first_seq
+            if start < end:
+                batch.lines = ring.get(start, min(max_lines, end - start), max_bytes)
+            return batch
+        return await hub.history.read(after, min(end, ring.first_seq), max_lines, max_bytes)
 
     def stop_task(self, task_id: str, end: TaskEnd) -> None:
         """The task ended: tell every subscriber, free the broadcaster after the retention."""
@@ -106,13 +190,46 @@ class LogStreamManager:
         reader = self._readers.pop(task_id, None)
         if reader is not None and not reader.done():
             reader.cancel()
+        if self.store is not None:
+            self.store.close_task(task_id)
+        self._expire_later(task_id)
+
+    def forget(self, task_id: str) -> None:
+        """Free what is held in memory for ``task_id`` at once (its log was removed)."""
+        handle = self._expiry.pop(task_id, None)
+        if handle is not None:
+            handle.cancel()
+        self._stored.pop(task_id, None)
+        self._broadcasters.pop(task_id, None)
+
+    def _expire_later(self, task_id: str) -> None:
+        old = self._expiry.pop(task_id, None)
+        if old is not None:
+            old.cancel()
         loop = asyncio.get_running_loop()
         self._expiry[task_id] = loop.call_later(self.retention, self._release, task_id)
 
     def _release(self, task_id: str) -> None:
-        self._expiry.pop(task_id, None)
+        handle = self._expiry.pop(task_id, None)
+        if handle is not None:
+            handle.cancel()
+        hub = self._stored.get(task_id)
+        if hub is not None and hub.subscriber_count and task_id not in self._broadcasters:
+            self._expire_later(task_id)  # still read: keep it
+            return
+        self._stored.pop(task_id, None)
         if self._broadcasters.pop(task_id, None) is not None:
             log.debug("released the log broadcaster of %s", task_id)
+
+    def _committed(self, seqs: dict[str, int]) -> None:
+        store = self.store
+        for task_id, seq in seqs.items():
+            broadcaster = self._broadcasters.get(task_id)
+            if broadcaster is not None:
+                broadcaster.hub.made_durable(seq)
+                stored = store.tasks.get(task_id) if store is not None else None
+                if stored is not None:
+                    broadcaster.hub.history_first = stored.first_seq
 
     async def close(self) -> None:
         """Stop every reader and forget every broadcaster."""
@@ -125,3 +242,4 @@ class LogStreamManager:
         self._readers.clear()
         self._expiry.clear()
         self._broadcasters.clear()
+        self._stored.clear()

@@ -45,6 +45,16 @@ class ResumePoint:
             return None
         return docker_since(max(0, self._last_ns - MARGIN_NS))
 
+    def expect_again(self, recent: list[LogLine]) -> None:
+        """The stream itself went back (Docker re-reads lines when it rotates a json-file log
+        during a follow): drop the re-sent ones among the next lines."""
+        self._expect(recent, tail_mode=False)
+
+    @property
+    def filtering(self) -> bool:
+        """Whether lines are still compared with the recently published ones."""
+        return self._seen is not None
+
     def expect_tail(self, recent: list[LogLine]) -> None:
         """The next lines are the log's last ones (a ``tail`` read): drop those already
         published, and anything not newer than the last published line (a tail counts log

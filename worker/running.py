@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import grpc
 
 from shared.addresses import bind_grpc, check_bind
+from shared.errors import ConfigError
 from shared.grpc_options import server_options
+from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
 from worker.docker_containers import ContainerRuntime
@@ -20,6 +22,8 @@ from worker.grpc_service import WorkerService
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
 from worker.manager import LogStreamManager
+from worker.retention import RetentionSweep
+from worker.store import LogStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class RunningWorker:
     server: grpc.aio.Server
     service: WorkerService
     heartbeat: Heartbeat | None
+    store: LogStore
+    retention: RetentionSweep
 
 
 @contextlib.asynccontextmanager
@@ -44,13 +50,30 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     """Start a worker; stop it (gRPC first, then supervision) on exit.
 
     Raises ConfigError for a refused listen address and DockerUnavailable when no Docker
-    engine answers. Containers left running by a previous run of this worker are adopted.
+    engine answers. Tasks in the store's data directory are known again; containers left
+    running by a previous run of this worker are adopted.
     """
     host, _ = check_bind(config.listen, insecure_expose=config.insecure_expose, what="the worker")
+    data_dir = config.data_dir or worker_data_dir(default_state_dir(), config.name)
+    store = LogStore(data_dir, task_max_bytes=config.task_max_bytes)
+    try:
+        store.open()
+    except OSError as exc:
+        raise ConfigError(f"cannot use the data directory {data_dir}: {exc}") from exc
     runtime = ContainerRuntime(config.docker_host)
     logs = DockerLogAPI(config.docker_host)
     manager = LogStreamManager(
-        limits=config.limits, max_line_bytes=config.max_line_bytes, retention=config.retention
+        limits=config.limits,
+        max_line_bytes=config.max_line_bytes,
+        retention=config.retention,
+        store=store,
+    )
+    retention = RetentionSweep(
+        store,
+        manager,
+        max_age=config.retention_age,
+        max_bytes=config.retention_bytes,
+        interval=config.retention_interval,
     )
     executor = TaskExecutor(
         name=config.name,
@@ -59,6 +82,8 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         manager=manager,
         stop_grace=config.stop_grace,
         keep_containers=config.keep_containers,
+        store=store,
+        log_options=config.log_options,
     )
     server = grpc.aio.server(options=server_options())
     service = WorkerService(executor, manager)
@@ -72,6 +97,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         adopted = await executor.adopt_existing()
         if adopted:
             log.info("adopted %d running task(s) from a previous run: %s", len(adopted), adopted)
+        retention.start()
         if config.master:
             heartbeat = Heartbeat(
                 config.master, config.name, address, executor, config.heartbeat_interval
@@ -83,15 +109,34 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         )
         if advice:
             log.warning("%s", advice)
-        log.info("worker %s serving on %s (Docker: %s)", config.name, address, config.docker_host)
+        log.info(
+            "worker %s serving on %s (Docker: %s; data: %s, %d stored task(s))",
+            config.name,
+            address,
+            config.docker_host,
+            data_dir,
+            len(store.tasks),
+        )
         yield RunningWorker(
-            config, address, runtime, logs, manager, executor, server, service, heartbeat
+            config,
+            address,
+            runtime,
+            logs,
+            manager,
+            executor,
+            server,
+            service,
+            heartbeat,
+            store,
+            retention,
         )
     finally:
         if heartbeat is not None:
             await heartbeat.stop()
+        await retention.stop()
         await server.stop(grace=1.0)
         await executor.close()
         await manager.close()
+        await store.close()
         await logs.close()
         await runtime.close()

@@ -265,22 +265,28 @@ class ListWorkersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("name", "address", "tasks", "catalog_version")
+    __slots__ = ("name", "address", "tasks", "since_version", "catalog_version", "more")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CATALOG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
+    since_version: int
     catalog_version: int
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., catalog_version: _Optional[int] = ...) -> None: ...
+    more: bool
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., since_version: _Optional[int] = ..., catalog_version: _Optional[int] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("interval",)
+    __slots__ = ("interval", "synced_version")
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SYNCED_VERSION_FIELD_NUMBER: _ClassVar[int]
     interval: float
-    def __init__(self, interval: _Optional[float] = ...) -> None: ...
+    synced_version: int
+    def __init__(self, interval: _Optional[float] = ..., synced_version: _Optional[int] = ...) -> None: ...
 
 class RunTaskRequest(_message.Message):
     __slots__ = ("spec",)

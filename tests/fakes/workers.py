@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
-from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.model import Batch, Gap, TaskEnd, TaskInfo, TaskSpec, TaskStatus
 from shared.subscription import Subscription
 
 
@@ -30,6 +30,7 @@ class StreamRequest:
     tail: int | None
     after: int | None
     follow: bool
+    lossless: bool = False
 
 
 @dataclass
@@ -40,6 +41,7 @@ class FakeWorker:
     hubs: dict[str, LogHub] = field(default_factory=dict)
     infos: dict[str, TaskInfo] = field(default_factory=dict)
     requests: list[StreamRequest] = field(default_factory=list)
+    reads: list[tuple[str, int, int]] = field(default_factory=list)
     down: bool = False
     _breakers: set[Callable[[], None]] = field(default_factory=set)
 
@@ -89,14 +91,17 @@ class FakeWorker:
         tail: int | None = None,
         after: int | None = None,
         follow: bool = True,
+        lossless: bool = False,
     ) -> AsyncIterator[Batch]:
         self._check()
         hub = self._hub(task_id)
-        self.requests.append(StreamRequest(task_id, tail, after, follow))
+        self.requests.append(StreamRequest(task_id, tail, after, follow, lossless))
         broken = asyncio.Event()
         self._breakers.add(broken.set)
         try:
-            async with Subscription(hub, tail=tail, after=after, follow=follow) as sub:
+            async with Subscription(
+                hub, tail=tail, after=after, follow=follow, lossless=lossless
+            ) as sub:
                 yield Batch()  # subscribed
                 while True:
                     take = asyncio.ensure_future(sub.next_batch())
@@ -114,6 +119,24 @@ class FakeWorker:
                     yield batch
         finally:
             self._breakers.discard(broken.set)
+
+    async def read_logs(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """From the task hub's memory (a fake worker has no store): a gap ``evicted`` for
+        what it no longer holds."""
+        self._check()
+        self.reads.append((task_id, after, before))
+        ring = self._hub(task_id).store
+        batch = Batch()
+        start = after + 1
+        end = ring.next_seq if before <= 0 else min(before, ring.next_seq)
+        if start < ring.first_seq:
+            batch.gap = Gap(start, min(ring.first_seq, end) - 1, "evicted")
+            start = ring.first_seq
+        if start < end:
+            batch.lines = ring.get(start, min(max_lines, end - start), max_bytes)
+        return batch
 
 
 @dataclass

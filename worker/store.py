@@ -1,0 +1,566 @@
+"""Adapter: the worker's durable log store. SQLite files under ``--data-dir``.
+
+Layout::
+
+    DATA_DIR/catalog.db          every task this worker ran: its info (JSON), a version, expired
+    DATA_DIR/tasks/<task_id>.db  one task's lines: seq INTEGER PRIMARY KEY, ts, stream, content
+
+Each file is in WAL mode with ``synchronous=NORMAL``: a commit is atomic and survives a crash
+of the worker process (a power loss may take back the last commits, never corrupt). One writer
+thread does every write, so the event loop never waits for the disk: :meth:`LogStore.append`
+only queues the lines. The thread takes whatever is queued, writes it in one transaction per
+task, commits, and tells the loop how far each task is durable (``on_commit``), normally
+within a few milliseconds and never more than :data:`COMMIT_BUDGET` behind under load. Lines
+are written only once numbered and published, in seq order, so a restarted worker continues
+exactly after the last committed seq: no duplicate, no hole.
+
+Reads (:meth:`LogStore.read`) run in a thread pool on each task's own read connection (WAL:
+readers never block the writer). A write that fails (disk full, I/O error) loses only those
+lines from the history (they read as a ``gap`` with reason ``not stored``); the task keeps
+streaming live and its info says why (``store_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from shared.errors import LogExpired, TaskNotFound
+from shared.model import STDERR, STDOUT, Batch, Gap, LogLine, TaskInfo, TaskStatus
+from worker.timestamps import pack_all, unpack
+
+log = logging.getLogger(__name__)
+
+COMMIT_BUDGET = 0.25
+"""Seconds: the most a published line waits before it is committed (a crash loses at most this
+much). The writer commits whatever is queued as soon as the previous commit is done; a single
+transaction is cut at :data:`MAX_TXN_LINES` so that it never takes longer."""
+MAX_TXN_LINES = 50_000
+
+_TASK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lines (
+    seq INTEGER PRIMARY KEY,
+    ts,                             -- unix ns (INTEGER), or Docker's text when not exact
+    stream INTEGER NOT NULL,        -- 0 stdout, 1 stderr
+    content TEXT NOT NULL,
+    truncated INTEGER NOT NULL,     -- bytes cut off a line over the cap
+    unterminated INTEGER NOT NULL   -- 1: the line had no newline
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+"""
+_CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    expired INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_by_version ON tasks (version);
+"""
+_STREAM_CODE = {STDOUT: 0, STDERR: 1}
+_STREAMS = (STDOUT, STDERR)
+
+
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: lets us shrink
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@dataclass(slots=True)
+class StoredTask:
+    """What the store knows of a task without opening its file."""
+
+    info: TaskInfo
+    version: int
+    expired: bool = False
+    bytes: int = 0  # size of its file (updated after commits)
+    first_seq: int = 1  # oldest line kept (the per-task cap removes older ones)
+    last_seq: int = 0  # newest committed line (0: not known until the file is opened)
+    error: str = ""
+
+    def snapshot(self) -> TaskInfo:
+        """The task's info, with ``expired`` and ``store_error`` as the store knows them."""
+        return replace(
+            self.info, expired=self.expired, store_error=self.error or self.info.store_error
+        )
+
+
+@dataclass(slots=True)
+class _Lines:
+    task_id: str
+    lines: list[LogLine]
+
+
+@dataclass(slots=True)
+class _Info:
+    task_id: str
+    version: int
+    text: str
+
+
+@dataclass(slots=True)
+class _Close:
+    task_id: str
+
+
+@dataclass(slots=True)
+class _Remove:
+    task_id: str
+    version: int
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _Sync:
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _Stop:
+    pass
+
+
+_Op = _Lines | _Info | _Close | _Remove | _Sync | _Stop
+
+
+@dataclass(slots=True)
+class _TaskFile:
+    path: Path
+    writer: sqlite3.Connection | None = None
+    reader: sqlite3.Connection | None = None
+    read_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class LogStore:
+    """Every task's stored lines and info (see the module docstring)."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        task_max_bytes: int = 0,
+        on_commit: Callable[[dict[str, int]], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+    ) -> None:
+        """``task_max_bytes``: a task's file beyond this loses its oldest lines (0: no cap).
+        ``on_commit({task: seq})``: lines up to seq are durable (called on the event loop);
+        ``on_error(task, message)``: a write failed (called on the event loop)."""
+        self.data_dir = Path(data_dir)
+        self.task_dir = self.data_dir / "tasks"
+        self.task_max_bytes = task_max_bytes
+        self.on_commit = on_commit
+        self.on_error = on_error
+        self.tasks: dict[str, StoredTask] = {}
+        self.version = 0
+        self._files: dict[str, _TaskFile] = {}
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._catalog: sqlite3.Connection | None = None
+        self.commits = 0
+        self.lines_written = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    def open(self) -> None:
+        """Create the directories, load the catalog, start the writer thread. Blocking: call
+        before serving (it reads one small file)."""
+        self.task_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        self._catalog = _connect(self.data_dir / "catalog.db")
+        self._catalog.executescript(_CATALOG_SCHEMA)
+        for task_id, version, info, expired in self._catalog.execute(
+            "SELECT task_id, version, info, expired FROM tasks"
+        ):
+            stored = StoredTask(_info_from_json(info), version, bool(expired))
+            path = self._path(task_id)
+            with contextlib.suppress(OSError):
+                stored.bytes = path.stat().st_size
+            self.tasks[task_id] = stored
+            self.version = max(self.version, version)
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._write_forever, name="logstore", daemon=True)
+        self._thread.start()
+
+    async def close(self) -> None:
+        """Write what is queued, stop the writer, close every file."""
+        if self._thread is not None:
+            self._queue.put(_Stop())
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        for f in self._files.values():
+            for conn in (f.writer, f.reader):
+                if conn is not None:
+                    conn.close()
+        self._files.clear()
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.put(_Sync(done))
+        await done
+
+    # ------------------------------------------------------------------ writing (queued)
+
+    def record(self, info: TaskInfo) -> None:
+        """Keep ``info`` as the task's metadata (a new task, or a change of status)."""
+        self.version += 1
+        stored = self.tasks.get(info.task_id)
+        if stored is None:
+            stored = self.tasks[info.task_id] = StoredTask(info, self.version)
+        stored.info = info
+        stored.version = self.version
+        stored.expired = False
+        self._queue.put(_Info(info.task_id, self.version, _info_to_json(info)))
+
+    def append(self, task_id: str, lines: list[LogLine]) -> None:
+        """Queue published (numbered) lines for writing. Never blocks."""
+        if lines:
+            self._queue.put(_Lines(task_id, lines))
+
+    def close_task(self, task_id: str) -> None:
+        """The task ended: close its writer once its last lines are written."""
+        self._queue.put(_Close(task_id))
+
+    async def remove(self, task_id: str) -> None:
+        """Delete a task's lines (retention). Its info stays, marked expired."""
+        stored = self.tasks.get(task_id)
+        if stored is None:
+            return
+        self.version += 1
+        stored.expired = True
+        stored.version = self.version
+        stored.bytes = 0
+        done = asyncio.get_running_loop().create_future()
+        self._queue.put(_Remove(task_id, self.version, done))
+        await done
+
+    # ------------------------------------------------------------------ reading
+
+    def check(self, task_id: str) -> StoredTask:
+        """The stored task; :class:`TaskNotFound` / :class:`LogExpired` when there is none."""
+        stored = self.tasks.get(task_id)
+        if stored is None:
+            raise TaskNotFound(f"no task {task_id} on this worker")
+        if stored.expired:
+            raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
+        return stored
+
+    async def read(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """Committed lines ``after + 1 .. before - 1`` (``before`` 0: no bound), at most
+        ``max_lines`` / ``max_bytes``; a gap ``expired`` first for lines retention removed."""
+        self.check(task_id)
+        return await asyncio.to_thread(
+            self._read_sync, task_id, after, before, max_lines, max_bytes
+        )
+
+    async def last_lines(self, task_id: str, n: int) -> list[LogLine]:
+        """The newest ``n`` committed lines, oldest first (for resuming a container's log)."""
+        last = await self.last_seq(task_id)
+        return (await self.read(task_id, max(0, last - n), last + 1, n, 1 << 40)).lines
+
+    async def last_seq(self, task_id: str) -> int:
+        """The newest committed seq of ``task_id`` (0: none)."""
+        stored = self.check(task_id)
+        if not stored.last_seq:
+            stored.last_seq = await asyncio.to_thread(self._last_seq_sync, task_id)
+        return stored.last_seq
+
+    def changed_since(self, version: int, limit: int) -> list[StoredTask]:
+        """Tasks whose info changed after catalog ``version``, oldest change first."""
+        changed = [t for t in self.tasks.values() if t.version > version]
+        changed.sort(key=lambda t: t.version)
+        return changed[:limit]
+
+    def total_bytes(self) -> int:
+        """Bytes on disk of every task's lines."""
+        return sum(t.bytes for t in self.tasks.values())
+
+    # ------------------------------------------------------------------ the reader side
+
+    def _path(self, task_id: str) -> Path:
+        return self.task_dir / f"{task_id}.db"
+
+    def _file(self, task_id: str) -> _TaskFile:
+        f = self._files.get(task_id)
+        if f is None:
+            f = self._files[task_id] = _TaskFile(self._path(task_id))
+        return f
+
+    def _reader(self, f: _TaskFile, stored: StoredTask) -> sqlite3.Connection:
+        if f.reader is None:
+            if not f.path.exists():
+                raise TaskNotFound(f"no stored log at {f.path.name}")
+            f.reader = _connect(f.path, readonly=True)
+            row = f.reader.execute("SELECT value FROM meta WHERE key = 'first_seq'").fetchone()
+            if row is not None:
+                stored.first_seq = max(stored.first_seq, int(row[0]))
+        return f.reader
+
+    def _read_sync(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        stored = self.tasks[task_id]
+        batch = Batch()
+        start = after + 1
+        end = before if before > 0 else 1 << 62
+        f = self._file(task_id)
+        with f.read_lock:
+            try:
+                reader = self._reader(f, stored)
+            except TaskNotFound:
+                return batch
+            if start < stored.first_seq:
+                batch.gap = Gap(start, min(stored.first_seq, end) - 1, "expired")
+                start = stored.first_seq
+            if start >= end:
+                return batch
+            try:
+                rows = reader.execute(
+                    "SELECT seq, ts, stream, content, truncated, unterminated FROM lines"
+                    " WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+                    (start, end, max_lines),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                log.error("%s: reading the stored log failed: %s", task_id, exc)
+                rows = []
+        lines = batch.lines
+        size = 0
+        expect = rows[0][0] if rows else start
+        for seq, ts, stream, content, truncated, unterminated in rows:
+            if seq != expect:
+                break  # a hole (lines not stored): the next read starts there
+            size += len(content)
+            if lines and size > max_bytes:
+                break
+            line = LogLine(seq, unpack(ts), _STREAMS[stream], content, truncated)
+            line.unterminated = bool(unterminated)
+            lines.append(line)
+            expect += 1
+        return batch
+
+    def _last_seq_sync(self, task_id: str) -> int:
+        f = self._file(task_id)
+        with f.read_lock:
+            try:
+                row = (
+                    self._reader(f, self.tasks[task_id])
+                    .execute("SELECT max(seq) FROM lines")
+                    .fetchone()
+                )
+            except TaskNotFound:
+                return 0
+        return int(row[0] or 0)
+
+    # ------------------------------------------------------------------ the writer thread
+
+    def _write_forever(self) -> None:
+        while True:
+            work = [self._queue.get()]
+            n = 0
+            with contextlib.suppress(queue.Empty):
+                while n < MAX_TXN_LINES:
+                    op = self._queue.get_nowait()
+                    work.append(op)
+                    if isinstance(op, _Lines):
+                        n += len(op.lines)
+            if not self._write(work):
+                return
+
+    def _write(self, work: list[_Op]) -> bool:
+        """Apply queued operations; False after a stop."""
+        pending: dict[str, list[LogLine]] = {}
+        infos: list[tuple[str, int, str]] = []
+        later: list[_Op] = []
+        for op in work:
+            if isinstance(op, _Lines):
+                pending.setdefault(op.task_id, []).extend(op.lines)
+            elif isinstance(op, _Info):
+                infos.append((op.task_id, op.version, op.text))
+            else:
+                later.append(op)
+        committed: dict[str, int] = {}
+        for task_id, lines in pending.items():
+            committed[task_id] = lines[-1].seq
+            self._write_lines(task_id, lines)
+        if infos:
+            self._write_infos(infos)
+        self.commits += 1
+        if committed and self.on_commit is not None:
+            self._call_soon(self.on_commit, committed)
+        for op in later:
+            if isinstance(op, _Close):
+                self._close_writer(op.task_id)
+            elif isinstance(op, _Remove):
+                self._remove(op.task_id, op.version)
+                self._call_soon(_resolve, op.done)
+            elif isinstance(op, _Sync):
+                self._call_soon(_resolve, op.done)
+            elif isinstance(op, _Stop):
+                for task_id in list(self._files):
+                    self._close_writer(task_id)
+                return False
+        return True
+
+    def _write_lines(self, task_id: str, lines: list[LogLine]) -> None:
+        f = self._file(task_id)
+        stored = self.tasks.get(task_id)
+        try:
+            if f.writer is None:
+                f.writer = _connect(f.path)
+                f.writer.executescript(_TASK_SCHEMA)
+            conn = f.writer
+            code = _STREAM_CODE
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT OR IGNORE INTO lines VALUES (?, ?, ?, ?, ?, ?)",
+                zip(  # columns: each built by one comprehension, cheaper than a tuple per line
+                    [ln.seq for ln in lines],
+                    pack_all([ln.timestamp for ln in lines]),
+                    [code[ln.stream] for ln in lines],
+                    [ln.content for ln in lines],
+                    [ln.truncated for ln in lines],
+                    [ln.unterminated for ln in lines],
+                    strict=True,
+                ),
+            )
+            conn.execute("COMMIT")
+            self.lines_written += len(lines)
+            if stored is not None:
+                stored.last_seq = lines[-1].seq
+                stored.bytes = _file_bytes(conn)
+                if stored.error:
+                    stored.error = ""
+                if self.task_max_bytes and stored.bytes > self.task_max_bytes:
+                    self._cap(task_id, stored, conn)
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if f.writer is not None and f.writer.in_transaction:
+                    f.writer.execute("ROLLBACK")
+            message = f"lines {lines[0].seq}-{lines[-1].seq} not stored: {exc}"
+            if stored is not None and not stored.error:
+                log.error("%s: %s (the task keeps streaming live)", task_id, message)
+            if stored is not None:
+                stored.error = message
+            if self.on_error is not None:
+                self._call_soon(self.on_error, task_id, message)
+
+    def _cap(self, task_id: str, stored: StoredTask, conn: sqlite3.Connection) -> None:
+        """Remove the task's oldest lines until its file is 3/4 of the cap."""
+        count = stored.last_seq - stored.first_seq + 1
+        if count <= 1:
+            return
+        per_line = stored.bytes / count
+        remove = count - int(self.task_max_bytes * 0.75 / max(per_line, 1.0))
+        keep_from = stored.first_seq + max(1, min(remove, count - 1))
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM lines WHERE seq < ?", (keep_from,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('first_seq', ?)", (keep_from,))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA incremental_vacuum")
+        stored.first_seq = keep_from
+        stored.bytes = _file_bytes(conn)
+        log.warning(
+            "%s: over the per-task cap (%d bytes): lines before %d removed",
+            task_id,
+            self.task_max_bytes,
+            keep_from,
+        )
+
+    def _write_infos(self, infos: list[tuple[str, int, str]]) -> None:
+        conn = self._catalog
+        assert conn is not None
+        try:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO tasks (task_id, version, info, expired) VALUES (?, ?, ?, 0)"
+                " ON CONFLICT (task_id) DO UPDATE SET version = excluded.version,"
+                " info = excluded.info, expired = 0",
+                infos,
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.error("the task catalog could not be written: %s", exc)
+
+    def _close_writer(self, task_id: str) -> None:
+        f = self._files.get(task_id)
+        if f is not None and f.writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                f.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                stored = self.tasks.get(task_id)
+                if stored is not None:
+                    stored.bytes = _file_bytes(f.writer)
+            f.writer.close()
+            f.writer = None
+
+    def _remove(self, task_id: str, version: int) -> None:
+        f = self._files.pop(task_id, None)
+        if f is not None:
+            with f.read_lock:
+                for conn in (f.writer, f.reader):
+                    if conn is not None:
+                        conn.close()
+        path = self._path(task_id)
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{path}{suffix}")
+        conn = self._catalog
+        assert conn is not None
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(
+                "UPDATE tasks SET expired = 1, version = ? WHERE task_id = ?", (version, task_id)
+            )
+
+    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(fn, *args)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _file_bytes(conn: sqlite3.Connection) -> int:
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
+
+
+def _info_to_json(info: TaskInfo) -> str:
+    data = asdict(info)
+    data["status"] = info.status.value
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _info_from_json(text: str) -> TaskInfo:
+    data = json.loads(text)
+    data["status"] = TaskStatus(data["status"])
+    data["command"] = tuple(data.get("command", ()))
+    known = TaskInfo.__dataclass_fields__
+    return TaskInfo(**{k: v for k, v in data.items() if k in known})
