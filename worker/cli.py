@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         "else ~/.local/state/logcast/workers/NAME)",
     )
     serve.add_argument(
+        "--no-store",
+        action="store_true",
+        help="keep logs in memory only (the last lines per task; for measurements)",
+    )
+    serve.add_argument(
         "--retention-age",
         default="7d",
         help="remove finished tasks' logs older than this (e.g. 12h, 7d; default 7d)",
@@ -140,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         keep_containers=args.keep_containers,
         insecure_expose=args.insecure_expose,
         data_dir=Path(args.data_dir) if args.data_dir else None,
+        store=not args.no_store,
         retention_age=parse_duration(args.retention_age),
         retention_bytes=parse_size(args.retention_bytes),
         task_max_bytes=parse_size(args.task_max_bytes),

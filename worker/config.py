@@ -42,6 +42,7 @@ class WorkerConfig:
     heartbeat_interval: float = 1.0
     insecure_expose: bool = False  # allow a non-loopback listen address
     data_dir: Path | None = None  # the store; None: <state dir>/workers/<name>
+    store: bool = True  # False: memory only (the first round's behaviour; for measurements)
     retention_age: float = 7 * 86400.0  # finished tasks' logs older than this are removed
     retention_bytes: int = 2 * 1024**3  # all tasks' logs together, oldest finished first
     task_max_bytes: int = 512 * 1024**2  # one task's log; beyond it, its oldest lines go

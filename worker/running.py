@@ -62,11 +62,12 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         raise ConfigError(f"cannot use the data directory {data_dir}: {exc}") from exc
     runtime = ContainerRuntime(config.docker_host)
     logs = DockerLogAPI(config.docker_host)
+    used = store if config.store else None
     manager = LogStreamManager(
         limits=config.limits,
         max_line_bytes=config.max_line_bytes,
         retention=config.retention,
-        store=store,
+        store=used,
     )
     retention = RetentionSweep(
         store,
@@ -82,7 +83,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         manager=manager,
         stop_grace=config.stop_grace,
         keep_containers=config.keep_containers,
-        store=store,
+        store=used,
         log_options=config.log_options,
     )
     server = grpc.aio.server(options=server_options())
@@ -97,7 +98,8 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         adopted = await executor.adopt_existing()
         if adopted:
             log.info("adopted %d running task(s) from a previous run: %s", len(adopted), adopted)
-        retention.start()
+        if config.store:
+            retention.start()
         if config.master:
             heartbeat = Heartbeat(
                 config.master, config.name, address, executor, config.heartbeat_interval
