@@ -17,6 +17,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from master.task_table import TaskTable
 from shared.errors import TaskNotFound, WorkerUnavailable
 from shared.listing import TaskQuery, page_of
 from shared.model import TaskInfo, TaskStatus
@@ -51,7 +52,7 @@ class Registry:
         self.started_at = started_at
         self.max_finished = max_finished
         self._workers: dict[str, WorkerRecord] = {}
-        self._tasks: dict[str, TaskInfo] = {}
+        self._tasks = TaskTable()
         self._order: list[tuple[float, str]] = []  # (created_at, task_id), oldest first
         self._unfinished: set[str] = set()
         self._finished = 0
@@ -132,8 +133,8 @@ class Registry:
         i = 0
         while self._finished > self.max_finished and i < len(self._order):
             task_id = self._order[i][1]
-            info = self._tasks[task_id]
-            if info.status.is_final:
+            status = self._tasks.status(task_id)
+            if status is not None and status.is_final:
                 del self._order[i]
                 del self._tasks[task_id]
                 self._finished -= 1
@@ -193,8 +194,8 @@ class Registry:
 
     def status(self, task_id: str) -> TaskStatus:
         """The status of ``task_id`` (``lost`` if unknown), without copying its record."""
-        info = self._tasks.get(task_id)
-        return TaskStatus.LOST if info is None else info.status
+        status = self._tasks.status(task_id)
+        return TaskStatus.LOST if status is None else status
 
     def has_task(self, task_id: str) -> bool:
         """Whether ``task_id`` is known."""
@@ -231,7 +232,7 @@ class Registry:
     def running_count(self, name: str) -> int:
         """Unfinished tasks on worker ``name``."""
         tasks = self._tasks
-        return sum(1 for task_id in self._unfinished if tasks[task_id].worker == name)
+        return sum(1 for task_id in self._unfinished if tasks.worker_of_live(task_id) == name)
 
 
 def _lost(info: TaskInfo, why: str) -> TaskInfo:

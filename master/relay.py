@@ -78,6 +78,8 @@ class TaskRelay:
         self.expired: LogExpired | None = None  # the worker removed the task's log
         self.cursor = ResumeCursor(tail=limits.history)
         self.ready = asyncio.Event()  # set once the first upstream answer (or failure) is in
+        self.upstream_newest = 0  # the worker's newest seq when the relay last subscribed
+        self.caught_up = asyncio.Event()  # the relay has the lines the worker had then
         self.upstream_calls = 0
         self._clock = clock
         self.idle_since = clock()
@@ -95,6 +97,16 @@ class TaskRelay:
         """Wait until the relay has heard from the worker (at most ``timeout`` seconds)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ready.wait(), timeout)
+
+    async def wait_caught_up(self, timeout: float) -> None:
+        """Wait until the relay has every line the worker had when the relay subscribed (a
+        no-follow client then ends after them), at most ``timeout`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.caught_up.wait(), timeout)
+
+    def _check_caught_up(self) -> None:
+        if self.ended or self.hub.next_seq - 1 >= self.upstream_newest:
+            self.caught_up.set()
 
     async def close(self) -> None:
         """Stop relaying."""
@@ -118,6 +130,7 @@ class TaskRelay:
             if not worker.alive:
                 self.hub.set_state(ConnectionState.WORKER_UNREACHABLE)
                 self.ready.set()
+                self.caught_up.set()  # no-follow clients get what the relay has
                 await self._wait_change(1.0)
                 continue
             try:
@@ -138,6 +151,7 @@ class TaskRelay:
                 break
             self.hub.set_state(ConnectionState.RECONNECTING)
             self.ready.set()
+            self.caught_up.set()
             await self._wait_change(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
         self.ready.set()
@@ -172,6 +186,8 @@ class TaskRelay:
             if not got:
                 got = True
                 hub.set_state(ConnectionState.STREAMING)
+                if batch.newest is not None:
+                    self.upstream_newest = max(self.upstream_newest, batch.newest)
                 self.ready.set()
             self.cursor.advance(batch)
             if batch.state is not None:
@@ -185,6 +201,7 @@ class TaskRelay:
             if batch.end is not None:
                 self._finish(batch.end)
                 return True
+            self._check_caught_up()
         return got
 
     def _gone(self, status: TaskStatus, exit_code: int | None, error: str) -> None:
@@ -198,6 +215,7 @@ class TaskRelay:
         if not self.ended:
             self.hub.finish(end)
             self.registry.task_ended(self.task_id, end.status, end.exit_code, end.error)
+        self.caught_up.set()
 
     async def _wait_change(self, timeout: float) -> None:
         self._changed.clear()

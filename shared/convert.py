@@ -123,6 +123,8 @@ def batch_from_pb(msg: pb.LogBatch) -> Batch:
     for i in msg.unterminated:
         lines[i].unterminated = True
     batch = Batch(lines=lines)
+    if not lines and msg.first_seq:
+        batch.newest = msg.first_seq - 1
     if msg.state:
         try:
             batch.state = ConnectionState(msg.state)

@@ -161,6 +161,7 @@ class Batch:
     dropped: Dropped | None = None
     end: TaskEnd | None = None
     state: ConnectionState | None = None
+    newest: int | None = None  # a stream's first (empty) batch: the sender's newest seq then
 
     def __bool__(self) -> bool:
         return bool(

@@ -46,6 +46,11 @@ class Subscription:
     ) -> None:
         self.close()
 
+    @property
+    def newest(self) -> int:
+        """The newest seq the hub has now."""
+        return self._hub.next_seq - 1
+
     def close(self) -> None:
         """Free the subscription (idempotent)."""
         self._hub.unsubscribe(self.sub)

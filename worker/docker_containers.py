@@ -145,7 +145,13 @@ class ContainerRuntime:
         def find() -> list[dict[str, Any]]:
             api = self._docker().api
             found = api.containers(all=True, filters={"label": f"{LABEL_WORKER}={worker}"})
-            return [api.inspect_container(c["Id"]) for c in found]
+            states = []
+            for c in found:
+                try:
+                    states.append(api.inspect_container(c["Id"]))
+                except docker.errors.NotFound:
+                    continue  # removed meanwhile
+            return states
 
         return [_state(d) for d in await self._call(find)]
 

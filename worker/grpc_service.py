@@ -66,7 +66,8 @@ class WorkerService(pb_grpc.WorkerServicer):
         )
         self.subscriptions[request.task_id] += 1
         async with subscription:
-            yield pb.LogBatch()  # subscribed: tells the caller the stream is live
+            # subscribed: tells the caller the stream is live, and how far the log goes now
+            yield pb.LogBatch(first_seq=subscription.newest + 1)
             async for batch in subscription:
                 for msg in batch_to_pb(batch):
                     yield msg

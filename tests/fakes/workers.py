@@ -102,7 +102,7 @@ class FakeWorker:
             async with Subscription(
                 hub, tail=tail, after=after, follow=follow, lossless=lossless
             ) as sub:
-                yield Batch()  # subscribed
+                yield Batch(newest=hub.next_seq - 1)  # subscribed
                 while True:
                     take = asyncio.ensure_future(sub.next_batch())
                     cut = asyncio.ensure_future(broken.wait())

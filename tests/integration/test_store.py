@@ -1,0 +1,207 @@
+"""The worker's store on real files: what is written reads back exactly, survives a reopen,
+the per-task cap and retention remove the oldest first and say so, a full disk loses only
+what could not be written. No Docker (the end-to-end cases are in test_history.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from shared.errors import LogExpired, TaskNotFound
+from shared.model import STDERR, STDOUT, Gap, LogLine, TaskInfo, TaskStatus
+from worker.retention import RetentionSweep
+from worker.store import LogStore
+
+pytestmark = pytest.mark.asyncio
+
+
+def make_lines(first: int, n: int, size: int = 60) -> list[LogLine]:
+    out = []
+    for seq in range(first, first + n):
+        ts = f"2026-11-22T19:41:{seq // 1000 % 60:02d}.{seq % 1000:03d}{seq % 7}12{seq % 10}Z"
+        line = LogLine(seq, ts, STDERR if seq % 3 == 0 else STDOUT, f"line {seq} " + "x" * size)
+        out.append(line)
+    return out
+
+
+class Committed:
+    """The store's on_commit callback: the newest durable seq per task, awaitable."""
+
+    def __init__(self) -> None:
+        self.seqs: dict[str, int] = {}
+        self.changed = asyncio.Event()
+
+    def __call__(self, seqs: dict[str, int]) -> None:
+        self.seqs.update(seqs)
+        self.changed.set()
+
+    async def reach(self, task_id: str, seq: int) -> None:
+        async with asyncio.timeout(30):
+            while self.seqs.get(task_id, 0) < seq:
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def opened(path: Path, **kw: object) -> AsyncIterator[tuple[LogStore, Committed]]:
+    committed = Committed()
+    store = LogStore(path, on_commit=committed, **kw)  # type: ignore[arg-type]
+    store.open()
+    try:
+        yield store, committed
+    finally:
+        await store.close()
+
+
+def info(task_id: str, status: TaskStatus = TaskStatus.RUNNING, **kw: object) -> TaskInfo:
+    return TaskInfo(task_id, status, image="img", command=("sh", "-c", "x"), **kw)  # type: ignore[arg-type]
+
+
+async def read_all(store: LogStore, task_id: str, after: int = 0) -> tuple[list[Gap], list]:
+    gaps: list[Gap] = []
+    lines: list[LogLine] = []
+    while True:
+        batch = await store.read(task_id, after, 0, 700, 64 * 1024)
+        if batch.gap:
+            gaps.append(batch.gap)
+            after = batch.gap.to_seq
+        if not batch.lines:
+            if batch.gap is None:
+                return gaps, lines
+            continue
+        lines.extend(batch.lines)
+        after = batch.lines[-1].seq
+
+
+async def test_lines_read_back_exactly_and_survive_a_reopen(tmp_path):
+    written = make_lines(1, 5000)
+    written[10].truncated = 1234
+    written[-1].unterminated = True
+    written[20].timestamp = "2026-11-22T19:41:43.5Z"  # Docker drops trailing zeros
+    written[21].timestamp = "not a docker timestamp"  # kept as is, whatever it is
+    written[22].content = "ünïcödé \x1b[31mred\x1b[0m \ufffd"
+    async with opened(tmp_path) as (store, committed):
+        store.record(info("task-1"))
+        for i in range(0, 5000, 500):
+            store.append("task-1", written[i : i + 500])
+        await committed.reach("task-1", 5000)
+        gaps, lines = await read_all(store, "task-1")
+        assert gaps == []
+        assert lines == written
+        middle = await store.read("task-1", 2500, 2600, 1000, 1 << 20)
+        assert [ln.seq for ln in middle.lines] == list(range(2501, 2600))
+        capped = await store.read("task-1", 0, 0, 1000, 1000)  # at least one line, then bytes
+        assert 1 <= len(capped.lines) < 20
+    async with opened(tmp_path) as (store, _):
+        assert store.tasks["task-1"].info == info("task-1")
+        assert await store.last_seq("task-1") == 5000
+        assert (await read_all(store, "task-1"))[1] == written
+        assert [ln.seq for ln in await store.last_lines("task-1", 3)] == [4998, 4999, 5000]
+
+
+async def test_the_catalog_keeps_every_change_with_a_version(tmp_path):
+    async with opened(tmp_path) as (store, _):
+        store.record(info("task-1"))
+        store.record(info("task-2"))
+        v = store.version
+        store.record(info("task-1", TaskStatus.SUCCESS, exit_code=0))
+        changed = store.changed_since(v, 100)
+        assert [t.info.task_id for t in changed] == ["task-1"]
+        await store.flush()
+    async with opened(tmp_path) as (store, _):
+        assert store.version == v + 1
+        assert store.tasks["task-1"].info.status is TaskStatus.SUCCESS
+        assert [t.info.task_id for t in store.changed_since(0, 100)] == ["task-2", "task-1"]
+
+
+async def test_a_task_over_its_cap_loses_its_oldest_lines_as_an_expired_gap(tmp_path):
+    async with opened(tmp_path, task_max_bytes=200_000) as (store, committed):
+        store.record(info("task-1"))
+        for first in range(1, 20_001, 1000):
+            store.append("task-1", make_lines(first, 1000, size=100))
+        await committed.reach("task-1", 20_000)
+        assert store.tasks["task-1"].bytes <= 200_000 * 1.2
+        gaps, lines = await read_all(store, "task-1")
+        assert len(gaps) == 1 and gaps[0].from_seq == 1 and gaps[0].reason == "expired"
+        assert [ln.seq for ln in lines] == list(range(gaps[0].to_seq + 1, 20_001))
+
+
+async def test_retention_removes_the_oldest_finished_tasks_first_and_they_answer_expired(
+    tmp_path,
+):
+    from worker.manager import LogStreamManager
+
+    async with opened(tmp_path) as (store, committed):
+        now = time.time()
+        for n, task_id in enumerate(["task-old", "task-mid", "task-new"]):
+            store.record(info(task_id, TaskStatus.SUCCESS, exit_code=0, finished_at=now - 30 + n))
+            store.append(task_id, make_lines(1, 3000, size=100))
+            await committed.reach(task_id, 3000)
+            store.close_task(task_id)
+        store.record(info("task-running"))
+        store.append("task-running", make_lines(1, 3000, size=100))
+        await committed.reach("task-running", 3000)
+        await store.flush()
+        one = store.tasks["task-old"].bytes
+        sweep = RetentionSweep(
+            store,
+            LogStreamManager(store=store),
+            max_age=3600,
+            max_bytes=int(one * 2.5),
+            interval=60,
+        )
+        assert await sweep.sweep() == ["task-old", "task-mid"]
+        for gone in ("task-old", "task-mid"):
+            with pytest.raises(LogExpired, match="expired"):
+                await store.read(gone, 0, 0, 10, 1000)
+            assert not (tmp_path / "tasks" / f"{gone}.db").exists()
+        assert len((await read_all(store, "task-new"))[1]) == 3000
+        assert len((await read_all(store, "task-running"))[1]) == 3000  # running: never removed
+        sweep.max_age = 0
+        assert await sweep.sweep() == ["task-new"]
+    async with opened(tmp_path) as (store, _):  # the tombstones outlive a restart
+        with pytest.raises(LogExpired):
+            store.check("task-old")
+        with pytest.raises(TaskNotFound):
+            store.check("task-never")
+
+
+@pytest_asyncio.fixture
+async def small_disk(tmp_path) -> AsyncIterator[Path]:
+    """A 1 MiB tmpfs: a disk that fills up."""
+    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    mount.mkdir()
+    mount_cmd = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]
+    await asyncio.to_thread(subprocess.run, mount_cmd, check=True)
+    try:
+        yield mount
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+async def test_a_full_disk_loses_only_what_could_not_be_written(small_disk):
+    errors: list[tuple[str, str]] = []
+    async with opened(small_disk) as (store, committed):
+        store.on_error = lambda task, message: errors.append((task, message))
+        store.record(info("task-1"))
+        for first in range(1, 40_001, 1000):
+            store.append("task-1", make_lines(first, 1000, size=100))
+        await store.flush()
+        assert errors and errors[0][0] == "task-1"
+        assert "not stored" in errors[0][1] and "full" in errors[0][1]
+        assert "full" in store.tasks["task-1"].error
+        _, lines = await read_all(store, "task-1")
+        # what was committed before the disk filled reads back exactly, in order
+        assert lines and [ln.seq for ln in lines] == list(range(1, len(lines) + 1))
+        assert lines == make_lines(1, len(lines), size=100)
+        assert committed.seqs["task-1"] == 40_000  # the hub may move on: nothing waits forever
