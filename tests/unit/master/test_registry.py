@@ -71,3 +71,24 @@ def test_warm_up_after_a_master_restart():
     assert not reg.warming_up(now=106)
     with pytest.raises(TaskNotFound):
         reg.task("task-1")
+
+
+def test_a_worker_out_of_sync_is_asked_again_and_nothing_is_marked_lost_meanwhile():
+    reg = Registry(worker_timeout=5)
+    assert reg.heartbeat("w1", "a", [task("task-1", created=0)], now=100, since=0, version=7) == 7
+    # a restarted master: this worker thinks the master has version 7; it does not
+    fresh = Registry(worker_timeout=5)
+    fresh.add_task(task("task-9", created=0))
+    fresh.heartbeat("w1", "a", [task("task-9", created=0)], now=100)
+    synced = fresh.heartbeat("w1", "a", [], now=101, since=7, version=9)
+    assert synced == 0  # "send me everything from 0"
+    assert fresh.status("task-9") is TaskStatus.RUNNING  # not judged on a partial report
+
+
+def test_finished_tasks_beyond_the_bound_are_forgotten_oldest_first():
+    reg = Registry(max_finished=3)
+    for i in range(6):
+        reg.add_task(task(f"task-{i}", TaskStatus.SUCCESS, created=i))
+    reg.add_task(task("task-run", created=0))
+    assert [t.task_id for t in reg.newest_first()] == ["task-5", "task-4", "task-3", "task-run"]
+    assert reg.status("task-run") is TaskStatus.RUNNING

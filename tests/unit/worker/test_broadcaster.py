@@ -90,3 +90,40 @@ async def test_a_tty_log_is_read_the_same_way():
     _, got = await play(source)
     assert got.numbers() == [1, 2, 3, 4, 5]
     assert got.check(published=5) == []
+
+
+class RotatingSource:
+    """Docker's follow across a json-file rotation: it sends records 1..10, then goes back
+    and sends 6..15 again (the re-read seen on Docker 20.10), in one chunk or split."""
+
+    tty = False
+
+    def __init__(self, split: bool) -> None:
+        self.split = split
+
+    async def chunks(self, since, *, follow=True, tail=None):
+        from tests.dockerfmt import multiplexed
+        from tests.fakes.logsource import ts
+
+        if not follow:
+            return
+        rec = [(1, ts(i), f"seq={i}\n".encode()) for i in range(1, 16)]
+        yield b""
+        if self.split:
+            yield multiplexed(rec[:10])
+            yield multiplexed(rec[5:])
+        else:
+            yield multiplexed(rec[:10] + rec[5:])
+
+    async def still_running(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("split", [True, False])
+async def test_lines_docker_sends_again_after_a_log_rotation_are_published_once(split):
+    broadcaster = TaskLogBroadcaster("task-123456", RotatingSource(split), retry_delays=(0.0,))
+    await asyncio.wait_for(broadcaster.run(), 5)
+    lines = broadcaster.hub.store.recent(100)
+    assert [ln.content for ln in lines] == [f"seq={i}" for i in range(1, 16)]
+    assert [ln.seq for ln in lines] == list(range(1, 16))
+    assert broadcaster.rereads == 1
