@@ -96,13 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--docker-log-max-size",
         default=defaults.docker_log_max_size,
-        help="Docker's own json-file log per task container (default 20m) ...",
+        help="Docker's own json-file log per task container (default 100m) ...",
     )
     serve.add_argument(
         "--docker-log-max-file",
         type=positive_int,
         default=defaults.docker_log_max_file,
-        help="... and how many rotated files it keeps (default 3)",
+        help="... and how many files it keeps (default 2)",
     )
     serve.add_argument(
         "--stop-grace",

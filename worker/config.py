@@ -47,8 +47,8 @@ class WorkerConfig:
     retention_bytes: int = 2 * 1024**3  # all tasks' logs together, oldest finished first
     task_max_bytes: int = 512 * 1024**2  # one task's log; beyond it, its oldest lines go
     retention_interval: float = 60.0  # seconds between retention sweeps
-    docker_log_max_size: str = "20m"  # Docker's own json-file log per container ...
-    docker_log_max_file: int = 3  # ... and its rotated files (logcast keeps the history)
+    docker_log_max_size: str = "100m"  # Docker's own json-file log per container ...
+    docker_log_max_file: int = 2  # ... and its files (logcast keeps the history)
 
     @property
     def log_options(self) -> dict[str, str]:

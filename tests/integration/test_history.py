@@ -92,7 +92,7 @@ async def test_a_million_line_task_is_served_whole_after_its_container_is_gone(
     """after=0 on the WebSocket gives all 1,000,000 lines (relay → worker store), equal to
     `docker logs`; tail=5000 exactly the last 5000."""
     total = 1_000_000
-    # Docker's own copy bounded at 20 MB x 3 (the default) would hold only the last ~740k
+    # Docker's own copy bounded at 20 MB x 3 would hold only the last ~740k
     # lines of this task (logcast keeps them all); raise it so there is something to compare
     # (straight to the engine, not through the tests' counting proxy: a million lines)
     async with master_and_worker(

@@ -93,37 +93,49 @@ async def test_a_tty_log_is_read_the_same_way():
 
 
 class RotatingSource:
-    """Docker's follow across a json-file rotation: it sends records 1..10, then goes back
-    and sends 6..15 again (the re-read seen on Docker 20.10), in one chunk or split."""
+    """Docker's follow across a json-file rotation: the first follow sends records 1..10,
+    then goes back and sends 6..15 again (the re-read seen on Docker 20.10), in one chunk or
+    split; reads without follow, and later follows, serve exactly from ``since``."""
 
     tty = False
 
     def __init__(self, split: bool) -> None:
         self.split = split
+        self.calls: list[tuple[str | None, bool]] = []
 
     async def chunks(self, since, *, follow=True, tail=None):
         from tests.dockerfmt import multiplexed
         from tests.fakes.logsource import ts
 
-        if not follow:
-            return
+        self.calls.append((since, follow))
         rec = [(1, ts(i), f"seq={i}\n".encode()) for i in range(1, 16)]
         yield b""
-        if self.split:
+        first_follow = follow and sum(1 for _, f in self.calls if f) == 1
+        if first_follow and self.split:
             yield multiplexed(rec[:10])
             yield multiplexed(rec[5:])
-        else:
+        elif first_follow:
             yield multiplexed(rec[:10] + rec[5:])
+        else:
+            start = 0
+            if since is not None:
+                secs, _, nanos = since.partition(".")
+                since_ns = int(secs) * 1_000_000_000 + int(nanos)
+                start = next(i for i, r in enumerate(rec) if timestamp_ns(r[1]) >= since_ns)
+            yield multiplexed(rec[start:])
 
     async def still_running(self) -> bool:
-        return False
+        return sum(1 for _, f in self.calls if f) < 2
 
 
 @pytest.mark.parametrize("split", [True, False])
 async def test_lines_docker_sends_again_after_a_log_rotation_are_published_once(split):
-    broadcaster = TaskLogBroadcaster("task-123456", RotatingSource(split), retry_delays=(0.0,))
+    source = RotatingSource(split)
+    broadcaster = TaskLogBroadcaster("task-123456", source, retry_delays=(0.0,))
     await asyncio.wait_for(broadcaster.run(), 5)
     lines = broadcaster.hub.store.recent(100)
     assert [ln.content for ln in lines] == [f"seq={i}" for i in range(1, 16)]
     assert [ln.seq for ln in lines] == list(range(1, 16))
     assert broadcaster.rereads == 1
+    follows = [since for since, follow in source.calls if follow]
+    assert len(follows) == 2 and follows[1] is not None  # followed again after the re-read
