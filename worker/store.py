@@ -44,7 +44,7 @@ COMMIT_BUDGET = 0.25
 """Seconds: the most a published line waits before it is committed (a crash loses at most this
 much). The writer commits whatever is queued as soon as the previous commit is done; a single
 transaction is cut at :data:`MAX_TXN_LINES` so that it never takes longer."""
-MAX_TXN_LINES = 50_000
+MAX_TXN_LINES = 20_000
 
 _TASK_SCHEMA = """
 CREATE TABLE IF NOT EXISTS lines (
