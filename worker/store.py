@@ -478,9 +478,10 @@ class LogStore:
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('first_seq', ?)", (keep_from,))
         conn.execute("COMMIT")
         conn.execute("PRAGMA incremental_vacuum")
+        first_time = stored.first_seq == 1
         stored.first_seq = keep_from
         stored.bytes = _file_bytes(conn)
-        log.warning(
+        (log.warning if first_time else log.debug)(
             "%s: over the per-task cap (%d bytes): lines before %d removed",
             task_id,
             self.task_max_bytes,

@@ -228,3 +228,49 @@ async def test_an_embedded_master_keeps_finished_logs_across_its_restart(tmp_pat
 async def _listed_with(client: MasterClient, task_id: str, status: TaskStatus) -> bool:
     tasks, _ = await client.tasks(limit=50)
     return any(t.task_id == task_id and t.status is status for t in tasks)
+
+
+async def test_retention_removes_the_oldest_task_and_it_then_answers_expired(worker_factory):
+    """A worker with room for two of three ~1 MB finished tasks: the oldest goes first and
+    answers `expired` through the master (never an empty success), and is no longer listed;
+    the others are whole."""
+    from shared.errors import LogExpired
+
+    async with master_and_worker(
+        worker_factory, retention_bytes=2_500_000, retention_interval=0.2
+    ) as (running, w):
+        address = running.grpc_address
+        ids = []
+        async with MasterClient(address) as client:
+            for n in (1, 2, 3):  # ~1 MB each on disk
+                script = f"seq 1 12000 | sed 's/^/task{n} line /; s/$/ {'0' * 60}/'"
+                info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", script)))
+                assert await wait_finished(address, info.task_id) is TaskStatus.SUCCESS
+                ids.append(info.task_id)
+        await eventually(lambda: w.store.tasks[ids[0]].expired, "the oldest task to expire", 10)
+        assert not w.store.tasks[ids[1]].expired and not w.store.tasks[ids[2]].expired
+        await eventually(
+            lambda: running.master.registry.task(ids[0]).expired, "the master to learn it", 10
+        )
+        with pytest.raises(LogExpired, match="expired"):
+            await history(address, ids[0])
+        async with MasterClient(address) as client:
+            listed, _ = await client.tasks(limit=50)
+        assert ids[0] not in {t.task_id for t in listed}
+        for kept in ids[1:]:
+            assert len((await history(address, kept)).lines) == 12000
+
+
+async def test_a_task_over_its_cap_starts_with_an_expired_gap(worker_factory):
+    async with master_and_worker(worker_factory, task_max_bytes=1_000_000) as (running, _):
+        address = running.grpc_address
+        async with MasterClient(address) as client:
+            script = "seq 1 200000 | sed 's/$/ xxxxxxxxxx/'"
+            big = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", script)))
+        assert await wait_finished(address, big.task_id) is TaskStatus.SUCCESS
+        capped = await history(address, big.task_id)
+        assert capped.gaps and capped.gaps[0].from_seq == 1
+        assert capped.gaps[0].reason == "expired"
+        assert capped.check(published=200_000) == []
+        assert capped.lines[-1].content == "200000 xxxxxxxxxx"
+        assert len(capped.lines) < 200_000
