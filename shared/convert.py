@@ -100,6 +100,38 @@ def _add_lines(msg: pb.LogBatch, lines: list[LogLine]) -> None:
             msg.unterminated.append(i)
 
 
+def encode_lines(lines: list[LogLine]) -> bytes:
+    """Consecutive lines as the bytes of a LogBatch with only its line columns (the store's
+    chunk format; :func:`decode_lines` reads it back)."""
+    msg = pb.LogBatch()
+    _add_lines(msg, lines)
+    return msg.SerializeToString()
+
+
+def decode_lines(data: bytes, first_seq: int, lo: int = 0, hi: int | None = None) -> list[LogLine]:
+    """Lines ``lo .. hi - 1`` of :func:`encode_lines`'s bytes, whose first line is
+    ``first_seq`` (only those become LogLine objects)."""
+    msg = pb.LogBatch()
+    msg.ParseFromString(data)
+    n = len(msg.contents)
+    hi = n if hi is None else min(hi, n)
+    stream_of = _STREAM_FROM_PB
+    seq = first_seq + lo
+    lines = [
+        LogLine(seq + i, ts, stream_of[stream], content)
+        for i, (ts, stream, content) in enumerate(
+            zip(msg.timestamps[lo:hi], msg.streams[lo:hi], msg.contents[lo:hi], strict=True)
+        )
+    ]
+    for i, cut in msg.truncated.items():
+        if lo <= i < hi:
+            lines[i - lo].truncated = cut
+    for i in msg.unterminated:
+        if lo <= i < hi:
+            lines[i - lo].unterminated = True
+    return lines
+
+
 def end_to_pb(end: TaskEnd) -> pb.TaskEnd:
     """The model's TaskEnd as protobuf's."""
     msg = pb.TaskEnd(status=_STATUS_TO_PB[end.status], error=end.error)

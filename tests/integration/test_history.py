@@ -142,6 +142,11 @@ async def test_kill_9_of_the_worker_mid_burst_loses_nothing_and_duplicates_nothi
     worker = start_worker(tmp_path, master.address, name, *args)
     try:
         async with MasterClient(master.address) as client:
+
+            async def registered() -> bool:
+                return any(w.name == name and w.alive for w in await client.workers())
+
+            await eventually_async(registered, "the worker to register")
             info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", _burst(total))))
             task_id = info.task_id
 

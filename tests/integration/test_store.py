@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import subprocess
 import time
@@ -28,7 +29,8 @@ def make_lines(first: int, n: int, size: int = 60) -> list[LogLine]:
     out = []
     for seq in range(first, first + n):
         ts = f"2026-11-22T19:41:{seq // 1000 % 60:02d}.{seq % 1000:03d}{seq % 7}12{seq % 10}Z"
-        line = LogLine(seq, ts, STDERR if seq % 3 == 0 else STDOUT, f"line {seq} " + "x" * size)
+        noise = hashlib.sha256(str(seq).encode()).hexdigest() * (size // 64 + 1)
+        line = LogLine(seq, ts, STDERR if seq % 3 == 0 else STDOUT, f"line {seq} " + noise[:size])
         out.append(line)
     return out
 

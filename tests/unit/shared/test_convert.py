@@ -46,3 +46,19 @@ def test_huge_batches_are_cut_into_messages_far_below_4_mib():
 def test_empty_batch_with_only_an_end_is_one_message():
     (msg,) = list(batch_to_pb(Batch(end=TaskEnd(TaskStatus.CANCELLED, 137))))
     assert batch_from_pb(msg).end == TaskEnd(TaskStatus.CANCELLED, 137)
+
+
+def test_stored_chunks_decode_exactly_and_only_the_lines_asked_for():
+    from shared.convert import decode_lines, encode_lines
+    from shared.model import STDERR, STDOUT, LogLine
+
+    lines = [
+        LogLine(100 + i, f"2026-11-22T19:41:43.{i:09d}Z", STDERR if i % 2 else STDOUT, f"l{i}")
+        for i in range(10)
+    ]
+    lines[3].truncated = 77
+    lines[9].unterminated = True
+    data = encode_lines(lines)
+    assert decode_lines(data, 100) == lines
+    assert decode_lines(data, 100, 3, 5) == lines[3:5]
+    assert decode_lines(data, 100, 8) == lines[8:]
