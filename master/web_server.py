@@ -6,7 +6,14 @@ stops reading holds at most the library's write buffer (``write_limit``) here: w
 sends wait, its position in the task's hub falls behind, and past the relay's queue bound
 (10,000 lines / 8 MiB) it loses its oldest lines and gets an exact ``dropped`` frame when it
 reads again. One that has not accepted anything for ``STALL_TIMEOUT`` seconds is disconnected
-(close code 4408); its page reconnects with ``after=<last seq>``.
+(close code 4408); its page reconnects with ``after=<last seq>``. A ``lossless=1`` client is
+never dropped: when it falls behind it continues from the worker's store at its own pace.
+
+The log download ``/api/tasks/<task_id>/log`` is answered from ``process_request`` too, but
+streamed: websockets wants a whole :class:`Response` from there, so the download writes its
+own head and chunked body to the connection's transport, with the connection's flow control,
+closes it, and hands websockets a connection that is already closed (it then writes nothing).
+A client that goes away mid-download frees its subscription at once.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -27,28 +35,42 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from master.coordinator import LogUpdate, Master
+from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
 from master.webroutes import (
     CONTENT_TYPES,
     SECURITY_HEADERS,
+    ExportQuery,
+    Route,
     host_allowed,
     origin_allowed,
+    parse_export_query,
     parse_logs_query,
+    parse_tasks_query,
     route,
     static_file,
 )
 from master.wsframes import error_frame, frames
-from shared.errors import InvalidRequest, TaskNotFound, WorkerUnavailable
+from shared.errors import InvalidRequest, LogExpired, TaskNotFound, WorkerUnavailable
 from shared.ids import validate_task_id
 
 log = logging.getLogger(__name__)
 # one INFO line per connection opened or closed is noise for a log server
 logging.getLogger("websockets.server").setLevel(logging.WARNING)
 
-STALL_TIMEOUT = 30.0  # seconds a browser may take to accept one frame
-CLOSE_INVALID, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW, CLOSE_UNAVAILABLE = 4400, 4404, 4408, 4503
+STALL_TIMEOUT = 30.0  # seconds a browser may take to accept one frame (or download chunk)
+OPEN_TIMEOUT = 10.0  # seconds to receive a request and answer it (a download: to start it)
+CLOSE_INVALID, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW = 4400, 4404, 4408
+CLOSE_EXPIRED, CLOSE_UNAVAILABLE = 4410, 4503
 
 
-def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool) -> Response:
+def _response(
+    status: HTTPStatus,
+    body: bytes,
+    content_type: str,
+    *,
+    cache: bool,
+    extra: list[tuple[str, str]] | None = None,
+) -> Response:
     headers = Headers(
         [
             ("Date", email.utils.formatdate(usegmt=True)),
@@ -56,6 +78,7 @@ def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool
             ("Content-Type", content_type),
             ("Cache-Control", "no-cache" if cache else "no-store"),
             *SECURITY_HEADERS,
+            *(extra or []),
         ]
     )
     return Response(status.value, status.phrase, headers, body)
@@ -63,6 +86,89 @@ def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool
 
 def _text(status: HTTPStatus, text: str) -> Response:
     return _response(status, text.encode(), "text/plain; charset=utf-8", cache=False)
+
+
+class _Connection(ServerConnection):
+    """websockets' server connection, with an opening deadline a download can lift.
+
+    websockets bounds the whole of ``process_request`` by its ``open_timeout``; a download is
+    answered from there and may rightly take minutes. So the deadline is ours: a request must
+    arrive and be answered within :data:`OPEN_TIMEOUT`, except a download, which lifts it once
+    it starts (each of its writes has :data:`STALL_TIMEOUT` instead)."""
+
+    deadline: asyncio.Timeout | None = None
+
+    async def handshake(self, *args: Any, **kwargs: Any) -> None:
+        async with asyncio.timeout(OPEN_TIMEOUT) as deadline:
+            self.deadline = deadline
+            await super().handshake(*args, **kwargs)
+
+    def lift_deadline(self) -> None:
+        """No opening deadline any more (this request is a download that has started)."""
+        if self.deadline is not None:
+            self.deadline.reschedule(None)
+
+
+class _ClientGone(Exception):
+    """The download's client closed its connection."""
+
+
+class _Download:
+    """One log download, written straight to the connection's transport: the head at the
+    first batch (once the task is known to have a log), one chunk per batch, waiting for the
+    client to take each (flow control), then the last chunk."""
+
+    def __init__(self, connection: ServerConnection, task_id: str, query: ExportQuery) -> None:
+        self.connection = connection
+        self.transport = connection.transport
+        self.query = query
+        self.started = False
+        self.lines = 0
+        self._head = response_head(
+            200,
+            "OK",
+            [
+                ("Date", email.utils.formatdate(usegmt=True)),
+                ("Server", "logcast"),
+                *download_headers(task_id, query.format),
+                *SECURITY_HEADERS,
+            ],
+        )
+
+    def _take_head(self) -> bytes:
+        if self.started:
+            return b""
+        self.started = True
+        return self._head
+
+    async def send(self, update: LogUpdate) -> None:
+        """A :data:`~master.coordinator.LogStreamHandler`: the batch's lines as one chunk."""
+        lines = update.batch.lines
+        data = encode_lines(lines, self.query.format, timestamps=self.query.timestamps)
+        out = self._take_head() + (chunk(data) if data else b"")
+        self.lines += len(lines)
+        if out:
+            await self._write(out)
+
+    async def finish(self) -> None:
+        """The last chunk (the head first if nothing was sent), then close the connection."""
+        await self._write(self._take_head() + LAST_CHUNK)
+        self.transport.close()
+
+    async def _write(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            raise _ClientGone
+        self.transport.write(data)
+        async with asyncio.timeout(STALL_TIMEOUT):
+            await self.connection.drain()
+
+
+_DOWNLOAD_ERRORS: list[tuple[type[Exception], HTTPStatus]] = [
+    (InvalidRequest, HTTPStatus.BAD_REQUEST),
+    (TaskNotFound, HTTPStatus.NOT_FOUND),
+    (LogExpired, HTTPStatus.GONE),
+    (WorkerUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
+]
 
 
 class WebServer:
@@ -73,8 +179,11 @@ class WebServer:
         self.web_dir = web_dir
         self.bind_host = bind_host
         self.clients = 0  # open WebSocket log streams
+        self.downloads: set[ServerConnection] = set()  # log downloads in progress
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Answer plain HTTP requests; let a valid same-origin /logs/ upgrade through."""
         headers = request.headers
         if not host_allowed(headers.get("Host"), self.bind_host):
@@ -92,14 +201,96 @@ class WebServer:
                 content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
                 return _response(HTTPStatus.OK, path.read_bytes(), content_type, cache=True)
         if target.kind == "api_tasks":
-            rows = []
-            for info in self.master.list_tasks():
-                row = dataclasses.asdict(info)
-                row["status"], row["command"] = info.status.value, list(info.command)
-                rows.append(row)
-            body = json.dumps(rows).encode()
-            return _response(HTTPStatus.OK, body, "application/json", cache=False)
+            return self._task_list(target)
+        if target.kind == "api_task_log":
+            return await self._download(connection, target)
         return _text(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _task_list(self, target: Route) -> Response:
+        """``GET /api/tasks``: one page, newest first; the next page's token in a header."""
+        try:
+            tasks, next_token = self.master.list_tasks(parse_tasks_query(target.query))
+        except InvalidRequest as exc:
+            return _text(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        rows = []
+        for info in tasks:
+            row = dataclasses.asdict(info)
+            row["status"], row["command"] = info.status.value, list(info.command)
+            rows.append(row)
+        body = json.dumps(rows).encode()
+        extra = [("X-Next-Page-Token", next_token)] if next_token else []
+        return _response(HTTPStatus.OK, body, "application/json", cache=False, extra=extra)
+
+    async def _download(self, connection: ServerConnection, target: Route) -> Response:
+        """``GET /api/tasks/<task_id>/log``: the stored log, streamed (see the module
+        docstring). Errors found before the first byte are plain responses (400, 404, 410,
+        503); one after it cuts the connection, so the client sees an incomplete body."""
+        try:
+            task_id = validate_task_id(target.task_id)
+            query = parse_export_query(target.query)
+        except InvalidRequest as exc:
+            return _text(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        if isinstance(connection, _Connection):
+            connection.lift_deadline()
+        download = _Download(connection, task_id, query)
+        stream = asyncio.create_task(self._stream(download, task_id), name=f"download-{task_id}")
+        self.downloads.add(connection)
+        try:
+            await asyncio.wait(
+                (stream, connection.connection_lost_waiter),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            self.downloads.discard(connection)
+            if not stream.done():  # the client went away: free the subscription now
+                stream.cancel()
+                await asyncio.wait((stream,))
+        error = None if stream.cancelled() else stream.exception()
+        if stream.cancelled() or isinstance(error, (_ClientGone, OSError)):
+            log.info("%s: download client went away after %d lines", task_id, download.lines)
+            connection.transport.abort()
+        elif isinstance(error, TimeoutError):
+            log.info("%s: closing a download client that stopped reading", task_id)
+            connection.transport.abort()
+        elif error is not None and not download.started:
+            for kind, status in _DOWNLOAD_ERRORS:
+                if isinstance(error, kind):
+                    return _text(status, f"{error}\n")
+            log.error("%s: download failed", task_id, exc_info=error)
+            return _text(HTTPStatus.INTERNAL_SERVER_ERROR, "the download failed\n")
+        elif error is not None:
+            log.warning("%s: download cut short after %d lines: %s", task_id, download.lines, error)
+            connection.transport.abort()
+        else:
+            try:
+                await download.finish()
+            except (_ClientGone, OSError, TimeoutError):
+                connection.transport.abort()
+        await _closed(connection)
+        # websockets sends nothing on a connection that is already closed
+        return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, Headers())
+
+    async def _stream(self, download: _Download, task_id: str) -> None:
+        """The download's lines, from the store, through StreamTaskLogsUnified (lossless).
+
+        A finished task is followed to its end: that is all of its log, whatever the master's
+        relay has received so far. A running task's log is taken up to its newest line."""
+        finished = self.master.get_task(task_id).status.is_final
+        address = download.connection.remote_address
+        await self.master.StreamTaskLogsUnified(
+            task_id,
+            f"download:{address[0] if address else '?'}",
+            download.send,
+            tail=download.query.tail,
+            after=download.query.after,
+            follow=not finished,
+            lossless=True,
+        )
+
+    def abort_downloads(self) -> None:
+        """Cut every download in progress (the server is stopping)."""
+        for connection in list(self.downloads):
+            connection.transport.abort()
 
     async def handle(self, ws: ServerConnection) -> None:
         """One WebSocket client: validate, then stream through StreamTaskLogsUnified."""
@@ -122,11 +313,13 @@ class WebServer:
 
         try:
             await self.master.StreamTaskLogsUnified(
-                task_id, user, send, tail=query.tail, after=query.after
+                task_id, user, send, tail=query.tail, after=query.after, lossless=query.lossless
             )
             await ws.close(1000, "task finished")
         except TaskNotFound as exc:
             await self._refuse(ws, "not_found", str(exc), CLOSE_NOT_FOUND)
+        except LogExpired as exc:
+            await self._refuse(ws, "expired", str(exc), CLOSE_EXPIRED)
         except WorkerUnavailable as exc:
             await self._refuse(ws, "unavailable", str(exc), CLOSE_UNAVAILABLE)
         except TimeoutError:
@@ -145,6 +338,18 @@ class WebServer:
             pass
 
 
+async def _closed(connection: ServerConnection) -> None:
+    """Wait until the connection is closed (what it still had to send sent, at most
+    STALL_TIMEOUT seconds)."""
+    lost = connection.connection_lost_waiter
+    try:
+        async with asyncio.timeout(STALL_TIMEOUT):
+            await asyncio.shield(lost)
+    except TimeoutError:
+        connection.transport.abort()
+        await asyncio.shield(lost)
+
+
 @asynccontextmanager
 async def run_web(
     master: Master, web_dir: Path, host: str, port: int
@@ -156,6 +361,8 @@ async def run_web(
         host,
         port,
         process_request=web.process_request,
+        create_connection=_Connection,
+        open_timeout=None,  # _Connection has its own (a download may take long)
         compression=None,  # log frames are small and many: deflate costs more CPU than it saves
         max_size=64 * 1024,  # browsers send nothing but pings
         ping_interval=20,
@@ -166,5 +373,6 @@ async def run_web(
     try:
         yield server, web
     finally:
+        web.abort_downloads()
         server.close()
         await server.wait_closed()

@@ -3,8 +3,10 @@
 GET /                     the task list (web/index.html)
 GET /tasks/<task_id>      the log view of one task (web/task.html)
 GET /static/<file>        a file from web/ (one path segment, no way out of web/)
-GET /api/tasks            the task list as JSON
-GET /logs/<task_id>       the WebSocket log stream (after, tail, batch query parameters)
+GET /api/tasks            the task list as JSON, newest first (status, label, limit,
+                          page_token query parameters)
+GET /api/tasks/<id>/log   a task's stored log as a download (format, after, tail, timestamps)
+GET /logs/<task_id>       the WebSocket log stream (after, tail, batch, lossless parameters)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.addresses import is_loopback
 from shared.errors import InvalidRequest
 from shared.ids import is_valid_task_id
+from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery, parse_label, parse_status
 
 SECURITY_HEADERS = [
     (
@@ -42,11 +45,12 @@ _MAX_QUERY_INT = 10**12
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """What a request asks for. ``kind``: page, static, api_tasks, logs, not_found."""
+    """What a request asks for. ``kind``: page, static, api_tasks, api_task_log, logs,
+    not_found."""
 
     kind: str
     file: str = ""  # page/static: the file under web/
-    task_id: str = ""  # logs: the id exactly as requested (validated by the handler)
+    task_id: str = ""  # logs/api_task_log: the id exactly as requested (validated later)
     query: str = ""
 
 
@@ -57,6 +61,21 @@ class LogsQuery:
     after: int | None = None
     tail: int | None = None
     batch: bool = False
+    lossless: bool = False
+
+
+EXPORT_FORMATS = ("text", "jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportQuery:
+    """The log download's query parameters. Without ``after`` or ``tail``: the whole log
+    (``after=0``)."""
+
+    format: str = "text"
+    after: int | None = 0
+    tail: int | None = None
+    timestamps: bool = False
 
 
 def route(target: str) -> Route:
@@ -70,7 +89,10 @@ def route(target: str) -> Route:
     if path.startswith("/tasks/") and is_valid_task_id(path[len("/tasks/") :]):
         return Route("page", file="task.html")
     if path == "/api/tasks":
-        return Route("api_tasks")
+        return Route("api_tasks", query=parts.query)
+    if path.startswith("/api/tasks/") and path.endswith("/log"):
+        task_id = unquote(path[len("/api/tasks/") : -len("/log")])
+        return Route("api_task_log", task_id=task_id, query=parts.query)
     if path.startswith("/static/"):
         name = path[len("/static/") :]
         if _STATIC_NAME.fullmatch(name):
@@ -78,29 +100,94 @@ def route(target: str) -> Route:
     return Route("not_found")
 
 
-def parse_logs_query(query: str) -> LogsQuery:
-    """``after=N``, ``tail=N``, ``batch=1``; anything else malformed raises InvalidRequest."""
+def _params(query: str, allowed: set[str]) -> dict[str, list[str]]:
+    """The parameters of a query string, or InvalidRequest for a malformed one or an unknown
+    name."""
     try:
         params = parse_qs(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
         raise InvalidRequest("malformed query string") from None
-    unknown = set(params) - {"after", "tail", "batch"}
+    unknown = set(params) - allowed
     if unknown:
         raise InvalidRequest(f"unknown query parameter(s): {', '.join(sorted(unknown))[:80]}")
+    return params
 
-    def number(name: str) -> int | None:
-        values = params.get(name)
-        if not values:
-            return None
-        value = values[-1]
-        if not value.isdigit() or int(value) > _MAX_QUERY_INT:
-            raise InvalidRequest(f"{name} must be a non-negative integer")
-        return int(value)
 
-    batch = params.get("batch", ["0"])[-1]
-    if batch not in ("0", "1", "true", "false"):
-        raise InvalidRequest("batch must be 0 or 1")
-    return LogsQuery(after=number("after"), tail=number("tail"), batch=batch in ("1", "true"))
+def _number(params: dict[str, list[str]], name: str) -> int | None:
+    """The last ``name=N`` (a non-negative integer), or None when absent."""
+    values = params.get(name)
+    if not values:
+        return None
+    value = values[-1]
+    if not value.isascii() or not value.isdigit() or int(value) > _MAX_QUERY_INT:
+        raise InvalidRequest(f"{name} must be a non-negative integer")
+    return int(value)
+
+
+def _flag(params: dict[str, list[str]], name: str) -> bool:
+    """``name=1`` / ``name=true`` (``0``, ``false`` or absent: False)."""
+    value = params.get(name, ["0"])[-1]
+    if value not in ("0", "1", "true", "false"):
+        raise InvalidRequest(f"{name} must be 0 or 1")
+    return value in ("1", "true")
+
+
+def parse_logs_query(query: str) -> LogsQuery:
+    """``after=N``, ``tail=N``, ``batch=1``, ``lossless=1``; anything else malformed raises
+    InvalidRequest."""
+    params = _params(query, {"after", "tail", "batch", "lossless"})
+    return LogsQuery(
+        after=_number(params, "after"),
+        tail=_number(params, "tail"),
+        batch=_flag(params, "batch"),
+        lossless=_flag(params, "lossless"),
+    )
+
+
+def parse_export_query(query: str) -> ExportQuery:
+    """``format=text|jsonl``, ``after=N`` or ``tail=N`` (not both; neither: the whole log),
+    ``timestamps=1`` (text: each line starts with its Docker timestamp, as ``docker logs
+    -t``); anything else malformed raises InvalidRequest."""
+    params = _params(query, {"format", "after", "tail", "timestamps"})
+    fmt = params.get("format", ["text"])[-1]
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidRequest(f"format must be one of: {', '.join(EXPORT_FORMATS)}")
+    after, tail = _number(params, "after"), _number(params, "tail")
+    if after is not None and tail is not None:
+        raise InvalidRequest("give after or tail, not both")
+    return ExportQuery(
+        format=fmt,
+        after=0 if after is None and tail is None else after,
+        tail=tail,
+        timestamps=_flag(params, "timestamps"),
+    )
+
+
+def parse_tasks_query(query: str) -> TaskQuery:
+    """``status=S`` (repeated or comma-separated: any of them), ``label=K=V`` (repeated:
+    all of them), ``limit=N`` (1..MAX_LIMIT, default DEFAULT_LIMIT), ``page_token=T`` (from
+    the previous page's ``X-Next-Page-Token``). Empty values are ignored. Anything else
+    malformed raises InvalidRequest."""
+    params = _params(query, {"status", "label", "limit", "page_token"})
+    statuses = frozenset(
+        parse_status(name)
+        for value in params.get("status", [])
+        for name in value.split(",")
+        if name.strip()
+    )
+    labels = tuple(sorted(parse_label(v) for v in params.get("label", []) if v))
+    limit_text = params.get("limit", [""])[-1]
+    limit = DEFAULT_LIMIT
+    if limit_text:
+        if not limit_text.isascii() or not limit_text.isdigit():
+            raise InvalidRequest(f"limit must be an integer between 1 and {MAX_LIMIT}")
+        limit = int(limit_text) if len(limit_text) < 8 else MAX_LIMIT + 1
+    return TaskQuery(
+        statuses=statuses,
+        labels=labels,
+        limit=limit,
+        page_token=params.get("page_token", [""])[-1],
+    )
 
 
 def static_file(web_dir: Path, name: str) -> Path | None:

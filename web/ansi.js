@@ -98,7 +98,7 @@ export function parseAnsi(text) {
   return segments;
 }
 
-// The plain text of a line (what filters match and downloads contain).
+// The plain text of a line (what filters match).
 export function plainText(text) {
   return parseAnsi(text).map((s) => s.text).join("");
 }

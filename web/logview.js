@@ -3,7 +3,8 @@
 // Lines arrive in batches from the WebSocket; they are queued and rendered together on the
 // next animation frame, at most MAX_DOM of them (older DOM lines are removed), so the page
 // stays responsive at 10,000 lines/s. The store keeps the last MAX_STORE lines for filtering
-// and download. Log content only ever reaches the page as text (textContent), never as HTML.
+// (Download asks the server for the whole stored log). Log content only ever reaches the
+// page as text (textContent), never as HTML.
 
 import { parseAnsi, plainText, styleClasses } from "./ansi.js";
 import { truncatedNote } from "./wording.js";
@@ -52,8 +53,8 @@ export class LogView {
     }
     for (const e of entries) if (this.matches(e)) this.pending.push(e);
     if (this.pending.length > MAX_FRAME) {
-      // faster than anyone reads: show the newest lines; the store keeps them all (a pause,
-      // the filter or the download brings back any line)
+      // faster than anyone reads: show the newest lines; the store keeps them all (a pause
+      // or the filter brings back any line)
       this.pending.splice(0, this.pending.length - MAX_FRAME);
     }
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
@@ -176,16 +177,5 @@ export class LogView {
     }
     const atEnd = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 8;
     if (!atEnd && this.follow) this.setFollow(false); // the user scrolled up: pause
-  }
-
-  // All stored lines as text, as a person would save them.
-  text({ timestamps }) {
-    const out = [];
-    for (const e of this.entries) {
-      if (e.kind !== "line") continue;
-      const body = plainText(e.content);
-      out.push(timestamps ? `${e.ts} ${body}` : body);
-    }
-    return out.join("\n") + (out.length ? "\n" : "");
   }
 }

@@ -123,21 +123,17 @@ function onFilterInput() {
   }, 120);
 }
 
-function download() {
-  const text = view.text({ timestamps: $("timestamps").checked });
-  const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `${taskId}.log`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+// Download: the whole stored log from the server (not just what this page received), as
+// `docker logs` prints it; the server names the file (Content-Disposition: attachment).
+function downloadUrl() {
+  const params = new URLSearchParams({ format: "text" });
+  if ($("timestamps").checked) params.set("timestamps", "1");
+  return `/api/tasks/${encodeURIComponent(taskId)}/log?${params}`;
 }
 
 async function loadInfo() {
   try {
-    const tasks = await (await fetch("/api/tasks")).json();
+    const tasks = await (await fetch("/api/tasks?limit=1000")).json();
     const info = tasks.find((t) => t.task_id === taskId);
     if (info && !state.finished) $("task-meta").textContent = `status ${info.status} · worker ${info.worker} · ${info.image}`;
   } catch {
@@ -150,10 +146,13 @@ function main() {
   $("task-id").textContent = taskId;
   $("filter").addEventListener("input", onFilterInput);
   $("regex").addEventListener("change", onFilterInput);
-  $("timestamps").addEventListener("change", (e) => $("log").classList.toggle("show-ts", e.target.checked));
+  $("timestamps").addEventListener("change", (e) => {
+    $("log").classList.toggle("show-ts", e.target.checked);
+    $("download").href = downloadUrl();
+  });
   $("wrap").addEventListener("change", (e) => $("log").classList.toggle("wrap", e.target.checked));
   $("follow").addEventListener("click", () => view.setFollow(!view.follow));
-  $("download").addEventListener("click", download);
+  $("download").href = downloadUrl();
   updateCounts();
   loadInfo();
   connect();

@@ -13,7 +13,7 @@ function cell(row, text, className) {
 function render(tasks) {
   const body = $("tasks").tBodies[0];
   const rows = document.createDocumentFragment();
-  for (const t of [...tasks].reverse()) {
+  for (const t of tasks) { // newest first, as /api/tasks lists them
     const tr = document.createElement("tr");
     const td = document.createElement("td");
     const a = document.createElement("a");

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -45,6 +46,11 @@ def lines_of(frames_: list[dict]) -> list[tuple[int, str]]:
         elif f["type"] == "log" and not f["isComplete"]:
             out.append((f["seq"], f["content"]))
     return out
+
+
+def ws_lines(got: list[dict]) -> list[dict]:
+    """The line objects of a batched stream's frames."""
+    return [ln for f in got if f["type"] == "batch" for ln in f["lines"]]
 
 
 async def test_frames_follow_the_contract(master_factory):
@@ -132,6 +138,88 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_others(master_fa
         assert received == sorted(set(received))
 
 
+async def stalled_client(url: str, address: str):
+    """A WebSocket client that reads nothing until told to: a small receive buffer and a
+    one-message queue, so the server cannot hide its lag in the client's buffers."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    return await connect(url, sock=sock, max_size=None, max_queue=1)
+
+
+async def read_all(ws) -> tuple[list[int], list[dict], dict | None]:
+    """Line seqs, gap/dropped notices and the final message of a batched stream, checking
+    that the notices account exactly for every line not received."""
+    seqs: list[int] = []
+    notices: list[dict] = []
+    end = None
+    expect = 1
+    try:
+        async for message in ws:
+            frame = json.loads(message)
+            if frame["type"] == "batch":
+                for line in frame["lines"]:
+                    assert line["seq"] == expect
+                    seqs.append(expect)
+                    expect += 1
+            elif frame["type"] in ("gap", "dropped"):
+                assert frame["fromSeq"] == expect
+                notices.append(frame)
+                expect = frame["toSeq"] + 1
+            elif frame["type"] == "log" and frame["isComplete"]:
+                end = frame
+    except ConnectionClosed:
+        pass
+    return seqs, notices, end
+
+
+async def test_a_slow_lossless_reader_gets_every_line_and_a_slow_live_one_is_told(
+    master_factory,
+):
+    async with master_factory() as (running, _):
+        total = 30_000  # ~14 MB of frames: more than the relay lets a live client lag
+        burst = (
+            f"i=1; while [ $i -le {total} ]; do printf 'seq=%d %0400d\\n' $i 0; i=$((i+1)); done"
+        )
+        task_id = await run(running, f"sleep 1; {burst}")
+        url = f"ws://{running.http_address}/logs/{task_id}?batch=1&after=0"
+        lossless = await stalled_client(url + "&lossless=1", running.http_address)
+        live = await stalled_client(url, running.http_address)
+        await eventually(
+            lambda: running.master.registry.status(task_id).is_final, "the burst to end", 60
+        )
+        (got, notices, end), (live_got, live_notices, live_end) = await asyncio.gather(
+            read_all(lossless), read_all(live)
+        )
+        assert got == list(range(1, total + 1))
+        assert notices == []  # never a dropped
+        assert end is not None and end["status"] == "success" and lossless.close_code == 1000
+        assert running.master.relays[task_id].history.reads > 0  # it caught up from the store
+
+        assert live_notices and {n["type"] for n in live_notices} == {"dropped"}
+        lost = sum(n["count"] for n in live_notices)
+        assert lost == sum(n["toSeq"] - n["fromSeq"] + 1 for n in live_notices)
+        assert len(live_got) + lost == total  # exact: every line received or announced
+        assert live_end is not None and live_end["status"] == "success"
+
+
+async def test_an_expired_log_is_an_error_frame_and_close_4410(master_factory):
+    async with master_factory() as (running, workers):
+        task_id = await run(running, "echo one; echo two")
+        base = f"ws://{running.http_address}/logs/{task_id}"
+        got, code = await frames(base + "?batch=1")
+        assert code == 1000 and [ln["content"] for ln in ws_lines(got)] == ["one", "two"]
+        await workers[0].store.remove(task_id)  # what retention does
+        await eventually(lambda: running.master.registry.task(task_id).expired, "the heartbeat")
+        for query in ("", "?after=0&lossless=1", "?tail=1&batch=1"):
+            got, code = await frames(base + query)
+            assert code == 4410, query
+            assert got[-1]["type"] == "error" and got[-1]["code"] == "expired"
+            assert "expired" in got[-1]["message"] and len(got[-1]["message"]) < 300
+
+
 @pytest.mark.parametrize(
     ("path", "code", "close"),
     [
@@ -141,6 +229,7 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_others(master_fa
         ("/logs/task-424242", "not_found", 4404),
         ("/logs/task-424242?after=-1", "invalid_request", 4400),
         ("/logs/task-424242?evil=1", "invalid_request", 4400),
+        ("/logs/task-424242?lossless=2", "invalid_request", 4400),
     ],
 )
 async def test_bad_task_ids_get_an_error_frame_and_a_4xxx_close(master_factory, path, code, close):

@@ -145,7 +145,9 @@ async def test_filter_follow_and_download_work_like_a_person_uses_them(browser, 
         )
         await wait_banner(page)
 
-        # download: the lines as text
+        # download: the whole stored log, from the server's export (not the page's copy)
+        export = f"/api/tasks/{task_id}/log?format=text"
+        assert await page.get_attribute("#download", "href") == export
         async with page.expect_download() as event:
             await page.click("#download")
         download = await event.value
@@ -154,6 +156,8 @@ async def test_filter_follow_and_download_work_like_a_person_uses_them(browser, 
         expected += [f"late {i}" for i in range(301, 321)]
         assert text.splitlines() == expected
         assert download.suggested_filename == f"{task_id}.log"
+        await page.check("#timestamps")
+        assert await page.get_attribute("#download", "href") == export + "&timestamps=1"
         assert problems == []
 
 

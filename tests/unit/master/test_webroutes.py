@@ -7,14 +7,19 @@ from pathlib import Path
 import pytest
 
 from master.webroutes import (
+    ExportQuery,
     LogsQuery,
     host_allowed,
     origin_allowed,
+    parse_export_query,
     parse_logs_query,
+    parse_tasks_query,
     route,
     static_file,
 )
 from shared.errors import InvalidRequest
+from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery
+from shared.model import TaskStatus
 
 
 def test_routes():
@@ -26,6 +31,19 @@ def test_routes():
     assert route("/static/.env").kind == "not_found"
     logs = route("/logs/task-1%2F..?after=3")
     assert (logs.kind, logs.task_id, logs.query) == ("logs", "task-1/..", "after=3")
+    tasks = route("/api/tasks?status=running")
+    assert (tasks.kind, tasks.query) == ("api_tasks", "status=running")
+    export = route("/api/tasks/task-42/log?format=jsonl")
+    assert (export.kind, export.task_id, export.query) == (
+        "api_task_log",
+        "task-42",
+        "format=jsonl",
+    )
+    # the id is passed on as requested, for the handler to refuse (400)
+    assert route("/api/tasks/..%2F..%2Fx/log").task_id == "../../x"
+    assert route("/api/tasks/a/b/log").task_id == "a/b"
+    assert route("/api/tasks/task-42").kind == "not_found"
+    assert route("/api/tasks/task-42/logs").kind == "not_found"
 
 
 def test_static_files_stay_inside_web(tmp_path: Path):
@@ -45,9 +63,62 @@ def test_query_parameters():
     assert parse_logs_query("") == LogsQuery()
     assert parse_logs_query("after=5&batch=1") == LogsQuery(after=5, batch=True)
     assert parse_logs_query("tail=0") == LogsQuery(tail=0)
-    for bad in ("after=-1", "tail=x", "batch=2", "evil=1", "after=" + "9" * 20):
+    assert parse_logs_query("lossless=1&batch=1") == LogsQuery(batch=True, lossless=True)
+    assert parse_logs_query("lossless=true") == LogsQuery(lossless=True)
+    assert parse_logs_query("lossless=0") == LogsQuery()
+    for bad in ("after=-1", "tail=x", "batch=2", "evil=1", "after=" + "9" * 20, "lossless=yes"):
         with pytest.raises(InvalidRequest):
             parse_logs_query(bad)
+    with pytest.raises(InvalidRequest):
+        parse_logs_query("after=\u00b2")  # a digit to str.isdigit, not to int()
+
+
+def test_download_parameters_default_to_the_whole_log_as_text():
+    assert parse_export_query("") == ExportQuery(format="text", after=0, tail=None)
+    assert parse_export_query("format=jsonl") == ExportQuery(format="jsonl", after=0)
+    assert parse_export_query("tail=10") == ExportQuery(after=None, tail=10)
+    assert parse_export_query("after=7&format=text") == ExportQuery(after=7)
+    assert parse_export_query("timestamps=1") == ExportQuery(timestamps=True)
+    for bad in (
+        "format=csv",
+        "format=",
+        "after=-1",
+        "tail=x",
+        "after=1&tail=2",  # one or the other
+        "grep=x",
+        "timestamps=2",
+        "a&&b=",
+    ):
+        with pytest.raises(InvalidRequest):
+            parse_export_query(bad)
+
+
+def test_task_list_parameters():
+    assert parse_tasks_query("") == TaskQuery()
+    # the contract's template, literally: empty values are "any"
+    assert parse_tasks_query("status=&label=&limit=") == TaskQuery(limit=DEFAULT_LIMIT)
+    both = frozenset({TaskStatus.RUNNING, TaskStatus.FAILED})
+    assert parse_tasks_query("status=running,failed").statuses == both
+    assert parse_tasks_query("status=running&status=FAILED").statuses == both
+    labels = parse_tasks_query("label=team%3Dweb&label=env=prod&label=empty=").labels
+    assert labels == (("empty", ""), ("env", "prod"), ("team", "web"))
+    assert parse_tasks_query(f"limit={MAX_LIMIT}").limit == MAX_LIMIT
+    assert parse_tasks_query("page_token=1.5/task-1").page_token == "1.5/task-1"
+    for bad in (
+        "status=bogus",
+        "status=running,nope",
+        "label=novalue",
+        "label==v",
+        "limit=0",
+        f"limit={MAX_LIMIT + 1}",
+        "limit=" + "9" * 30,
+        "limit=-1",
+        "limit=ten",
+        "sort=asc",
+    ):
+        with pytest.raises(InvalidRequest) as err:
+            parse_tasks_query(bad)
+        assert len(str(err.value)) < 200
 
 
 def test_origin_and_host_checks():

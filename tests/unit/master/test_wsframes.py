@@ -1,9 +1,11 @@
-"""WebSocket frames: valid JSON with exactly the contract's fields, whatever the content."""
+"""WebSocket frames and download bodies: valid JSON with exactly the contract's fields,
+whatever the content."""
 
 from __future__ import annotations
 
 import json
 
+from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
 from master.wsframes import error_frame, frames
 from shared.model import STDERR, STDOUT, Batch, Dropped, Gap, LogLine, TaskEnd, TaskStatus
 
@@ -54,3 +56,28 @@ def test_notices_and_the_end_in_order():
         "code": "not_found",
         "message": "no task",
     }
+
+
+def test_download_bodies_are_one_line_per_log_line_in_either_format():
+    nasty = 'quote " nul \x00 esc \x1b[31m é ☃ \u2028 lone \udc80 surrogate'
+    lines = [LogLine(1, TS, STDOUT, "out"), LogLine(2, TS, STDERR, nasty, truncated=3)]
+    text = encode_lines(lines, "text")
+    assert text == ("out\n" + nasty.replace("\udc80", "?") + "\n").encode()
+    assert encode_lines(lines, "text", timestamps=True).startswith(f"{TS} out\n{TS} ".encode())
+    body = encode_lines(lines, "jsonl").decode()
+    assert body.endswith("\n")
+    rows = [json.loads(row) for row in body[:-1].split("\n")]  # JSON Lines: split at \n only
+    assert rows[0] == {"seq": 1, "timestamp": TS, "stream": "stdout", "content": "out"}
+    assert rows[1]["stream"] == "stderr" and rows[1]["truncated"] == 3
+    assert encode_lines([], "jsonl") == b""
+
+
+def test_download_chunks_and_head_follow_http_1_1():
+    assert chunk(b"hello\n") == b"6\r\nhello\n\r\n"
+    assert chunk(b"x" * 300)[:5] == b"12c\r\n"
+    assert LAST_CHUNK == b"0\r\n\r\n"
+    head = response_head(200, "OK", download_headers("task-1", "jsonl"))
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert b'Content-Disposition: attachment; filename="task-1.jsonl"\r\n' in head
+    assert b"Transfer-Encoding: chunked\r\n" in head and b"Connection: close\r\n" in head
+    assert b'filename="task-1.log"' in response_head(200, "OK", download_headers("task-1", "text"))

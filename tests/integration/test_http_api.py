@@ -1,0 +1,200 @@
+"""The HTTP API on the web port: the task list (GET /api/tasks) and the log download
+(GET /api/tasks/<task_id>/log), against a real master, worker, store and Docker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from master.master_client import MasterClient
+from shared.model import TaskSpec
+from tests.fixtures import TEST_IMAGE, eventually
+from tests.integration.test_websocket import frames, ws_lines
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
+
+
+async def run(running, script: str, labels: tuple[tuple[str, str], ...] = ()) -> str:
+    async with MasterClient(running.grpc_address) as client:
+        info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", script), labels=labels))
+    return info.task_id
+
+
+async def finished(running, task_id: str) -> None:
+    await eventually(
+        lambda: running.master.registry.status(task_id).is_final, f"{task_id} to end", 60
+    )
+
+
+async def get(running, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and the whole body of ``GET path``."""
+
+    def fetch() -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(f"http://{running.http_address}{path}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+    return await asyncio.to_thread(fetch)
+
+
+async def test_the_download_is_the_whole_stored_log_as_the_websocket_gives_it(master_factory):
+    async with master_factory() as (running, _):
+        # 3000 lines: the relay keeps the last 1000, the first 2000 come from the store
+        script = (
+            "i=1; while [ $i -le 3000 ]; do "
+            'if [ $((i % 7)) -eq 0 ]; then echo "err $i" >&2; else echo "out $i"; fi; '
+            "i=$((i+1)); done; printf 'tab\\there \\303\\251 \\342\\230\\203 \"q\" <b>\\n'"
+        )
+        task_id = await run(running, script)
+        await finished(running, task_id)
+        got, code = await frames(f"ws://{running.http_address}/logs/{task_id}?after=0&batch=1")
+        assert code == 1000
+        reference = ws_lines(got)
+        last = len(reference)  # 3001, as the worker numbered them (compared below, not assumed)
+        assert [ln["seq"] for ln in reference] == list(range(1, last + 1)) and last > 2990
+        assert 'tab\there é ☃ "q" <b>' in [ln["content"] for ln in reference]
+
+        status, headers, body = await get(running, f"/api/tasks/{task_id}/log")
+        assert status == 200
+        assert headers["Content-Disposition"] == f'attachment; filename="{task_id}.log"'
+        assert headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert headers["Transfer-Encoding"] == "chunked" and headers["Connection"] == "close"
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert body.decode() == "".join(ln["content"] + "\n" for ln in reference)
+
+        status, headers, body = await get(running, f"/api/tasks/{task_id}/log?format=jsonl")
+        assert status == 200
+        assert headers["Content-Disposition"] == f'attachment; filename="{task_id}.jsonl"'
+        rows = [json.loads(row) for row in body.decode().split("\n")[:-1]]
+        assert rows == reference
+        assert {r["stream"] for r in rows} == {"stdout", "stderr"}
+
+        _, _, body = await get(running, f"/api/tasks/{task_id}/log?tail=3")
+        assert body.decode().split("\n") == [ln["content"] for ln in reference[-3:]] + [""]
+        _, _, body = await get(running, f"/api/tasks/{task_id}/log?after={last - 3}&format=jsonl")
+        assert [json.loads(r) for r in body.decode().split("\n")[:-1]] == reference[-3:]
+        _, _, body = await get(running, f"/api/tasks/{task_id}/log?tail=0")
+        assert body == b""
+        _, _, body = await get(running, f"/api/tasks/{task_id}/log?tail=1&timestamps=1")
+        assert body.decode() == f"{reference[-1]['timestamp']} {reference[-1]['content']}\n"
+
+
+async def test_download_errors_are_short_plain_answers(master_factory):
+    async with master_factory() as (running, workers):
+        running.master.registry.started_at = 0  # past the warm-up
+        task_id = await run(running, "echo one; echo two")
+        await finished(running, task_id)
+        cases = [
+            ("/api/tasks/task-424242/log", 404, "no task task-424242"),
+            ("/api/tasks/x/log", 400, "invalid task id"),
+            ("/api/tasks/..%2F..%2Fetc/log", 400, "invalid task id"),
+            ("/api/tasks/task-1%00/log", 400, "invalid task id"),
+            (f"/api/tasks/{task_id}/log?format=csv", 400, "format must be"),
+            (f"/api/tasks/{task_id}/log?after=1&tail=1", 400, "after or tail"),
+            (f"/api/tasks/{task_id}/log?after=-1", 400, "non-negative"),
+            (f"/api/tasks/{task_id}/log?evil=1", 400, "unknown query parameter"),
+        ]
+        for path, want, message in cases:
+            status, headers, body = await get(running, path)
+            assert (status, headers["Content-Type"]) == (want, "text/plain; charset=utf-8"), path
+            assert message in body.decode() and len(body) < 300, path
+
+        await workers[0].store.remove(task_id)  # retention removed its log
+        await eventually(lambda: running.master.registry.task(task_id).expired, "the heartbeat")
+        status, _, body = await get(running, f"/api/tasks/{task_id}/log")
+        assert status == 410 and b"expired" in body
+
+
+def stalled_download(address: str, path: str) -> socket.socket:
+    """A client that sends the request, reads the response head, then stops reading."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no room to hide in
+    sock.settimeout(10)
+    sock.connect((host, int(port)))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1024)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    return sock
+
+
+async def test_a_client_leaving_mid_download_frees_its_subscription_at_once(master_factory):
+    async with master_factory() as (running, _):
+        task_id = await run(running, "seq 1 100000")  # as JSON Lines: ~8 MB, more than buffers
+        await finished(running, task_id)
+        path = f"/api/tasks/{task_id}/log?format=jsonl"
+        sock = await asyncio.to_thread(stalled_download, running.http_address, path)
+        await asyncio.sleep(0.5)
+        hub = running.master.relays[task_id].hub
+        assert hub.subscriber_count == 1 and len(running.web.downloads) == 1  # blocked on it
+        sock.close()
+        await eventually(lambda: hub.subscriber_count == 0, "the subscription to go", 1.0)
+        await eventually(lambda: not running.web.downloads, "the download to end", 1.0)
+
+        # the server stays healthy, and stopping it cuts a download still in progress
+        status, _, _ = await get(running, f"/api/tasks/{task_id}/log?tail=1")
+        assert status == 200
+        left = await asyncio.to_thread(stalled_download, running.http_address, path)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 3  # it is cut, not waited for
+    left.close()
+
+
+async def test_the_task_list_filters_pages_and_refuses_bad_parameters(master_factory):
+    async with master_factory() as (running, _):
+        web = await run(running, "exit 0", labels=(("team", "web"),))
+        db = await run(running, "exit 3", labels=(("team", "db"), ("env", "prod")))
+        newest = await run(running, "exit 0", labels=(("team", "web"), ("env", "prod")))
+        for task_id in (web, db, newest):
+            await finished(running, task_id)
+
+        async def ids(query: str) -> list[str]:
+            status, headers, body = await get(running, f"/api/tasks?{query}")
+            assert status == 200 and headers["Content-Type"] == "application/json"
+            return [t["task_id"] for t in json.loads(body)]
+
+        assert await ids("") == [newest, db, web]  # newest first
+        assert await ids("label=team=web") == [newest, web]
+        assert await ids("label=team=web&label=env=prod") == [newest]
+        assert await ids("status=failed") == [db]
+        assert await ids("status=failed,success") == [newest, db, web]
+        assert await ids("status=running&status=failed") == [db]
+        assert await ids("status=&label=&limit=") == [newest, db, web]
+
+        status, headers, body = await get(running, "/api/tasks?limit=2")
+        assert [t["task_id"] for t in json.loads(body)] == [newest, db]
+        token = headers["X-Next-Page-Token"]
+        status, headers, body = await get(running, f"/api/tasks?limit=2&page_token={token}")
+        assert [t["task_id"] for t in json.loads(body)] == [web]
+        assert "X-Next-Page-Token" not in headers
+        row = json.loads(body)[0]
+        assert (row["status"], row["labels"], row["command"]) == (
+            "success",
+            {"team": "web"},
+            ["sh", "-c", "exit 0"],
+        )
+
+        for query, message in [
+            ("status=bogus", "unknown status"),
+            ("label=novalue", "KEY=VALUE"),
+            ("limit=0", "limit"),
+            ("limit=100000", "limit"),
+            ("limit=x", "limit"),
+            ("page_token=garbage", "page token"),
+            ("sort=asc", "unknown query parameter"),
+        ]:
+            status, headers, body = await get(running, f"/api/tasks?{query}")
+            assert status == 400, query
+            assert headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert message in body.decode() and len(body) < 300, query
