@@ -189,8 +189,9 @@ class Master:
             raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
         relay = self._relay(task_id)
         await relay.wait_ready(self.config.ready_timeout)
-        if not follow:
-            await relay.wait_caught_up(self.config.ready_timeout)
+        # the lines the worker had when the relay subscribed: `tail` counts back from there,
+        # and a no-follow client ends there
+        await relay.wait_caught_up(self.config.ready_timeout)
         if relay.expired is not None:
             raise relay.expired
         log.debug("%s follows %s", user, task_id)

@@ -271,11 +271,8 @@ class WebServer:
         return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, Headers())
 
     async def _stream(self, download: _Download, task_id: str) -> None:
-        """The download's lines, from the store, through StreamTaskLogsUnified (lossless).
-
-        A finished task is followed to its end: that is all of its log, whatever the master's
-        relay has received so far. A running task's log is taken up to its newest line."""
-        finished = self.master.get_task(task_id).status.is_final
+        """The download's lines, from the store, through StreamTaskLogsUnified (lossless, no
+        follow: the log up to the worker's newest line when the download starts)."""
         address = download.connection.remote_address
         await self.master.StreamTaskLogsUnified(
             task_id,
@@ -283,7 +280,7 @@ class WebServer:
             download.send,
             tail=download.query.tail,
             after=download.query.after,
-            follow=not finished,
+            follow=False,
             lossless=True,
         )
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from shared.errors import ContainerGone, DockerUnavailable
 from shared.hub import History, HubLimits, LogHub
-from shared.model import ConnectionState, LogLine, TaskEnd
+from shared.model import ConnectionState, LogLine, Stream, TaskEnd
 from shared.subscription import Subscription
 from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
 from worker.logsource import LogSource
@@ -60,7 +60,7 @@ class TaskLogBroadcaster:
         self._stored_recent = recent or []  # the last stored lines of a resumed task
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
         self._resume = ResumePoint()
-        self._last_ts = ""  # timestamp of the newest published line
+        self._last_ts: dict[Stream, str] = {}  # timestamp of the newest line of each stream
         self.rereads = 0  # times Docker's stream went back (log rotation) and was filtered
         self._retry_delays = retry_delays
         self.reads = 0  # log streams opened
@@ -186,23 +186,40 @@ class TaskLogBroadcaster:
                 raise _Rewound
         lines = resume.filter(lines)
         if lines:
-            self._last_ts = lines[-1].timestamp
+            self._last_ts.update(_newest_by_stream(lines))
             self.hub.publish(lines)
             if self._sink is not None:
                 self._sink(lines)
 
     def _went_back(self, lines: list[LogLine]) -> int:
-        """The index of the first line not newer than the one published before it, or -1."""
-        prev = self._last_ts
+        """The index of the first line Docker sends again, or -1: a line not newer than the
+        last one of its stream (within a stream Docker's order is strict; stdout and stderr
+        interleave slightly out of timestamp order) that equals a line already published."""
+        last = dict(self._last_ts)
         for i, line in enumerate(lines):
             ts = line.timestamp
-            if len(ts) == len(prev):
-                if ts <= prev:
+            prev = last.get(line.stream, "")
+            if prev and _not_newer(ts, prev):
+                if self._published(line, lines[:i]):
                     return i
-            elif prev and 0 < _ns(ts) <= _ns(prev):
-                return i
-            prev = ts
+            else:
+                last[line.stream] = ts
         return -1
+
+    def _published(self, line: LogLine, before: list[LogLine]) -> bool:
+        """Whether ``line`` (same timestamp, stream and content) is among the recently
+        published lines or ``before`` it in its batch (looked for from the newest back, in its
+        stream, until a line older than it)."""
+        stream, ts = line.stream, line.timestamp
+        for other in reversed(self._recent() + before):
+            if other.stream is not stream:
+                continue
+            if other.timestamp == ts:
+                if other.content == line.content:
+                    return True
+            elif _not_newer(other.timestamp, ts):
+                return False  # older than it: in its stream, it cannot be further back
+        return False
 
 
 def _ns(ts: str) -> int:
@@ -210,3 +227,22 @@ def _ns(ts: str) -> int:
         return timestamp_ns(ts)
     except ValueError:
         return 0
+
+
+def _not_newer(ts: str, than: str) -> bool:
+    """``ts <= than`` for Docker timestamps (strings compare when their lengths match)."""
+    if len(ts) == len(than):
+        return ts <= than
+    a, b = _ns(ts), _ns(than)
+    return 0 < a <= b
+
+
+def _newest_by_stream(lines: list[LogLine]) -> dict[Stream, str]:
+    """The timestamp of the last line of each stream in ``lines``."""
+    newest: dict[Stream, str] = {}
+    for line in reversed(lines):
+        if line.stream not in newest:
+            newest[line.stream] = line.timestamp
+            if len(newest) == 2:
+                break
+    return newest

@@ -59,8 +59,11 @@ async def test_the_download_is_the_whole_stored_log_as_the_websocket_gives_it(ma
         got, code = await frames(f"ws://{running.http_address}/logs/{task_id}?after=0&batch=1")
         assert code == 1000
         reference = ws_lines(got)
-        last = len(reference)  # 3001, as the worker numbered them (compared below, not assumed)
-        assert [ln["seq"] for ln in reference] == list(range(1, last + 1)) and last > 2990
+        assert [ln["seq"] for ln in reference] == list(range(1, 3002))
+        out = [ln["content"] for ln in reference if ln["stream"] == "stdout"]
+        err = [ln["content"] for ln in reference if ln["stream"] == "stderr"]
+        assert err == [f"err {i}" for i in range(7, 3001, 7)]
+        assert out[:-1] == [f"out {i}" for i in range(1, 3001) if i % 7]
         assert 'tab\there é ☃ "q" <b>' in [ln["content"] for ln in reference]
 
         status, headers, body = await get(running, f"/api/tasks/{task_id}/log")
@@ -80,7 +83,7 @@ async def test_the_download_is_the_whole_stored_log_as_the_websocket_gives_it(ma
 
         _, _, body = await get(running, f"/api/tasks/{task_id}/log?tail=3")
         assert body.decode().split("\n") == [ln["content"] for ln in reference[-3:]] + [""]
-        _, _, body = await get(running, f"/api/tasks/{task_id}/log?after={last - 3}&format=jsonl")
+        _, _, body = await get(running, f"/api/tasks/{task_id}/log?after={3001 - 3}&format=jsonl")
         assert [json.loads(r) for r in body.decode().split("\n")[:-1]] == reference[-3:]
         _, _, body = await get(running, f"/api/tasks/{task_id}/log?tail=0")
         assert body == b""

@@ -139,3 +139,35 @@ async def test_lines_docker_sends_again_after_a_log_rotation_are_published_once(
     assert broadcaster.rereads == 1
     follows = [since for since, follow in source.calls if follow]
     assert len(follows) == 2 and follows[1] is not None  # followed again after the re-read
+
+
+class InterleavedSource:
+    """stdout and stderr reach Docker's log slightly out of timestamp order."""
+
+    tty = False
+
+    async def chunks(self, since, *, follow=True, tail=None):
+        from tests.dockerfmt import multiplexed
+        from tests.fakes.logsource import ts
+
+        if follow:
+            records = [
+                (1, ts(1), b"out 1\n"),
+                (1, ts(5), b"out 2\n"),
+                (2, ts(3), b"err 1\n"),
+                (1, ts(6), b"out 3\n"),
+                (2, ts(4), b"err 2\n"),
+                (2, ts(7), b"err 3\n"),
+            ]
+            yield multiplexed(records)
+
+    async def still_running(self) -> bool:
+        return False
+
+
+async def test_stdout_and_stderr_out_of_timestamp_order_are_new_lines_not_a_rotation():
+    broadcaster = TaskLogBroadcaster("task-123456", InterleavedSource(), retry_delays=(0.0,))
+    await asyncio.wait_for(broadcaster.run(), 5)
+    contents = [ln.content for ln in broadcaster.hub.store.recent(100)]
+    assert contents == ["out 1", "out 2", "err 1", "out 3", "err 2", "err 3"]
+    assert broadcaster.rereads == 0
