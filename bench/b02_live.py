@@ -3,7 +3,12 @@ the same time.
 
 Figures: every line delivered (in order), client lag p99 (receive time - Docker's timestamp),
 and lines/s of each follower from the first line's timestamp to its end. Targets: all lines,
-lag p99 <= 1 s, lines/s ratio >= 0.95.
+lag p99 <= 1 s, lines/s ratio >= 0.95. The worker's CPU per line is recorded too.
+
+Row 2s (when bench/run has a second cluster whose worker runs with `--no-store`): the same round
+on that cluster, alternating with the store-on rounds (on, off, on, off, ...); ratio: logcast
+lines/s store on / store off, per pair of rounds; target >= 0.95; lag p99 and worker CPU per
+line of both are reported beside it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,16 @@ from __future__ import annotations
 import asyncio
 
 from bench.clients import follow_docker, follow_ws
-from bench.harness import Cluster, Result, median, percentile, run_task
+from bench.harness import (
+    Cluster,
+    Result,
+    cpu_seconds,
+    median,
+    percentile,
+    run_task,
+    spread,
+    store_ab,
+)
 
 BLOCKS = 600  # 1000 lines every 50 ms
 LINES = BLOCKS * 1000
@@ -22,6 +36,7 @@ SCRIPT = (
 
 
 def one_round(cluster: Cluster) -> dict[str, float]:
+    cpu = cpu_seconds(cluster.worker.pid)
     task = run_task(cluster, SCRIPT)
     container = _container(cluster, task)
 
@@ -32,6 +47,7 @@ def one_round(cluster: Cluster) -> dict[str, float]:
         )
 
     ours, theirs = asyncio.run(both())
+    cpu = cpu_seconds(cluster.worker.pid) - cpu
     duration = ours.last_ts - ours.first_ts
     return {
         "produced_lines_per_s": LINES / duration,
@@ -44,6 +60,7 @@ def one_round(cluster: Cluster) -> dict[str, float]:
         "docker_lag_p99_ms": percentile(theirs.lags, 99) * 1000,
         "logcast_end_after_last_line_s": ours.done_at - ours.last_ts,
         "docker_end_after_last_line_s": theirs.done_at - theirs.last_ts,
+        "worker_cpu_us_per_line": cpu / LINES * 1e6,
     }
 
 
@@ -62,12 +79,17 @@ def _container(cluster: Cluster, task: str) -> str:
     return next(t["container_id"] for t in json.loads(out.stdout) if t["task_id"] == task)
 
 
-def run(cluster: Cluster, rounds: int = 3) -> Result:
+def run(cluster: Cluster, rounds: int = 3, nostore: Cluster | None = None) -> list[Result]:
     runs = []
+    off = []
     for r in range(rounds):
         figures = one_round(cluster)
         print(f"    round {r + 1}: {figures}", flush=True)
         runs.append(figures)
+        if nostore is not None:
+            figures = one_round(nostore)
+            print(f"    round {r + 1} (no store): {figures}", flush=True)
+            off.append(figures)
 
     def med(key: str) -> float:
         return median([x[key] for x in runs])
@@ -76,7 +98,7 @@ def run(cluster: Cluster, rounds: int = 3) -> Result:
     all_lines = all(x["logcast_all_lines"] == 1.0 for x in runs)
     p99 = med("logcast_lag_p99_ms")
     met = all_lines and p99 <= 1000 and ratio >= 0.95
-    return Result(
+    result = Result(
         2,
         "live: ~20k lines/s for 30 s",
         f"{med('logcast_lines_per_s'):,.0f} lines/s, lag p99 {p99:,.0f} ms, all lines: {all_lines}",
@@ -87,4 +109,28 @@ def run(cluster: Cluster, rounds: int = 3) -> Result:
         met,
         raw={"rounds": runs},
         notes=f"producer wrote {med('produced_lines_per_s'):,.0f} lines/s",
+        spread=f"{spread([x['logcast_lines_per_s'] for x in runs])} lines/s, lag p99 "
+        f"{spread([x['logcast_lag_p99_ms'] for x in runs])} ms",
     )
+    if nostore is None:
+        return [result]
+
+    def med_off(key: str) -> float:
+        return median([x[key] for x in off])
+
+    off_all = all(x["logcast_all_lines"] == 1.0 for x in off)
+    return [
+        result,
+        store_ab(
+            "2s",
+            "live with the store on vs off",
+            [x["logcast_lines_per_s"] for x in runs],
+            [x["logcast_lines_per_s"] for x in off],
+            unit="lines/s",
+            raw={"store_on": runs, "store_off": off},
+            notes=f"lag p99 {p99:,.0f} ms on, {med_off('logcast_lag_p99_ms'):,.0f} ms off; "
+            f"worker {med('worker_cpu_us_per_line'):.2f} us/line on, "
+            f"{med_off('worker_cpu_us_per_line'):.2f} off; all lines: {all_lines} on, "
+            f"{off_all} off",
+        ),
+    ]

@@ -7,10 +7,13 @@ clients are `websockets` clients or `docker logs -f`.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -22,8 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
+
+if TYPE_CHECKING:
+    from shared.model import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -75,6 +82,13 @@ def ts_seconds(ts: str) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    """``min-max`` of a benchmark's rounds, each formatted with ``fmt``."""
+    if not values:
+        return "-"
+    return f"{fmt.format(min(values))}-{fmt.format(max(values))}"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -134,6 +148,12 @@ class Cluster:
     worker: Proc
     tmp: Path
     worker_name: str
+    store: bool = True  # the worker stores every line (False: `worker serve --no-store`)
+
+    @property
+    def data_dir(self) -> Path:
+        """The worker's store (``--data-dir``), under the cluster's temporary directory."""
+        return self.tmp / "worker-data"
 
     def stop(self) -> None:
         self.worker.stop()
@@ -143,10 +163,18 @@ class Cluster:
             all=True, filters={"label": f"logcast.worker={self.worker_name}"}
         ):
             client.api.remove_container(c["Id"], force=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)  # keep only the processes' logs
 
 
-def start_cluster(*worker_args: str) -> Cluster:
-    """`master serve` + `worker serve`, on free loopback ports."""
+_CLUSTERS = itertools.count(1)
+
+
+def start_cluster(
+    *worker_args: str, store: bool = True, master_args: tuple[str, ...] = ()
+) -> Cluster:
+    """`master serve` + `worker serve`, on free loopback ports. The worker's store lives in the
+    cluster's temporary directory (removed by :meth:`Cluster.stop`); ``store=False`` runs the
+    worker with ``--no-store`` (memory only), for side-by-side measurements."""
     tmp = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
     master = _start(
         [
@@ -158,10 +186,12 @@ def start_cluster(*worker_args: str) -> Cluster:
             f"127.0.0.1:{free_port()}",
             "--log-level",
             "warning",
+            *master_args,
         ],
         tmp / "master.log",
     )
-    name = f"bench{os.getpid()}"
+    name = f"bench{os.getpid()}-{next(_CLUSTERS)}"  # two clusters at once never share a label
+    store_args = ["--data-dir", str(tmp / "worker-data")] if store else ["--no-store"]
     worker = _start(
         [
             str(BIN / "worker"),
@@ -174,12 +204,13 @@ def start_cluster(*worker_args: str) -> Cluster:
             name,
             "--log-level",
             "warning",
+            *store_args,
             *worker_args,
         ],
         tmp / "worker.log",
     )
     time.sleep(1.0)  # first heartbeat
-    return Cluster(master, worker, tmp, name)
+    return Cluster(master, worker, tmp, name, store)
 
 
 def run_task(cluster: Cluster, script: str) -> str:
@@ -204,11 +235,34 @@ def run_task(cluster: Cluster, script: str) -> str:
     return out.stdout.strip()
 
 
+def task_info(cluster: Cluster, task: str) -> TaskInfo:
+    """The master's info of one task."""
+    from master.master_client import MasterClient
+
+    async def get() -> TaskInfo:
+        async with MasterClient(cluster.master.address) as client:
+            return await client.get(task)
+
+    return asyncio.run(get())
+
+
+def wait_finished(cluster: Cluster, task: str, timeout: float = 300.0) -> TaskInfo:
+    """Poll the master until ``task`` has its final status (without following its log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = task_info(cluster, task)
+        if info.status.is_final:
+            return info
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{task} still {info.status} after {timeout:g} s")
+        time.sleep(0.25)
+
+
 @dataclass
 class Result:
     """One benchmark's outcome, as written to JSON and docs/BENCHMARKS.md."""
 
-    number: int
+    number: int | str  # "1s": benchmark 1 with the store on vs off; "11a": part a of 11
     name: str
     logcast: str  # the headline figure for logcast, with its unit
     comparison: str  # the same for what it is compared with
@@ -217,6 +271,47 @@ class Result:
     met: bool | None
     raw: Mapping[str, object] = field(default_factory=dict)
     notes: str = ""
+    spread: str = ""  # min-max over the rounds (of the figure or of the ratio, as it says)
+
+
+def store_ab(
+    number: str,
+    name: str,
+    on: list[float],
+    off: list[float],
+    *,
+    unit: str,
+    fmt: str = "{:,.0f}",
+    higher_is_better: bool = True,
+    raw: Mapping[str, object] | None = None,
+    notes: str = "",
+) -> Result:
+    """A benchmark's figure with the worker's store on against the same with it off
+    (``worker serve --no-store``), from rounds run interleaved (on, off, on, off, ...).
+
+    The ratio is the median of the per-round ratios, in the performance sense (on / off for a
+    rate, off / on for a cost such as CPU per line): target >= 0.95, the store keeps at least
+    95% of the memory-only performance."""
+    pairs = list(zip(on, off, strict=True))
+    ratios = [a / b if higher_is_better else b / a for a, b in pairs]
+    ratio = median(ratios)
+    return Result(
+        number,
+        name,
+        f"store on: {fmt.format(median(on))} {unit}",
+        f"store off (--no-store): {fmt.format(median(off))} {unit}",
+        ratio,
+        ">= 0.95x" + ("" if higher_is_better else " (off / on cost)"),
+        ratio >= 0.95,
+        raw=raw or {"store_on": on, "store_off": off, "ratios": ratios},
+        notes=notes,
+        spread=f"ratio {spread(ratios, '{:.2f}')}; on {spread(on, fmt)}; off {spread(off, fmt)}",
+    )
+
+
+def load_average() -> list[str]:
+    """The host's 1, 5 and 15 minute load averages (other work on the 2 cores shows here)."""
+    return Path("/proc/loadavg").read_text().split()[:3]
 
 
 def machine() -> dict[str, object]:
@@ -228,6 +323,7 @@ def machine() -> dict[str, object]:
             break
     docker_version = docker.from_env(version="auto").version().get("Version", "?")
     return {
+        "loadavg": load_average(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30, 1),

@@ -1,8 +1,16 @@
-"""docs/BENCHMARKS.md from a results JSON file (bench/results/latest.json by default)."""
+"""docs/BENCHMARKS.md from results JSON files.
+
+Usage: python -m bench.report [BASE.json [NEWER.json ...]]
+
+BASE defaults to bench/results/latest.json (the last full run). Rows of each NEWER file (a
+partial run, `bench/run 1 11`) replace the base's rows of the same benchmark numbers (and add
+new ones); every row then says which run it comes from.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -10,46 +18,92 @@ ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "bench" / "PROFILES.md"
 
 
-def render(results: dict) -> str:
-    m = results["machine"]
+def _benchmark(number: object) -> int:
+    """The benchmark a row belongs to: 1 for "1" and "1s", 11 for "11a"."""
+    m = re.match(r"\d+", str(number))
+    return int(m.group()) if m else 0
+
+
+def merge(runs: list[dict]) -> list[tuple[str, dict]]:
+    """(run label, row) for every row: a later run replaces an earlier run's benchmarks."""
+    rows: list[tuple[str, dict]] = []
+    for i, run in enumerate(runs):
+        label = f"R{i + 1}"
+        replaced = {_benchmark(r["number"]) for r in run["results"]}
+        rows = [(lab, r) for lab, r in rows if _benchmark(r["number"]) not in replaced]
+        rows.extend((label, r) for r in run["results"])
+    return sorted(rows, key=lambda lr: (_benchmark(lr[1]["number"]), str(lr[1]["number"])))
+
+
+def _describe(label: str, run: dict) -> str:
+    m = run["machine"]
+    load = ""
+    if "loadavg" in m:
+        load = f"; load average {' '.join(m['loadavg'])} at the start"
+        if "loadavg_end" in m:
+            load += f", {' '.join(m['loadavg_end'])} at the end"
+    code = run.get("code")
+    state = ""
+    if code:
+        state = f"; code at {code['commit']}"
+        if code["uncommitted"]:
+            state += f" with uncommitted changes to {len(code['uncommitted'])} other files"
+    return (
+        f"- **{label}**: `{run['command'].strip()}` ({run['elapsed_s']:.0f} s) on {m['date']}: "
+        f"{m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
+        f"Python {m['python']}, Docker {m['docker']}{load}{state}."
+    )
+
+
+def render(runs: list[dict], sources: list[str]) -> str:
     rows = [
-        "| # | benchmark | logcast | comparison | ratio | target | met |",
-        "|---|---|---|---|---|---|---|",
+        "| # | benchmark | logcast | comparison | ratio | target | met | spread | run |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results["results"]:
+    for label, r in merge(runs):
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
         met = {True: "yes", False: "**no**", None: "-"}[r["met"]]
         logcast = r["logcast"] + (f" ({r['notes']})" if r.get("notes") else "")
+        spread = r.get("spread") or "-"
         rows.append(
             f"| {r['number']} | {r['name']} | {logcast} | {r['comparison']} | {ratio} | "
-            f"{r['target']} | {met} |"
+            f"{r['target']} | {met} | {spread} | {label} |"
         )
+    described = "\n".join(
+        _describe(f"R{i + 1}", run) + f" Raw figures: `{src}`."
+        for i, (run, src) in enumerate(zip(runs, sources, strict=True))
+    )
     profiles = PROFILES.read_text() if PROFILES.exists() else ""
     return f"""# Benchmarks
 
-Produced by `bench/run` ({results["elapsed_s"]:.0f} s) on {m["date"]}:
-{m["cores"]} cores ({m["cpu"]}), {m["memory_gib"]} GiB, Linux {m["kernel"]},
-Python {m["python"]}, Docker {m["docker"]}. Raw figures: `bench/results/latest.json`.
+The runs these figures come from (the last column of the table says which):
 
-The machine is small and noisy: absolute rates vary from run to run by ±30%; the ratios,
-measured in one run with the compared cases interleaved (A B A B ..., medians of 3 rounds
-unless stated), are what counts. Everything runs on these 2 cores at once: dockerd, the task,
-the worker, the master and the clients.
+{described}
+
+The machine is small and noisy: absolute rates vary from run to run by ±30% (more while other
+work runs on it: see the load averages); the ratios, measured in one run with the compared cases
+interleaved (A B A B ..., medians of 3 rounds unless stated; "spread" is the min-max over the
+rounds), are what counts. Everything runs on these 2 cores at once: dockerd, the task, the
+worker, the master and the clients.
 
 {chr(10).join(rows)}
 
-Reproduce: `bench/run` (all), or `bench/run 1 4` (some). Each benchmark's method is the
-docstring at the top of its file in `bench/`.
+Reproduce: `bench/run` (all), or `bench/run 1 4` (some); `bench/run --help` for the options.
+Each benchmark's method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s
+are benchmarks 1, 2 and 5 with the worker's store on (the default) against a worker started
+with `--no-store` (memory only), in the same rounds.
 
 {profiles}
 """
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results" / "latest.json"
-    results = json.loads(path.read_text())
-    (ROOT / "docs" / "BENCHMARKS.md").write_text(render(results))
-    print(f"wrote docs/BENCHMARKS.md from {path}")
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    paths = [Path(a) for a in args] or [ROOT / "bench" / "results" / "latest.json"]
+    runs = [json.loads(p.read_text()) for p in paths]
+    sources = [str(p.resolve().relative_to(ROOT)) for p in paths]
+    (ROOT / "docs" / "BENCHMARKS.md").write_text(render(runs, sources))
+    print(f"wrote docs/BENCHMARKS.md from {', '.join(sources)}")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,34 @@
-"""Run the benchmarks, write bench/results/latest.json and docs/BENCHMARKS.md.
+"""Run the benchmarks, write bench/results/<time>.json, and after a full run
+bench/results/latest.json and docs/BENCHMARKS.md.
 
-Usage: bench/run [N ...]   (numbers of the benchmarks to run; default: all)
+Usage: bench/run [N ...] [--rounds R] [--no-store-ab]
+
+N: numbers of the benchmarks to run (default: all). Benchmarks 1, 2 and 5 also run with a second
+cluster whose worker has no store (`worker serve --no-store`), interleaved with the store-on
+rounds (rows 1s, 2s, 5s); --no-store-ab skips that. --rounds R: rounds of every benchmark that
+runs several (default: each benchmark's own, 3).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
+import inspect
+import subprocess
 import sys
 import time
 
 from bench import report
-from bench.harness import ROOT, machine, start_cluster, write_json
+from bench.harness import (
+    ROOT,
+    Cluster,
+    Result,
+    load_average,
+    machine,
+    start_cluster,
+    write_json,
+)
 
 BENCHMARKS = {
     1: "b01_burst",
@@ -24,41 +41,101 @@ BENCHMARKS = {
     8: "b08_tui",
     9: "b09_scale",
     10: "b10_many_tasks",
+    11: "b11_store",
 }
 OWN_CLUSTER = {8, 10}  # these start what they need themselves
+STORE_AB = {1, 2, 5}  # these also run against a worker with --no-store
+NO_STORE_MASTER = ("--worker-timeout", "3600")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run", description="logcast benchmarks")
+    parser.add_argument("numbers", nargs="*", type=int, help="benchmarks to run (default: all)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds of each multi-round benchmark"
+    )
+    parser.add_argument(
+        "--no-store-ab", action="store_true", help="skip the store-off rounds of 1, 2 and 5"
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.numbers) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"no benchmark {', '.join(map(str, sorted(unknown)))}")
+    return args
+
+
+def run_one(n: int, cluster: Cluster | None, nostore: Cluster | None, rounds: int | None) -> list:
+    """Benchmark ``n``'s results (one or more rows)."""
+    module = importlib.import_module(f"bench.{BENCHMARKS[n]}")
+    kwargs: dict[str, object] = {}
+    default_rounds = inspect.signature(module.run).parameters["rounds"].default
+    if rounds is not None and default_rounds > 1:  # single-round benchmarks stay single
+        kwargs["rounds"] = rounds
+    if n in STORE_AB and nostore is not None:
+        kwargs["nostore"] = nostore
+    out = module.run(None if n in OWN_CLUSTER else cluster, **kwargs)
+    return out if isinstance(out, list) else [out]
+
+
+def code_state() -> dict[str, object]:
+    """The commit measured, and the files outside bench/ and docs/ that differed from it (the
+    working tree is shared: what ran may include others' uncommitted changes)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout
+
+    changed = [
+        line[3:]
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if not line[3:].startswith(("bench/", "docs/"))
+    ]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted": changed}
 
 
 def main(argv: list[str]) -> int:
-    wanted = [int(a) for a in argv] or list(BENCHMARKS)
+    args = parse_args(argv)
+    wanted = args.numbers or list(BENCHMARKS)
     started = time.monotonic()
+    where = machine()  # with the load average at the start
     results = []
     cluster = start_cluster() if set(wanted) - OWN_CLUSTER else None
+    nostore = None
     try:
+        if set(wanted) & STORE_AB and not args.no_store_ab:
+            # --worker-timeout: a --no-store worker never reports its tasks' final status in
+            # heartbeats, so the master would mark each task `lost` 5 s after its creation
+            # (racing with the end of its log stream); an hour keeps that out of the rounds
+            nostore = start_cluster(store=False, master_args=NO_STORE_MASTER)
         for n in wanted:
-            module = importlib.import_module(f"bench.{BENCHMARKS[n]}")
             print(f"[{n}] {BENCHMARKS[n]}", flush=True)
             t0 = time.monotonic()
-            result = module.run(None if n in OWN_CLUSTER else cluster)
-            print(
-                f"[{n}] {result.logcast} | {result.comparison} | met: {result.met} "
-                f"({time.monotonic() - t0:.0f} s)",
-                flush=True,
-            )
-            results.append(dataclasses.asdict(result))
+            rows: list[Result] = run_one(n, cluster, nostore, args.rounds)
+            for result in rows:
+                print(
+                    f"[{result.number}] {result.logcast} | {result.comparison} | "
+                    f"met: {result.met} ({result.spread})",
+                    flush=True,
+                )
+                results.append(dataclasses.asdict(result))
+            print(f"[{n}] {time.monotonic() - t0:.0f} s", flush=True)
     finally:
-        if cluster is not None:
-            cluster.stop()
+        for c in (nostore, cluster):
+            if c is not None:
+                c.stop()
     payload = {
-        "machine": machine(),
+        "machine": {**where, "loadavg_end": load_average()},
+        "code": code_state(),
         "elapsed_s": time.monotonic() - started,
-        "command": "bench/run " + " ".join(argv),
+        "command": " ".join(["bench/run", *argv]),
         "results": results,
     }
     stamp = time.strftime("%Y%m%d-%H%M%S")
     write_json(ROOT / "bench" / "results" / f"{stamp}.json", payload)
-    if not argv:  # a full run: the published figures
+    if not args.numbers:  # a full run: the published figures
         write_json(ROOT / "bench" / "results" / "latest.json", payload)
-        report.main()
+        report.main([])
     print(f"done in {payload['elapsed_s']:.0f} s")
     return 0
 
