@@ -39,19 +39,24 @@ from shared.ring import LineStore
 class HubLimits:
     """How much a hub keeps.
 
-    ``history``: lines a new subscriber gets by default (the ring buffer, 1000).
+    ``history``: lines a new subscriber gets by default (the ring buffer, 1000), kept in
+    memory, but at most ``history_bytes`` of them (accounted as :attr:`LogLine.size`: 1000
+    lines of 64 KiB would otherwise pin 130 MB per task).
     ``max_lag_lines`` / ``max_lag_bytes``: a subscriber's queue bound; beyond it, it loses
     its oldest lines. ``batch_lines`` / ``batch_bytes``: the most one batch carries.
     """
 
     history: int = 1000
+    history_bytes: int = 8 * 1024 * 1024
     max_lag_lines: int = 10_000
     max_lag_bytes: int = 8 * 1024 * 1024
     batch_lines: int = 2000
     batch_bytes: int = 512 * 1024
 
     def __post_init__(self) -> None:
-        if self.history < 0 or self.max_lag_lines < 1 or self.max_lag_bytes < 1:
+        if self.history < 0 or self.history_bytes < 1:
+            raise ValueError("hub limits must be positive")
+        if self.max_lag_lines < 1 or self.max_lag_bytes < 1:
             raise ValueError("hub limits must be positive")
         if self.batch_lines < 1 or self.batch_bytes < 1:
             raise ValueError("batch limits must be positive")
@@ -125,6 +130,7 @@ class LogHub:
         self.state: ConnectionState | None = None
         self._subscribers: set[Subscriber] = set()
         self._trim_slack = max(32, self.limits.history // 32)  # lines kept beyond the history
+        self._trim_slack_bytes = self.limits.history_bytes // 32
 
     # ------------------------------------------------------------------ publishing
 
@@ -170,7 +176,7 @@ class LogHub:
         """The history now has every line up to ``seq``: the hub may forget them."""
         if seq > self.durable_seq:
             self.durable_seq = seq
-            if len(self.store) > self.limits.history + self._trim_slack:
+            if self._over_history():
                 self._trim()
 
     def skip_to(self, seq: int, reason: str = "upstream") -> None:
@@ -212,10 +218,17 @@ class LogHub:
             self._wake_all()
 
     def _after_append(self) -> None:
-        store = self.store
-        if len(store) > self.limits.history + self._trim_slack:
+        if self._over_history():
             self._trim()
         self._wake_all()
+
+    def _over_history(self) -> bool:
+        store = self.store
+        limits = self.limits
+        return (
+            len(store) > limits.history + self._trim_slack
+            or store.bytes_from(store.first_seq) > limits.history_bytes + self._trim_slack_bytes
+        )
 
     def _wake_all(self) -> None:
         for sub in self._subscribers:
@@ -227,7 +240,9 @@ class LogHub:
         """Forget lines no new subscriber gets and no subscriber can still read."""
         store = self.store
         limits = self.limits
-        keep_from = store.next_seq - limits.history
+        keep_from = max(
+            store.next_seq - limits.history, store.first_seq_within(limits.history_bytes)
+        )
         live = [s.cursor for s in self._subscribers if not (s.lossless or s.catching_up)]
         if live:
             oldest_readable = max(

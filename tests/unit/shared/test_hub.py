@@ -345,3 +345,11 @@ async def test_a_relayed_hub_starting_mid_log_serves_the_start_from_the_history(
     hub.publish_numbered(upstream[40:])  # the relay started with the last 20
     hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
     assert await collect(early) == [*range(1, 61), TaskStatus.SUCCESS]
+
+
+def test_the_history_is_bounded_in_bytes_too():
+    hub = LogHub(HubLimits(history=1000, history_bytes=1_000_000))
+    hub.publish(lines(1000, size=60_000))  # 1000 lines of 60 KB: 120 MB if all were kept
+    kept = hub.store.bytes_from(hub.store.first_seq)
+    assert kept <= 1_000_000 * 1.05
+    assert len(drain(hub, hub.subscribe(noop))) == len(hub.store) < 20
