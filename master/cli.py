@@ -1,12 +1,13 @@
-"""The ``master`` command: serve, run, monitor, list-tasks, workers, stop.
+"""The ``master`` command: serve, run, monitor, logs, list-tasks, workers, stop.
 
 The CLI is the only reader of argv and the environment: it builds frozen configurations
 (:class:`~master.config.MasterConfig`, :class:`~master.monitor.MonitorConfig`) that the server
 and the monitor consume. Client commands import only what a client needs (gRPC and the
 protocol): the server stack, the worker and docker-py are imported by ``serve`` alone.
 
-Exit codes (:mod:`master.presentation`): 0 done (``monitor``: the task ended in success),
-1 the task did not succeed, 2 usage or connection errors.
+Exit codes (:mod:`master.presentation`): 0 done (``monitor``, ``logs -f``: the task ended in
+success), 1 the task did not succeed, 2 usage or connection errors; 141 when the reader of the
+output went away (``master logs X | head``), quietly, as a process killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from master.config import MasterConfig
@@ -28,6 +30,7 @@ from shared.addresses import DEFAULT_MASTER
 from shared.cliutil import positive_int
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
+from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
 from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 
 if TYPE_CHECKING:
@@ -66,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow non-loopback listen addresses (no auth, no TLS: trusted networks only)",
     )
+    serve.add_argument(
+        "--state-dir",
+        default=None,
+        help="the master's state (the embedded worker's logs: STATE_DIR/workers/local); "
+        "default $LOGCAST_STATE_DIR or ~/.local/state/logcast",
+    )
+    serve.add_argument(
+        "--max-finished-tasks",
+        type=positive_int,
+        default=defaults.max_finished_tasks,
+        help="finished tasks the master lists (newest kept; logs stay on the workers)",
+    )
     serve.add_argument("--log-level", default="info")
 
     run = client_command("run", "submit a task; prints its id")
@@ -75,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--env", action="append", default=[], metavar="K=V", help="environment variable"
     )
     run.add_argument("--name", default="", metavar="TASK_ID", help="task id (task-...)")
+    run.add_argument(
+        "--label", action="append", default=[], metavar="K=V", help="label the task (repeatable)"
+    )
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
     monitor = client_command("monitor", "watch a task's log live")
@@ -90,29 +108,92 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-lines", type=positive_int, default=10_000, help="lines the TUI keeps"
     )
 
-    for name, text in (("list-tasks", "list tasks"), ("workers", "list workers")):
-        p = client_command(name, text)
-        p.add_argument("--json", action="store_true", help="machine-readable output")
+    logs = client_command("logs", "print a task's stored log, like docker logs")
+    logs.add_argument("task_id")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="follow the task to its end (exit as monitor)"
+    )
+    since = logs.add_mutually_exclusive_group()
+    since.add_argument(
+        "--tail", type=non_negative_int, default=None, metavar="N", help="only the last N lines"
+    )
+    since.add_argument(
+        "--since-seq", type=non_negative_int, default=None, metavar="N", help="lines after seq N"
+    )
+    logs.add_argument("--timestamps", action="store_true", help="prefix Docker's timestamp")
+    logs.add_argument(
+        "--output",
+        choices=("text", "jsonl"),
+        default="text",
+        help="text: stdout and stderr lines apart, like docker logs; "
+        "jsonl: one JSON object per line on stdout",
+    )
+
+    tasks = client_command("list-tasks", "list tasks, newest first")
+    tasks.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="S",
+        help="only tasks with this status (repeatable, or S1,S2)",
+    )
+    tasks.add_argument(
+        "--label", action="append", default=[], metavar="K=V", help="only tasks with this label"
+    )
+    tasks.add_argument(
+        "--limit",
+        type=positive_int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N tasks (default {DEFAULT_LIMIT})",
+    )
+    tasks.add_argument("--json", action="store_true", help="machine-readable output")
+
+    workers = client_command("workers", "list workers")
+    workers.add_argument("--json", action="store_true", help="machine-readable output")
 
     stop = client_command("stop", "stop a running task (status: cancelled)")
     stop.add_argument("task_id")
     return parser
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``master`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "monitor":
-            return _monitor(args)
-        return asyncio.run(_client_command(args))
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader gone is noticed here, not at exit
+        return code
+    except BrokenPipeError:
+        from master.plain import reader_gone
+
+        return reader_gone()
     except KeyboardInterrupt:
         return 130
     except LogcastError as exc:
         print(f"master: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "monitor":
+        return _monitor(args)
+    if args.command == "logs":
+        return _logs(args)
+    return asyncio.run(_client_command(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -127,6 +208,8 @@ def _serve(args: argparse.Namespace) -> int:
         local_worker=args.local_worker,
         worker_timeout=args.worker_timeout,
         insecure_expose=args.insecure_expose,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        max_finished_tasks=args.max_finished_tasks,
     )
 
     async def serve() -> None:
@@ -152,8 +235,7 @@ async def _client_command(args: argparse.Namespace) -> int:
             print(f"{info.task_id} {info.status.value}")
             return 0
         if args.command == "list-tasks":
-            _print_tasks(await client.tasks(), as_json=args.json)
-            return 0
+            return await _list_tasks(client, args)
         if args.command == "workers":
             _print_workers(await client.workers(), as_json=args.json)
             return 0
@@ -173,7 +255,12 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
     if args.name:
         validate_task_id(args.name)
     spec = TaskSpec(
-        task_id=args.name, image=args.image, command=tuple(cmd), env=tuple(env), tty=args.tty
+        task_id=args.name,
+        image=args.image,
+        command=tuple(cmd),
+        env=tuple(env),
+        tty=args.tty,
+        labels=parse_labels(args.label),
     )
     info = await client.run(spec)
     print(info.task_id, flush=True)
@@ -184,9 +271,26 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _list_tasks(client: MasterClient, args: argparse.Namespace) -> int:
+    statuses = {parse_status(s) for item in args.status for s in item.split(",") if s.strip()}
+    tasks, more = await client.tasks(
+        statuses=sorted(statuses), labels=parse_labels(args.label), limit=args.limit
+    )
+    _print_tasks(tasks, as_json=args.json)
+    if more and not args.json:
+        print(f"logcast: newest {len(tasks)} shown, more tasks match (--limit N)", file=sys.stderr)
+    return 0
+
+
+def parse_labels(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``--label K=V`` options as sorted pairs (a key given twice: the last value wins)."""
+    return tuple(sorted(dict(parse_label(item) for item in items).items()))
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from master.monitor import MonitorConfig, run_monitor
 
+    plain = args.plain or not sys.stdout.isatty()
     config = MonitorConfig(
         task_id=args.task_id,
         master=args.master,
@@ -196,8 +300,25 @@ def _monitor(args: argparse.Namespace) -> int:
         follow=not args.no_follow,
         timestamps=args.timestamps,
         max_lines=args.max_lines,
+        lossless=plain,  # plain output never drops a line; the TUI keeps up by skipping
     )
-    return run_monitor(config, plain=args.plain or not sys.stdout.isatty())
+    return run_monitor(config, plain=plain)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from master.logs import LogsConfig, run_logs
+
+    config = LogsConfig(
+        task_id=args.task_id,
+        master=args.master,
+        user=_user(),
+        tail=args.tail,
+        after=args.since_seq,
+        follow=args.follow,
+        timestamps=args.timestamps,
+        output=args.output,
+    )
+    return run_logs(config)
 
 
 def _user() -> str:
@@ -221,7 +342,7 @@ def _print_tasks(tasks: list[TaskInfo], *, as_json: bool) -> None:
             rows.append(row)
         print(json.dumps(rows, indent=2))
         return
-    table = [("TASK", "STATUS", "EXIT", "WORKER", "LINES", "STARTED", "IMAGE", "COMMAND")]
+    table = [("TASK", "STATUS", "EXIT", "WORKER", "LINES", "STARTED", "IMAGE", "LABELS", "COMMAND")]
     for t in tasks:
         table.append(
             (
@@ -232,10 +353,20 @@ def _print_tasks(tasks: list[TaskInfo], *, as_json: bool) -> None:
                 str(t.lines),
                 _when(t.created_at),
                 t.image,
+                labels_column(t.labels),
                 " ".join(t.command)[:40],
             )
         )
     _print_table(table)
+
+
+LABELS_WIDTH = 40
+
+
+def labels_column(labels: dict[str, str]) -> str:
+    """Labels as a compact table cell, ``k=v,k2=v2`` (sorted by key; cut to LABELS_WIDTH)."""
+    text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return text if len(text) <= LABELS_WIDTH else text[: LABELS_WIDTH - 3] + "..."
 
 
 def _print_workers(workers: list[WorkerSummary], *, as_json: bool) -> None:

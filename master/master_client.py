@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TypeVar
 
@@ -12,9 +13,16 @@ import grpc
 
 from shared.convert import batch_from_pb, info_from_pb, spec_to_pb, worker_from_pb
 from shared.cursor import ResumeCursor
-from shared.errors import InvalidRequest, LogcastError, TaskNotFound, WorkerUnavailable
+from shared.errors import (
+    InvalidRequest,
+    LogcastError,
+    LogExpired,
+    TaskNotFound,
+    WorkerUnavailable,
+)
 from shared.grpc_options import channel_options
-from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec, WorkerSummary
+from shared.listing import DEFAULT_LIMIT, MAX_LIMIT
+from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import error_from_rpc
@@ -71,11 +79,34 @@ class MasterClient:
         reply = await self._call(lambda: self._stub.GetTask(request, timeout=self.timeout))
         return info_from_pb(reply)
 
-    async def tasks(self) -> list[TaskInfo]:
-        """Every task the master knows."""
-        request = pb.ListTasksRequest()
-        reply = await self._call(lambda: self._stub.ListTasks(request, timeout=self.timeout))
-        return [info_from_pb(t) for t in reply.tasks]
+    async def tasks(
+        self,
+        *,
+        statuses: Iterable[TaskStatus] = (),
+        labels: Iterable[tuple[str, str]] = (),
+        limit: int = DEFAULT_LIMIT,
+    ) -> tuple[list[TaskInfo], bool]:
+        """The newest ``limit`` tasks having any of ``statuses`` (none: any) and every label
+        in ``labels``, newest first; and whether more tasks match. Asks for as many pages as
+        ``limit`` needs (the master answers at most MAX_LIMIT tasks at a time)."""
+        names = [s.name for s in statuses]  # protobuf's enum names are the model's
+        wanted = dict(labels)
+        found: list[TaskInfo] = []
+        token = ""
+        while True:
+            request = pb.ListTasksRequest(
+                status=names,
+                labels=wanted,
+                limit=min(limit - len(found), MAX_LIMIT),
+                page_token=token,
+            )
+            reply = await self._call(
+                functools.partial(self._stub.ListTasks, request, timeout=self.timeout)
+            )
+            found.extend(info_from_pb(t) for t in reply.tasks)
+            token = reply.next_page_token
+            if not token or len(found) >= limit:
+                return found[:limit], bool(token) or len(found) > limit
 
     async def workers(self) -> list[WorkerSummary]:
         """Every worker the master knows."""
@@ -91,20 +122,25 @@ class MasterClient:
         after: int | None = None,
         follow: bool = True,
         user: str = "",
+        lossless: bool = False,
         give_up_after: float = 60.0,
-    ) -> AsyncIterator[Batch]:
-        """The task's log as batches, until its end.
+    ) -> AsyncGenerator[Batch, None]:
+        """The task's log as batches, until its end (``follow=False``: until the newest line
+        stored now). A ``lossless`` stream never gets ``dropped``: when it falls behind, the
+        master continues it from the store.
 
         When the connection to the master breaks, this yields a ``reconnecting`` state,
         retries with backoff and resumes after the last seq accounted for (no duplicate), for
-        up to ``give_up_after`` seconds; then raises WorkerUnavailable. TaskNotFound and
-        InvalidRequest are raised at once.
+        up to ``give_up_after`` seconds; then raises WorkerUnavailable. TaskNotFound,
+        InvalidRequest and LogExpired (retention removed the log) are raised at once.
         """
         cursor = ResumeCursor(after=after, tail=tail)
         failing_since: float | None = None
         attempt = 0
         while True:
-            request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow, user=user)
+            request = pb.StreamLogsRequest(
+                task_id=task_id, no_follow=not follow, user=user, lossless=lossless
+            )
             want_tail, want_after = cursor.request()
             if want_after is not None:
                 request.after_seq = want_after
@@ -128,7 +164,7 @@ class MasterClient:
                 error: LogcastError = WorkerUnavailable("the master ended the stream")
             except grpc.aio.AioRpcError as err:
                 error = _client_error(err, self.address)
-                if isinstance(error, (TaskNotFound, InvalidRequest)):
+                if isinstance(error, (TaskNotFound, InvalidRequest, LogExpired)):
                     raise error from None
             finally:
                 call.cancel()

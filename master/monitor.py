@@ -1,13 +1,17 @@
 """``master monitor``: what to watch and how (a frozen :class:`MonitorConfig` the CLI builds),
 and the wiring that feeds one task's log stream to either front end: plain lines
-(:mod:`master.plain`) or the Textual TUI (:mod:`master.tui.app`, imported only when used)."""
+(:mod:`master.plain`, lossless) or the Textual TUI (:mod:`master.tui.app`, imported only when
+used; it keeps up by skipping). ``master logs`` (:mod:`master.logs`) opens its stream through
+the same :func:`consume_log`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from master.master_client import MasterClient
 from shared.addresses import DEFAULT_MASTER
@@ -16,6 +20,26 @@ from shared.ids import validate_task_id
 from shared.model import Batch
 
 CONNECT_TIMEOUT = 10.0
+
+
+class StreamRequest(Protocol):
+    """What a printing command asks of a task's log (:class:`MonitorConfig`,
+    :class:`master.logs.LogsConfig`)."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def master(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def tail(self) -> int | None: ...
+    @property
+    def after(self) -> int | None: ...
+    @property
+    def follow(self) -> bool: ...
+    @property
+    def lossless(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +54,7 @@ class MonitorConfig:
     follow: bool = True  # False: the history, then exit
     timestamps: bool = False
     max_lines: int = 10_000  # lines the TUI keeps
+    lossless: bool = False  # never `dropped` (--plain); the TUI keeps up by skipping
 
     def __post_init__(self) -> None:
         validate_task_id(self.task_id)
@@ -39,15 +64,27 @@ class MonitorConfig:
             raise InvalidRequest("--max-lines must be >= 1")
 
 
-def log_stream(client: MasterClient, config: MonitorConfig) -> AsyncIterator[Batch]:
-    """The task's log as ``config`` asks for it (reconnecting and resuming by itself)."""
+def log_stream(client: MasterClient, request: StreamRequest) -> AsyncGenerator[Batch, None]:
+    """The task's log as ``request`` asks for it (reconnecting and resuming by itself)."""
     return client.stream(
-        config.task_id,
-        tail=config.tail,
-        after=config.after,
-        follow=config.follow,
-        user=config.user,
+        request.task_id,
+        tail=request.tail,
+        after=request.after,
+        follow=request.follow,
+        user=request.user,
+        lossless=request.lossless,
     )
+
+
+async def consume_log(
+    request: StreamRequest, consume: Callable[[AsyncIterator[Batch]], Awaitable[int]]
+) -> int:
+    """Connect to the master, open the task's log stream and hand it to ``consume``; return
+    what ``consume`` returns. The stream is closed when ``consume`` returns or raises."""
+    async with MasterClient(request.master) as client:
+        await client.wait_connected(CONNECT_TIMEOUT)
+        async with contextlib.aclosing(log_stream(client, request)) as batches:
+            return await consume(batches)
 
 
 def run_monitor(config: MonitorConfig, *, plain: bool) -> int:
@@ -60,14 +97,16 @@ def run_monitor(config: MonitorConfig, *, plain: bool) -> int:
 
 
 async def _plain(config: MonitorConfig) -> int:
-    from master.plain import print_stream
+    from master.plain import is_terminal, print_stream
 
-    async with MasterClient(config.master) as client:
-        await client.wait_connected(CONNECT_TIMEOUT)
-        return await print_stream(
+    return await consume_log(
+        config,
+        lambda batches: print_stream(
             config.task_id,
-            log_stream(client, config),
+            batches,
             sys.stdout,
             sys.stderr,
             timestamps=config.timestamps,
-        )
+            clean=is_terminal(sys.stdout),
+        ),
+    )

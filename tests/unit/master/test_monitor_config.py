@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 
+from master.logs import LogsConfig
 from master.monitor import MonitorConfig, log_stream
 from shared.errors import InvalidRequest, InvalidTaskId
 
@@ -30,6 +31,28 @@ def test_both_front_ends_ask_for_the_same_stream_with_the_user():
 
     config = MonitorConfig("task-123456", user="ada", tail=5, after=7, follow=False)
     log_stream(cast(Any, Client()), config)  # the TUI and --plain both open their stream here
+    log_stream(cast(Any, Client()), LogsConfig("task-123456", user="bo", follow=True))
     assert calls == [
-        ("task-123456", {"tail": 5, "after": 7, "follow": False, "user": "ada"}),
+        (
+            "task-123456",
+            {"tail": 5, "after": 7, "follow": False, "user": "ada", "lossless": False},
+        ),
+        # `master logs`: the whole log (after 0, not the last 1000 lines), never dropping
+        ("task-123456", {"tail": None, "after": 0, "follow": True, "user": "bo", "lossless": True}),
     ]
+
+
+def test_plain_output_is_lossless_the_tui_keeps_up_by_skipping(monkeypatch):
+    from master import cli, monitor
+
+    seen = []
+
+    def run_monitor(config, *, plain):
+        seen.append(config)
+        return 0
+
+    monkeypatch.setattr(monitor, "run_monitor", run_monitor)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert cli.main(["monitor", "task-123456", "--plain"]) == 0
+    assert cli.main(["monitor", "task-123456"]) == 0  # a terminal: the TUI
+    assert [c.lossless for c in seen] == [True, False]
