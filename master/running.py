@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import grpc
 
@@ -71,9 +74,11 @@ async def run_master(
             log.info("master web view on http://%s/", http_address)
             local = None
             if config.local_worker:
-                wconf = worker_config or WorkerConfig(name="local", listen="127.0.0.1:0")
+                state_dir = config.state_dir or default_state_dir()
+                wconf = worker_config or WorkerConfig(
+                    name=embedded_worker_name(state_dir), listen="127.0.0.1:0"
+                )
                 if wconf.data_dir is None:  # the embedded worker keeps its logs with the master
-                    state_dir = config.state_dir or default_state_dir()
                     wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
                 local = await stack.enter_async_context(
                     run_worker(replace(wconf, master=grpc_address))
@@ -83,6 +88,28 @@ async def run_master(
     finally:
         await server.stop(grace=1.0)
         await master.close()
+
+
+def embedded_worker_name(state_dir: Path) -> str:
+    """The embedded worker's name: ``local-`` and a suffix kept in the state directory, so a
+    restarted master adopts its own containers and two masters on one Docker engine (two
+    state directories) never adopt each other's."""
+    path = state_dir / "local-worker"
+    try:
+        name = path.read_text().strip()
+        if re.fullmatch(r"local-[0-9a-f]{6}", name):
+            return name
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    name = f"local-{secrets.token_hex(3)}"
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(name + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the state directory {state_dir}: {exc}") from exc
+    return name
 
 
 async def _registered(master: Master, name: str, timeout: float = 10.0) -> None:

@@ -279,3 +279,13 @@ async def test_a_task_over_its_cap_starts_with_an_expired_gap(worker_factory):
         assert capped.check(published=200_000) == []
         assert capped.lines[-1].content == "200000 xxxxxxxxxx"
         assert len(capped.lines) < 200_000
+
+
+def test_each_state_directory_has_its_own_embedded_worker(tmp_path: Path):
+    """Two embedded masters on one engine must not adopt each other's containers."""
+    from master.running import embedded_worker_name
+
+    first = embedded_worker_name(tmp_path / "a")
+    assert first == embedded_worker_name(tmp_path / "a")  # a restart keeps it
+    assert first != embedded_worker_name(tmp_path / "b")
+    assert first.startswith("local-")
