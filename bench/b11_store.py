@@ -37,6 +37,10 @@ f. A burst of 1,000,000 lines of ~107 bytes (`seq` and 100 x's: ~180 MB of json-
    than Docker keeps of it by default) on the worker as configured by default (the main
    cluster): once finished, every stored line (read back through the worker's ReadLogs) is
    checked against what the task printed.
+g. The store at a live pace: 100,000 of (a)'s lines appended at 20,000 lines/s (benchmark 2's
+   rate) in batches of 20, 200 or 2000 lines (at live rates Docker delivers a few lines per
+   read, and the writer commits whatever is queued as soon as it is free): this process's CPU
+   per line, and lines per commit. No target: it shows what a commit costs.
 """
 
 from __future__ import annotations
@@ -91,6 +95,9 @@ DOCKER_KEEPS = f"{_DEFAULTS.docker_log_max_size} x {_DEFAULTS.docker_log_max_fil
 PAD = " " + "x" * 100  # (f): 1M lines of ~107 bytes: ~180 MB of json-file, over the 100m x 2 kept
 DEPTH = 500_000
 RANDOM_LINES = 200_000
+PACE = 20_000  # lines/s (g): the live rate of benchmark 2
+PACED_LINES = 100_000
+PACED_BATCHES = (20, 200, 2000)
 SEEKS = 200
 EXPORT_SCRIPT = f"seq 1 {LINES}"
 CATCH_UP = 300_000
@@ -240,6 +247,33 @@ async def _write(data_dir: Path, lines: list[LogLine], seed: int) -> dict[str, f
     }
 
 
+async def _paced(data_dir: Path, lines: list[LogLine], batch: int) -> dict[str, float]:
+    """Append ``batch`` lines at a time at PACE lines/s; CPU per line once all is committed."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    n = lines[-1].seq
+
+    def on_commit(seqs: dict[str, int]) -> None:
+        if seqs.get(TASK, 0) >= n and not done.done():
+            done.set_result(None)
+
+    store = LogStore(data_dir, on_commit=on_commit)
+    store.open()
+    store.record(TaskInfo(TASK, TaskStatus.RUNNING, image=IMAGE))
+    await store.flush()
+    commits = store.commits
+    cpu = time.process_time()
+    start = time.perf_counter()
+    for i in range(0, n, batch):
+        store.append(TASK, lines[i : i + batch])
+        await asyncio.sleep(max(0.0, start + (i + batch) / PACE - time.perf_counter()))
+    await done
+    cpu = time.process_time() - cpu
+    commits = store.commits - commits
+    await store.close()
+    return {"batch": batch, "cpu_us_per_line": cpu / n * 1e6, "lines_per_commit": n / commits}
+
+
 async def _seeks(data_dir: Path, n: int) -> dict[str, float]:
     store = LogStore(data_dir)  # a fresh store on the written files: as after a restart
     store.open()
@@ -293,6 +327,11 @@ def store_alone(rounds: int) -> dict[str, object]:
                 shutil.rmtree(data_dir)
         seeks = asyncio.run(_seeks(tmp / f"round{rounds - 1}", LINES))
         print(f"    seeks: {seeks}", flush=True)
+        paced = [
+            asyncio.run(_paced(tmp / f"paced{batch}", lines[:PACED_LINES], batch))
+            for batch in PACED_BATCHES
+        ]
+        print(f"    paced: {paced}", flush=True)
         del lines
         noise = random_lines(RANDOM_LINES)
         gc.freeze()
@@ -303,7 +342,7 @@ def store_alone(rounds: int) -> dict[str, object]:
         gc.unfreeze()
         gc.collect()
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"sizes": sizes, "writes": writes, "seeks": seeks, "random": noisy}
+    return {"sizes": sizes, "writes": writes, "seeks": seeks, "random": noisy, "paced": paced}
 
 
 # ------------------------------------------------------------------ d: export on the cluster
@@ -663,6 +702,7 @@ def run(cluster: Cluster, rounds: int = 3) -> list[Result]:
 
 def results(alone: dict, exported: dict, caught: dict, default: dict) -> list[Result]:
     writes, seeks, sizes, noisy = alone["writes"], alone["seeks"], alone["sizes"], alone["random"]
+    paced = alone["paced"]
     rates = [w["lines_per_s"] for w in writes]
     rate = median(rates)
     cpu = median([w["cpu_us_per_line"] for w in writes])
@@ -756,6 +796,21 @@ def results(alone: dict, exported: dict, caught: dict, default: dict) -> list[Re
             "every line, once, in order",
             bool(default["complete"]),
             raw=default,
+        ),
+        Result(
+            "11g",
+            f"store: {PACE:,} lines/s appended in batches of "
+            + ", ".join(f"{p['batch']:,}" for p in paced),
+            "; ".join(
+                f"{p['cpu_us_per_line']:.2f} us CPU/line ({p['lines_per_commit']:,.0f} "
+                "lines/commit)"
+                for p in paced
+            ),
+            f"bulk (a): {cpu:.2f} us CPU/line",
+            None,
+            "- (what a commit costs)",
+            None,
+            raw={"paced": paced},
         ),
     ]
 
