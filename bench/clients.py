@@ -102,9 +102,14 @@ async def follow_docker(container: str, *, lags: bool = False) -> Followed:
         got.lines += whole.count(b"\n")
         if lags:
             for line in whole.splitlines():
-                got.lags.append(now - ts_seconds(line.split(b" ", 1)[0].decode()))
+                ts = ts_seconds(line.split(b" ", 1)[0].decode())
+                got.lags.append(now - ts)
+                got.first_ts = got.first_ts or ts
+                got.last_ts = ts
     await proc.wait()
     got.done_at = time.time()
+    if lags:  # the timestamps came with the lines: the container may be gone by now
+        return got
     first = (
         await asyncio.to_thread(
             subprocess.run,
