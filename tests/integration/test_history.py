@@ -236,22 +236,28 @@ async def _listed_with(client: MasterClient, task_id: str, status: TaskStatus) -
 
 
 async def test_retention_removes_the_oldest_task_and_it_then_answers_expired(worker_factory):
-    """A worker with room for two of three ~1 MB finished tasks: the oldest goes first and
-    answers `expired` through the master (never an empty success), and is no longer listed;
-    the others are whole."""
+    """A worker with room for two of three finished tasks (~1 MB each on disk: random data,
+    which the store cannot compress): the oldest goes first and answers `expired` through the
+    master (never an empty success), and is no longer listed; the others are whole."""
     from shared.errors import LogExpired
 
     async with master_and_worker(
-        worker_factory, retention_bytes=2_500_000, retention_interval=0.2
+        worker_factory, retention_bytes=100_000_000, retention_interval=0.2
     ) as (running, w):
         address = running.grpc_address
         ids = []
         async with MasterClient(address) as client:
-            for n in (1, 2, 3):  # ~1 MB each on disk
-                script = f"seq 1 12000 | sed 's/^/task{n} line /; s/$/ {'0' * 60}/'"
+            for _ in (1, 2, 3):
+                script = "head -c 750000 /dev/urandom | base64"
                 info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", script)))
                 assert await wait_finished(address, info.task_id) is TaskStatus.SUCCESS
                 ids.append(info.task_id)
+        await w.store.flush()
+        sizes = [w.store.tasks[t].bytes for t in ids]
+        assert all(size > 500_000 for size in sizes) and not any(
+            w.store.tasks[t].expired for t in ids
+        )
+        w.retention.max_bytes = sizes[1] + sizes[2] + 10_000  # room for the newest two
         await eventually(lambda: w.store.tasks[ids[0]].expired, "the oldest task to expire", 10)
         assert not w.store.tasks[ids[1]].expired and not w.store.tasks[ids[2]].expired
         await eventually(
@@ -263,25 +269,27 @@ async def test_retention_removes_the_oldest_task_and_it_then_answers_expired(wor
             listed, _ = await client.tasks(limit=50)
         assert ids[0] not in {t.task_id for t in listed}
         for kept in ids[1:]:
-            assert len((await history(address, kept)).lines) == 12000
+            got = await history(address, kept)
+            assert got.check(published=13158) == []  # 1,000,000 base64 characters, 76 a line
 
 
 async def test_a_task_over_its_cap_starts_with_an_expired_gap(worker_factory):
     async with master_and_worker(worker_factory, task_max_bytes=1_000_000) as (running, _):
         address = running.grpc_address
         async with MasterClient(address) as client:
-            script = "seq 1 200000 | sed 's/$/ xxxxxxxxxx/'"
+            script = "head -c 3000000 /dev/urandom | base64; echo the end"
             big = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", script)))
         assert await wait_finished(address, big.task_id) is TaskStatus.SUCCESS
         capped = await history(address, big.task_id)
         assert capped.gaps and capped.gaps[0].from_seq == 1
         assert capped.gaps[0].reason == "expired"
-        assert capped.check(published=200_000) == []
-        assert capped.lines[-1].content == "200000 xxxxxxxxxx"
-        assert len(capped.lines) < 200_000
+        total = 3_000_000 * 4 // 3 // 76 + 2  # base64 lines, then "the end"
+        assert capped.check(published=total) == []
+        assert capped.lines[-1].content == "the end"
+        assert len(capped.lines) < total / 2
 
 
-def test_each_state_directory_has_its_own_embedded_worker(tmp_path: Path):
+async def test_each_state_directory_has_its_own_embedded_worker(tmp_path: Path):
     """Two embedded masters on one engine must not adopt each other's containers."""
     from master.running import embedded_worker_name
 
