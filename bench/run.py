@@ -18,6 +18,7 @@ import inspect
 import subprocess
 import sys
 import time
+import traceback
 
 from bench import report
 from bench.harness import (
@@ -94,12 +95,30 @@ def code_state() -> dict[str, object]:
     return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted": changed}
 
 
+def failure(n: int, exc: BaseException) -> Result:
+    """The row of a benchmark that raised."""
+    message = f"{type(exc).__name__}: {exc}"[:300]
+    return Result(n, f"{BENCHMARKS[n]} (failed)", message, "-", None, "-", None)
+
+
+def payload(where: dict, started: float, argv: list[str], results: list[dict]) -> dict:
+    return {
+        "machine": {**where, "loadavg_end": load_average()},
+        "code": code_state(),
+        "elapsed_s": time.monotonic() - started,
+        "command": " ".join(["bench/run", *argv]),
+        "results": results,
+    }
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     wanted = args.numbers or list(BENCHMARKS)
     started = time.monotonic()
     where = machine()  # with the load average at the start
-    results = []
+    out = ROOT / "bench" / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    results: list[dict] = []
+    failed: list[int] = []
     cluster = start_cluster() if set(wanted) - OWN_CLUSTER else None
     nostore = None
     try:
@@ -111,7 +130,12 @@ def main(argv: list[str]) -> int:
         for n in wanted:
             print(f"[{n}] {BENCHMARKS[n]}", flush=True)
             t0 = time.monotonic()
-            rows: list[Result] = run_one(n, cluster, nostore, args.rounds)
+            try:
+                rows: list[Result] = run_one(n, cluster, nostore, args.rounds)
+            except Exception as exc:  # one benchmark's failure must not cost the others
+                traceback.print_exc()
+                failed.append(n)
+                rows = [failure(n, exc)]
             for result in rows:
                 print(
                     f"[{result.number}] {result.logcast} | {result.comparison} | "
@@ -120,24 +144,19 @@ def main(argv: list[str]) -> int:
                 )
                 results.append(dataclasses.asdict(result))
             print(f"[{n}] {time.monotonic() - t0:.0f} s", flush=True)
+            write_json(out, payload(where, started, argv, results))  # so far
     finally:
         for c in (nostore, cluster):
             if c is not None:
                 c.stop()
-    payload = {
-        "machine": {**where, "loadavg_end": load_average()},
-        "code": code_state(),
-        "elapsed_s": time.monotonic() - started,
-        "command": " ".join(["bench/run", *argv]),
-        "results": results,
-    }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    write_json(ROOT / "bench" / "results" / f"{stamp}.json", payload)
-    if not args.numbers:  # a full run: the published figures
+    write_json(out, payload(where, started, argv, results))
+    if not args.numbers:  # a full run: the published figures (a failed benchmark says so)
         write_json(ROOT / "bench" / "results" / "latest.json", payload)
         report.main([])
-    print(f"done in {payload['elapsed_s']:.0f} s")
-    return 0
+    print(f"done in {time.monotonic() - started:.0f} s; results in {out.relative_to(ROOT)}")
+    if failed:
+        print(f"failed: {', '.join(map(str, failed))}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
