@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import re
 import sys
@@ -157,6 +158,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
 async def serve(config: WorkerConfig) -> None:
     """Run a worker until SIGINT/SIGTERM."""
     async with run_worker(config) as running:
+        gc.freeze()  # what start-up built lives as long as the process (see master serve)
         print(f"worker {config.name} listening on {running.address}", file=sys.stderr, flush=True)
         await wait_for_signal()
 
