@@ -24,7 +24,7 @@ from master.running import run_master
 from shared.model import Stream, TaskSpec, TaskStatus
 from tests.comparator import Received
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually
-from tests.procs import free_port, start_master, start_worker
+from tests.procs import MASTER, free_port, start_master, start_worker
 from worker.docker_containers import LABEL_WORKER
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -116,6 +116,15 @@ async def test_a_million_line_task_is_served_whole_after_its_container_is_gone(
         assert other[-1]["isComplete"] and other[-1]["status"] == "success"
         tail, _, _ = await ws_lines(f"{base}&tail=5000")
         assert tail == lines[-5000:]
+        # and `master logs`, the CLI, from the same store
+        out = await asyncio.to_thread(
+            subprocess.run,
+            [MASTER, "logs", task_id, "--master", running.grpc_address],
+            capture_output=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.decode().splitlines() == expected
 
 
 def _burst(total: int) -> str:
