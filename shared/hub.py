@@ -316,10 +316,7 @@ class LogHub:
             return batch
         store = self.store
         limits = self.limits
-        if self.state is not None and sub.state_seen is not self.state:
-            sub.state_seen = self.state
-            if self.state is not ConnectionState.FINISHED:
-                batch.state = self.state
+        self._state_notice(sub, batch)
         if sub.gap is not None:
             batch.gap = sub.gap
             sub.gap = None
@@ -327,31 +324,23 @@ class LogHub:
         cursor = sub.cursor
         if cursor >= store.first_seq:
             sub.catching_up = False
-        if cursor < newest and (sub.lossless or sub.catching_up):
-            if cursor < store.first_seq:  # the caller reads the history (history_span)
-                return batch
-            stop = newest if sub.stop_at is None else min(newest, sub.stop_at)
-            if cursor < stop:
-                lines = store.get(
-                    cursor, min(limits.batch_lines, stop - cursor), limits.batch_bytes
+        if cursor < newest:
+            if sub.lossless or sub.catching_up:
+                if cursor < store.first_seq:  # the caller reads the history (history_span)
+                    return batch
+            else:
+                oldest_allowed = max(
+                    store.first_seq,
+                    newest - limits.max_lag_lines,
+                    store.first_seq_within(limits.max_lag_bytes)
+                    if store.bytes_from(cursor) > limits.max_lag_bytes
+                    else store.first_seq,
                 )
-                batch.lines = lines
-                cursor += len(lines)
-                sub.delivered += len(lines)
-            sub.cursor = cursor
-        elif cursor < newest:
-            oldest_allowed = max(
-                store.first_seq,
-                newest - limits.max_lag_lines,
-                store.first_seq_within(limits.max_lag_bytes)
-                if store.bytes_from(cursor) > limits.max_lag_bytes
-                else store.first_seq,
-            )
-            if cursor < oldest_allowed:
-                lost = oldest_allowed - cursor
-                batch.dropped = Dropped(lost, cursor, oldest_allowed - 1)
-                sub.dropped += lost
-                cursor = oldest_allowed
+                if cursor < oldest_allowed:
+                    lost = oldest_allowed - cursor
+                    batch.dropped = Dropped(lost, cursor, oldest_allowed - 1)
+                    sub.dropped += lost
+                    cursor = oldest_allowed
             stop = newest if sub.stop_at is None else min(newest, sub.stop_at)
             if cursor < stop:
                 lines = store.get(
@@ -363,6 +352,12 @@ class LogHub:
             sub.cursor = cursor
         self._maybe_end(sub, batch)
         return batch
+
+    def _state_notice(self, sub: Subscriber, batch: Batch) -> None:
+        if self.state is not None and sub.state_seen is not self.state:
+            sub.state_seen = self.state
+            if self.state is not ConnectionState.FINISHED:
+                batch.state = self.state
 
     def _maybe_end(self, sub: Subscriber, batch: Batch) -> None:
         cursor = sub.cursor
@@ -395,10 +390,7 @@ class LogHub:
         pending notices first, then ``read``'s gap and lines. A history that had nothing
         for the span is a gap (``not stored``) up to ``before - 1``."""
         batch = Batch()
-        if self.state is not None and sub.state_seen is not self.state:
-            sub.state_seen = self.state
-            if self.state is not ConnectionState.FINISHED:
-                batch.state = self.state
+        self._state_notice(sub, batch)
         gap = sub.gap
         sub.gap = None
         lines = [ln for ln in read.lines if sub.cursor <= ln.seq < before]
