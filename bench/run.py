@@ -149,9 +149,10 @@ def main(argv: list[str]) -> int:
         for c in (nostore, cluster):
             if c is not None:
                 c.stop()
-    write_json(out, payload(where, started, argv, results))
+    final = payload(where, started, argv, results)
+    write_json(out, final)
     if not args.numbers:  # a full run: the published figures (a failed benchmark says so)
-        write_json(ROOT / "bench" / "results" / "latest.json", payload)
+        write_json(ROOT / "bench" / "results" / "latest.json", final)
         report.main([])
     print(f"done in {time.monotonic() - started:.0f} s; results in {out.relative_to(ROOT)}")
     if failed:
