@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from bench import report
 from bench.harness import (
@@ -97,7 +98,9 @@ def code_state() -> dict[str, object]:
 
 def failure(n: int, exc: BaseException) -> Result:
     """The row of a benchmark that raised."""
-    message = f"{type(exc).__name__}: {exc}"[:300]
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    place = f" at {Path(where.filename).name}:{where.lineno} `{where.line}`"
+    message = f"{type(exc).__name__}: {exc}{place}"[:300]
     return Result(n, f"{BENCHMARKS[n]} (failed)", message, "-", None, "-", None)
 
 
