@@ -42,12 +42,15 @@ def _describe(label: str, run: dict) -> str:
         load = f"; load average {' '.join(m['loadavg'])} at the start"
         if "loadavg_end" in m:
             load += f", {' '.join(m['loadavg_end'])} at the end"
-    code = run.get("code")
     state = ""
-    if code:
-        state = f"; code at {code['commit']}"
-        if code["uncommitted"]:
-            state += f" with uncommitted changes to {len(code['uncommitted'])} other files"
+    start, end = run.get("code_start"), run.get("code")
+    if start and end and start["commit"] != end["commit"]:
+        state = f"; code at {start['commit']} at the start, {end['commit']} at the end"
+    elif end:
+        state = f"; code at {end['commit']}" + ("" if start else " at the end of the run")
+    dirty = {f for c in (start, end) if c for f in c["uncommitted"]}
+    if dirty:
+        state += f" with uncommitted changes to {len(dirty)} other files"
     return (
         f"- **{label}**: `{run['command'].strip()}` ({run['elapsed_s']:.0f} s) on {m['date']}: "
         f"{m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "

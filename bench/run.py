@@ -105,9 +105,11 @@ def failure(n: int, exc: BaseException) -> Result:
 
 
 def payload(where: dict, started: float, argv: list[str], results: list[dict]) -> dict:
+    machine_info = {k: v for k, v in where.items() if k != "code"}
     return {
-        "machine": {**where, "loadavg_end": load_average()},
-        "code": code_state(),
+        "machine": {**machine_info, "loadavg_end": load_average()},
+        "code_start": where["code"],
+        "code": code_state(),  # at the end: others may commit while the benchmarks run
         "elapsed_s": time.monotonic() - started,
         "command": " ".join(["bench/run", *argv]),
         "results": results,
@@ -118,7 +120,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     wanted = args.numbers or list(BENCHMARKS)
     started = time.monotonic()
-    where = machine()  # with the load average at the start
+    where = {**machine(), "code": code_state()}  # with the load average at the start
     out = ROOT / "bench" / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     results: list[dict] = []
     failed: list[int] = []
