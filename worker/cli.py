@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--docker-log-max-size",
         default=defaults.docker_log_max_size,
-        help="Docker's own json-file log per task container (default 100m) ...",
+        help="Docker's own json-file log per task container (default 1g) ...",
     )
     serve.add_argument(
         "--docker-log-max-file",

@@ -47,7 +47,7 @@ class WorkerConfig:
     retention_bytes: int = 2 * 1024**3  # all tasks' logs together, oldest finished first
     task_max_bytes: int = 512 * 1024**2  # one task's log; beyond it, its oldest lines go
     retention_interval: float = 60.0  # seconds between retention sweeps
-    docker_log_max_size: str = "100m"  # Docker's own json-file log per container ...
+    docker_log_max_size: str = "1g"  # Docker's own json-file log per container ...
     docker_log_max_file: int = 2  # ... and its files (logcast keeps the history)
 
     @property
