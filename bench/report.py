@@ -91,10 +91,13 @@ worker, the master and the clients.
 
 {chr(10).join(rows)}
 
-Reproduce: `bench/run` (all), or `bench/run 1 4` (some); `bench/run --help` for the options.
-Each benchmark's method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s
-are benchmarks 1, 2 and 5 with the worker's store on (the default) against a worker started
-with `--no-store` (memory only), in the same rounds.
+Reproduce: `bench/run` (all; this page is rewritten from it), or `bench/run 1 4` (some);
+`--rounds N` sets the rounds of every multi-round benchmark (default 3), `--no-store-ab` skips
+the store-off rounds. `python -m bench.report bench/results/latest.json
+bench/results/<partial>.json` puts a partial run's rows over the full run's. Each benchmark's
+method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s are benchmarks
+1, 2 and 5 with the worker's store on (the default) against a worker started with `--no-store`
+(memory only), in the same rounds.
 
 {profiles}
 """
