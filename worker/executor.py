@@ -51,6 +51,7 @@ class _Task:
     cancel_requested: bool = False
     supervisor: asyncio.Task[None] | None = None
     done: asyncio.Event | None = None
+    version: int = 0  # when its info last changed (memory-only workers: see changes)
 
 
 class TaskExecutor:
@@ -79,6 +80,7 @@ class TaskExecutor:
         self.store = store
         self.log_options = log_options or {}
         self._tasks: dict[str, _Task] = {}
+        self._version = 0
         self._forget: dict[str, asyncio.TimerHandle] = {}
 
     # ------------------------------------------------------------------ queries
@@ -111,8 +113,12 @@ class TaskExecutor:
     def changes(self, since: int, limit: int) -> tuple[list[TaskInfo], int]:
         """Up to ``limit`` tasks whose info changed after catalog version ``since`` (oldest
         change first), and the version the answer is complete up to."""
-        if self.store is None:
-            return [], 0
+        if self.store is None:  # memory only: the tasks it still holds, by change
+            held = sorted(
+                (t for t in self._tasks.values() if t.version > since), key=lambda t: t.version
+            )[:limit]
+            version = held[-1].version if len(held) == limit else self._version
+            return [self._snapshot(t) for t in held], version
         changed = self.store.changed_since(since, limit)
         if len(changed) < limit:
             version = self.store.version
@@ -331,6 +337,8 @@ class TaskExecutor:
         self._tasks.pop(task_id, None)
 
     def _changed(self, task: _Task) -> None:
+        self._version += 1
+        task.version = self._version
         info = self._snapshot(task)
         if self.store is not None:
             self.store.record(info)

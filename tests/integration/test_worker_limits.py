@@ -84,3 +84,29 @@ async def test_tasks_with_megabyte_commands_keep_their_worker_alive(master_facto
         for task_id in ids:
             assert by_id[task_id].status is TaskStatus.RUNNING
             assert by_id[task_id].command[-1].startswith("[... ")
+
+
+async def test_a_memory_only_worker_still_reports_how_its_tasks_ended(worker_factory):
+    """`worker serve --no-store` (for measurements): finished tasks are reported from memory,
+    never taken for lost."""
+    from master.config import MasterConfig
+    from master.master_client import MasterClient
+    from master.running import run_master
+    from shared.model import TaskSpec
+    from tests.fixtures import TEST_IMAGE, eventually
+
+    config = MasterConfig(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0", worker_timeout=1.0)
+    async with (
+        run_master(config) as running,
+        worker_factory(master=running.grpc_address, store=False),
+    ):
+        await eventually(lambda: running.master.registry.workers(), "the worker to register")
+        async with MasterClient(running.grpc_address) as client:
+            info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "echo hi; exit 3")))
+            registry = running.master.registry
+            await eventually(
+                lambda: registry.status(info.task_id).is_final, "the task to end", timeout=10
+            )
+            await asyncio.sleep(2.5)  # past the worker timeout: still what the worker said
+            got = await client.get(info.task_id)
+        assert got.status is TaskStatus.FAILED and got.exit_code == 3
