@@ -573,6 +573,8 @@ class LogStore:
 
 def _chunked(lines: list[LogLine]) -> list[list[LogLine]]:
     """``lines`` cut into runs of consecutive seqs of at most CHUNK_LINES."""
+    if lines and lines[-1].seq - lines[0].seq == len(lines) - 1:  # consecutive: just cut
+        return [lines[i : i + CHUNK_LINES] for i in range(0, len(lines), CHUNK_LINES)]
     parts: list[list[LogLine]] = []
     start = 0
     for i in range(1, len(lines) + 1):
