@@ -370,6 +370,20 @@ class LogHub:
             batch.end = self.end
             sub.ended = True
 
+    def read_kept(self, after: int, before: int, max_lines: int, max_bytes: int) -> Batch:
+        """Lines ``after + 1 .. before - 1`` (``before`` 0: up to the newest) from what the hub
+        keeps in memory: a :class:`Gap` (``evicted``) first for those it no longer has."""
+        store = self.store
+        batch = Batch()
+        start = after + 1
+        end = store.next_seq if before <= 0 else min(before, store.next_seq)
+        if start < store.first_seq:
+            batch.gap = Gap(start, min(store.first_seq, end) - 1, "evicted")
+            start = store.first_seq
+        if start < end:
+            batch.lines = store.get(start, min(max_lines, end - start), max_bytes)
+        return batch
+
     # ------------------------------------------------------------------ history
 
     def history_span(self, sub: Subscriber) -> tuple[int, int] | None:

@@ -12,7 +12,7 @@ from shared.model import ConnectionState, LogLine, Stream, TaskEnd
 from shared.subscription import Subscription
 from worker.frames import DEFAULT_MAX_LINE_BYTES, DockerLogDecoder
 from worker.logsource import LogSource
-from worker.resume import RECENT, ResumePoint, timestamp_ns
+from worker.resume import RECENT, ResumePoint, ns_or_zero
 
 log = logging.getLogger(__name__)
 
@@ -222,18 +222,11 @@ class TaskLogBroadcaster:
         return False
 
 
-def _ns(ts: str) -> int:
-    try:
-        return timestamp_ns(ts)
-    except ValueError:
-        return 0
-
-
 def _not_newer(ts: str, than: str) -> bool:
     """``ts <= than`` for Docker timestamps (strings compare when their lengths match)."""
     if len(ts) == len(than):
         return ts <= than
-    a, b = _ns(ts), _ns(than)
+    a, b = ns_or_zero(ts), ns_or_zero(than)
     return 0 < a <= b
 
 

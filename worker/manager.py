@@ -8,7 +8,7 @@ import logging
 from shared.errors import TaskExists, TaskNotFound
 from shared.hub import HubLimits, LogHub
 from shared.ids import validate_task_id
-from shared.model import Batch, Gap, LogLine, TaskEnd
+from shared.model import Batch, LogLine, TaskEnd
 from shared.subscription import Subscription
 from worker.broadcaster import TaskLogBroadcaster
 from worker.frames import DEFAULT_MAX_LINE_BYTES
@@ -171,16 +171,9 @@ class LogStreamManager:
         the hub still has them, else from the store (a ``gap`` first for what is gone)."""
         hub = await self.hub(task_id)
         ring = hub.store
+        if after + 1 >= ring.first_seq or hub.history is None:
+            return hub.read_kept(after, before, max_lines, max_bytes)
         end = ring.next_seq if before <= 0 else min(before, ring.next_seq)
-        start = after + 1
-        if start >= ring.first_seq or hub.history is None:
-            batch = Batch()
-            if start < ring.first_seq:
-                batch.gap = Gap(start, ring.first_seq - 1, "evicted")
-                start = ring.first_seq
-            if start < end:
-                batch.lines = ring.get(start, min(max_lines, end - start), max_bytes)
-            return batch
         return await hub.history.read(after, min(end, ring.first_seq), max_lines, max_bytes)
 
     def stop_task(self, task_id: str, end: TaskEnd) -> None:

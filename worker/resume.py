@@ -64,7 +64,7 @@ class ResumePoint:
     def _expect(self, recent: list[LogLine], *, tail_mode: bool) -> None:
         self._tail_mode = tail_mode
         self._seen = Counter((ln.timestamp, ln.stream.value, ln.content) for ln in recent)
-        self._last_ns = _ns(recent[-1].timestamp) if recent else 0
+        self._last_ns = ns_or_zero(recent[-1].timestamp) if recent else 0
 
     def filter(self, lines: list[LogLine]) -> list[LogLine]:
         """Drop the lines of a resumed stream that were published before it broke."""
@@ -76,14 +76,15 @@ class ResumePoint:
             key = (line.timestamp, line.stream.value, line.content)
             if seen.get(key):
                 seen[key] -= 1
-            elif not (self._tail_mode and _ns(line.timestamp) <= self._last_ns):
+            elif not (self._tail_mode and ns_or_zero(line.timestamp) <= self._last_ns):
                 kept.append(line)
-        if kept and _ns(kept[-1].timestamp) > self._last_ns:
+        if kept and ns_or_zero(kept[-1].timestamp) > self._last_ns:
             self._seen = None  # past the resume point: nothing more can be re-sent
         return kept
 
 
-def _ns(ts: str) -> int:
+def ns_or_zero(ts: str) -> int:
+    """:func:`timestamp_ns`, or 0 for a timestamp that is not Docker's."""
     try:
         return timestamp_ns(ts)
     except ValueError:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
-from shared.model import Batch, Gap, TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
 from shared.subscription import Subscription
 
 
@@ -127,16 +127,7 @@ class FakeWorker:
         what it no longer holds."""
         self._check()
         self.reads.append((task_id, after, before))
-        ring = self._hub(task_id).store
-        batch = Batch()
-        start = after + 1
-        end = ring.next_seq if before <= 0 else min(before, ring.next_seq)
-        if start < ring.first_seq:
-            batch.gap = Gap(start, min(ring.first_seq, end) - 1, "evicted")
-            start = ring.first_seq
-        if start < end:
-            batch.lines = ring.get(start, min(max_lines, end - start), max_bytes)
-        return batch
+        return self._hub(task_id).read_kept(after, before, max_lines, max_bytes)
 
 
 @dataclass

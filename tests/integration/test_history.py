@@ -184,7 +184,9 @@ async def test_kill_9_of_the_worker_mid_burst_loses_nothing_and_duplicates_nothi
         master.stop()  # a restarted master learns the finished task from the worker
         master = start_master(tmp_path, port, "--worker-timeout", "3")
         async with MasterClient(master.address) as client:
-            await eventually_async(lambda: _listed(client, task_id), "the task to be listed")
+            await eventually_async(
+                lambda: _listed_with(client, task_id, TaskStatus.SUCCESS), "the task to be listed"
+            )
         again = await history(master.address, task_id)
         assert [ln.content for ln in again.lines] == expected
     finally:
@@ -194,11 +196,6 @@ async def test_kill_9_of_the_worker_mid_burst_loses_nothing_and_duplicates_nothi
             all=True, filters={"label": f"{LABEL_WORKER}={name}"}
         ):
             docker_engine.api.remove_container(c["Id"], force=True)
-
-
-async def _listed(client: MasterClient, task_id: str) -> bool:
-    tasks, _ = await client.tasks(limit=50)
-    return any(t.task_id == task_id and t.status is TaskStatus.SUCCESS for t in tasks)
 
 
 async def eventually_async(predicate, what: str, timeout: float = 20.0) -> None:
