@@ -36,6 +36,7 @@ class ResumePoint:
         self._seen: Counter[tuple[str, str, str]] | None = None
         self._last_ns = 0
         self._tail_mode = False
+        self._last_ns_by_stream: dict[str, int] = {}
 
     def since(self, recent: list[LogLine]) -> str | None:
         """Where to re-open the stream, given the most recently published lines (oldest first;
@@ -57,14 +58,22 @@ class ResumePoint:
 
     def expect_tail(self, recent: list[LogLine]) -> None:
         """The next lines are the log's last ones (a ``tail`` read): drop those already
-        published, and anything not newer than the last published line (a tail counts log
-        messages, so it can begin with the rest of a split line, under that line's timestamp)."""
+        published, and anything not newer than the last published line of its stream (a tail
+        counts log messages, so it can begin with the rest of a split line, under that line's
+        timestamp; across streams the file's order is not the timestamps' order: a stdout
+        line can follow a newer stderr line)."""
         self._expect(recent, tail_mode=True)
 
     def _expect(self, recent: list[LogLine], *, tail_mode: bool) -> None:
         self._tail_mode = tail_mode
         self._seen = Counter((ln.timestamp, ln.stream.value, ln.content) for ln in recent)
         self._last_ns = ns_or_zero(recent[-1].timestamp) if recent else 0
+        self._last_ns_by_stream = {}
+        if tail_mode:
+            for ln in reversed(recent):
+                self._last_ns_by_stream.setdefault(ln.stream.value, ns_or_zero(ln.timestamp))
+                if len(self._last_ns_by_stream) == 2:
+                    break
 
     def filter(self, lines: list[LogLine]) -> list[LogLine]:
         """Drop the lines of a resumed stream that were published before it broke."""
@@ -76,11 +85,16 @@ class ResumePoint:
             key = (line.timestamp, line.stream.value, line.content)
             if seen.get(key):
                 seen[key] -= 1
-            elif not (self._tail_mode and ns_or_zero(line.timestamp) <= self._last_ns):
+            elif not (self._tail_mode and self._older_in_stream(line)):
                 kept.append(line)
         if kept and ns_or_zero(kept[-1].timestamp) > self._last_ns:
             self._seen = None  # past the resume point: nothing more can be re-sent
         return kept
+
+    def _older_in_stream(self, line: LogLine) -> bool:
+        """Whether ``line`` is not newer than the last published line of its stream."""
+        last = self._last_ns_by_stream.get(line.stream.value)
+        return last is not None and ns_or_zero(line.timestamp) <= last
 
 
 def ns_or_zero(ts: str) -> int:

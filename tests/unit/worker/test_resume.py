@@ -63,3 +63,16 @@ def test_timestamps_compare_as_times_not_strings():
     point.expect_tail([LogLine(1, "2026-11-22T19:41:43.251Z", STDOUT, "x")])
     earlier = LogLine(0, "2026-11-22T19:41:43.25Z", STDOUT, "older fragment")
     assert point.filter([earlier]) == []
+
+
+def test_a_tail_read_keeps_a_stdout_line_older_than_the_last_stderr_line():
+    """At a task's end Docker flushes each stream's last partial line; the file can hold the
+    stderr one (newer timestamp) before the stdout one. A follow stream that ended between
+    them must not lose the stdout line in the catch-up tail read (seen in CI)."""
+    red = LogLine(1, "2026-11-26T03:36:56.874823497Z", STDOUT, "red")
+    last_err = LogLine(2, "2026-11-26T03:36:56.928912848Z", STDERR, "last err")
+    point = ResumePoint()
+    point.expect_tail([red, last_err])
+    no_newline = LogLine(0, "2026-11-26T03:36:56.928862434Z", STDOUT, "no newline")
+    again = [LogLine(0, ln.timestamp, ln.stream, ln.content) for ln in (red, last_err)]
+    assert point.filter([*again, no_newline]) == [no_newline]
