@@ -100,18 +100,26 @@ def _add_lines(msg: pb.LogBatch, lines: list[LogLine]) -> None:
             msg.unterminated.append(i)
 
 
-def encode_lines(lines: list[LogLine]) -> bytes:
-    """Consecutive lines as the bytes of a LogBatch with only its line columns (the store's
-    chunk format; :func:`decode_lines` reads it back)."""
-    msg = pb.LogBatch()
-    _add_lines(msg, lines)
+def encode_stored(lines: list[LogLine]) -> bytes:
+    """Consecutive lines as a StoredLines message (the store's chunk format; read back by
+    :func:`decode_stored`). The encodings of consecutive runs, concatenated, decode as one."""
+    msg = pb.StoredLines()
+    msg.timestamps.extend([line.timestamp for line in lines])
+    stream_to_pb = _STREAM_TO_PB
+    msg.streams.extend([stream_to_pb[line.stream] for line in lines])
+    msg.contents.extend([line.content for line in lines])
+    for line in lines:
+        if line.truncated:
+            msg.truncated[line.seq] = line.truncated
+        if line.unterminated:
+            msg.unterminated.append(line.seq)
     return msg.SerializeToString()
 
 
-def decode_lines(data: bytes, first_seq: int, lo: int = 0, hi: int | None = None) -> list[LogLine]:
-    """Lines ``lo .. hi - 1`` of :func:`encode_lines`'s bytes, whose first line is
+def decode_stored(data: bytes, first_seq: int, lo: int = 0, hi: int | None = None) -> list[LogLine]:
+    """Lines ``lo .. hi - 1`` of a chunk in :func:`encode_stored`'s format whose first line is
     ``first_seq`` (only those become LogLine objects)."""
-    msg = pb.LogBatch()
+    msg = pb.StoredLines()
     msg.ParseFromString(data)
     n = len(msg.contents)
     hi = n if hi is None else min(hi, n)
@@ -123,12 +131,13 @@ def decode_lines(data: bytes, first_seq: int, lo: int = 0, hi: int | None = None
             zip(msg.timestamps[lo:hi], msg.streams[lo:hi], msg.contents[lo:hi], strict=True)
         )
     ]
-    for i, cut in msg.truncated.items():
-        if lo <= i < hi:
-            lines[i - lo].truncated = cut
-    for i in msg.unterminated:
-        if lo <= i < hi:
-            lines[i - lo].unterminated = True
+    first, end = first_seq + lo, first_seq + hi
+    for line_seq, cut in msg.truncated.items():
+        if first <= line_seq < end:
+            lines[line_seq - first].truncated = cut
+    for line_seq in msg.unterminated:
+        if first <= line_seq < end:
+            lines[line_seq - first].unterminated = True
     return lines
 
 

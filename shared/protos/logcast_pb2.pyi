@@ -94,6 +94,27 @@ class LogBatch(_message.Message):
     unterminated: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class StoredLines(_message.Message):
+    __slots__ = ("timestamps", "streams", "contents", "truncated", "unterminated")
+    class TruncatedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
+    timestamps: _containers.RepeatedScalarFieldContainer[str]
+    streams: _containers.RepeatedScalarFieldContainer[Stream]
+    contents: _containers.RepeatedScalarFieldContainer[str]
+    truncated: _containers.ScalarMap[int, int]
+    unterminated: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class StreamLogsRequest(_message.Message):
     __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user", "lossless")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

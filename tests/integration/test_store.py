@@ -207,7 +207,11 @@ async def test_a_full_disk_loses_only_what_could_not_be_written(small_disk):
         assert "not stored" in errors[0][1] and "full" in errors[0][1]
         assert "full" in store.tasks["task-1"].error
         _, lines = await read_all(store, "task-1")
-        # what was committed before the disk filled reads back exactly, in order
-        assert len(lines) >= 2000 and [ln.seq for ln in lines] == list(range(1, len(lines) + 1))
-        assert lines == make_lines(1, len(lines), size=100)
+        # what was committed before the disk filled reads back exactly, in order; a later
+        # transaction small enough for the space SQLite freed may be stored after a hole (the
+        # hole reads as a gap), and the task's error stays: its history has that hole
+        written = make_lines(1, 40_000, size=100)
+        assert lines[:2000] == written[:2000]
+        assert lines == [written[ln.seq - 1] for ln in lines]
+        assert len(lines) < 40_000 and "full" in store.tasks["task-1"].error
         assert committed.seqs["task-1"] == 40_000  # the hub may move on: nothing waits forever

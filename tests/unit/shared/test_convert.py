@@ -49,7 +49,7 @@ def test_empty_batch_with_only_an_end_is_one_message():
 
 
 def test_stored_chunks_decode_exactly_and_only_the_lines_asked_for():
-    from shared.convert import decode_lines, encode_lines
+    from shared.convert import decode_stored, encode_stored
     from shared.model import STDERR, STDOUT, LogLine
 
     lines = [
@@ -58,7 +58,12 @@ def test_stored_chunks_decode_exactly_and_only_the_lines_asked_for():
     ]
     lines[3].truncated = 77
     lines[9].unterminated = True
-    data = encode_lines(lines)
-    assert decode_lines(data, 100) == lines
-    assert decode_lines(data, 100, 3, 5) == lines[3:5]
-    assert decode_lines(data, 100, 8) == lines[8:]
+    data = encode_stored(lines)
+    assert decode_stored(data, 100) == lines
+    assert decode_stored(data, 100, 3, 5) == lines[3:5]
+    assert decode_stored(data, 100, 8) == lines[8:]
+    # runs encoded apart and joined decode as one chunk, flags on the right lines
+    for cut in (1, 3, 4, 9):
+        joined = encode_stored(lines[:cut]) + encode_stored(lines[cut:])
+        assert decode_stored(joined, 100) == lines
+        assert decode_stored(joined, 100, 2, 4) == lines[2:4]

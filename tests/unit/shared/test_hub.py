@@ -294,8 +294,21 @@ async def test_a_lossless_subscriber_is_never_dropped_and_a_live_one_is_told_exa
     events = await collect(live)
     assert events[0] == Dropped(2950, 1, 2950)
     assert events[1:] == [*range(2951, 3001), TaskStatus.SUCCESS]
-    # the stalled lossless subscriber pinned no lines: the hub kept its usual window
-    assert len(hub.store) <= 10 + 64
+    # the stalled lossless subscriber pinned no more lines than a live one may (its lag limit)
+    assert len(hub.store) <= 50 + 64
+
+
+@pytest.mark.asyncio
+async def test_a_lossless_subscriber_within_the_lag_limit_reads_from_memory():
+    from shared.subscription import Subscription
+
+    hub, history = deep_hub(HubLimits(history=10, max_lag_lines=500, batch_lines=100))
+    lossless = Subscription(hub, lossless=True, tail=0)
+    for _ in range(4):  # 400 lines, all durable, while it does not read: within its limit
+        publish_kept(hub, history, lines(100))
+    hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    assert await collect(lossless) == [*range(1, 401), TaskStatus.SUCCESS]
+    assert history.reads == 0  # (reading the store costs the worker more per line)
 
 
 def test_lines_not_yet_durable_are_kept_whatever_the_ring_size():
