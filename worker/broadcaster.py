@@ -60,7 +60,8 @@ class TaskLogBroadcaster:
         self._stored_recent = recent or []  # the last stored lines of a resumed task
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
         self._resume = ResumePoint()
-        self._last_ts: dict[Stream, str] = {}  # timestamp of the newest line of each stream
+        # timestamp of the newest published line of each stream
+        self._last_ts: dict[Stream, str] = _newest_by_stream(self._stored_recent)
         self.rereads = 0  # times Docker's stream went back (log rotation) and was filtered
         self._retry_delays = retry_delays
         self.reads = 0  # log streams opened
@@ -151,21 +152,34 @@ class TaskLogBroadcaster:
 
         Docker's follow stream can end before the container's very last output: measured with
         Docker 20.10 under load, a TTY task's final line without newline was in the log but
-        not in the stream. So read the log's last lines once more, without follow, and keep
-        only those not published yet. (``tail``, not ``since``: Docker reads a tail from the
-        end of the file, but scans the whole file for ``since`` -- 0.25 s for 100k lines.)
+        not in the stream; and when Docker rotates its file under a burst, the stream can end
+        hundreds of thousands of lines early. So read the log's last lines once more, without
+        follow, and keep only those not published yet. (``tail`` first: Docker reads a tail
+        from the end of the file, but scans the whole file for ``since`` -- 0.25 s for 100k
+        lines.) When that tail does not reach back to the last published line, more is
+        missing: read everything after that line (``since``, exact through rotated files).
         """
         recent = self._recent()
         self._resume.expect_tail(recent)
         tail = len(recent) or None  # nothing published yet: read it all
         decoder = DockerLogDecoder(tty=self.source.tty, max_line_bytes=self._decoder.max_line_bytes)
+        lines: list[LogLine] = []
         try:
             async for chunk in self.source.chunks(None, follow=False, tail=tail):
-                self._publish(decoder.feed(chunk))
+                lines += decoder.feed(chunk)
         except DockerUnavailable as exc:
             log.warning("%s: final catch-up read failed: %s", self.task_id, exc)
             return
-        self._publish(decoder.feed_eof())
+        lines += decoder.feed_eof()
+        if recent and lines and _older(recent[-1].timestamp, lines[0].timestamp):
+            log.info("%s: the log stream ended early; reading the rest of the log", self.task_id)
+            self.rereads += 1
+            try:
+                await self._read_since(self._resume.since(recent))
+            except DockerUnavailable as exc:
+                log.warning("%s: final catch-up read failed: %s", self.task_id, exc)
+            return
+        self._publish(lines)
 
     def _recent(self) -> list[LogLine]:
         """The last published lines (up to RECENT), the stored ones of a resumed task first."""
@@ -184,6 +198,11 @@ class TaskLogBroadcaster:
                 # came before, then re-open the stream (see run)
                 self._publish(lines[:back])
                 raise _Rewound
+        else:
+            # a re-read, a re-opened follow, the catch-up: lines older than the newest
+            # published line of their stream were published (Docker 20.10 re-sends whole
+            # rotated files, deeper than the recent lines `resume` compares)
+            lines = self._newer_only(lines)
         lines = resume.filter(lines)
         if lines:
             self._last_ts.update(_newest_by_stream(lines))
@@ -192,19 +211,36 @@ class TaskLogBroadcaster:
                 self._sink(lines)
 
     def _went_back(self, lines: list[LogLine]) -> int:
-        """The index of the first line Docker sends again, or -1: a line not newer than the
-        last one of its stream (within a stream Docker's order is strict; stdout and stderr
-        interleave slightly out of timestamp order) that equals a line already published."""
+        """The index of the first line Docker sends again, or -1: a line older than the last
+        one of its stream (within a stream Docker's order is strict; stdout and stderr
+        interleave slightly out of timestamp order), or as old and equal to a line already
+        published."""
         last = dict(self._last_ts)
         for i, line in enumerate(lines):
             ts = line.timestamp
             prev = last.get(line.stream, "")
             if prev and _not_newer(ts, prev):
-                if self._published(line, lines[:i]):
+                if _older(ts, prev) or self._published(line, lines[:i]):
                     return i
             else:
                 last[line.stream] = ts
         return -1
+
+    def _newer_only(self, lines: list[LogLine]) -> list[LogLine]:
+        """``lines`` without those older than the newest published line of their stream
+        (as old: kept, for :class:`ResumePoint` to compare)."""
+        last = dict(self._last_ts)
+        if not last:
+            return lines
+        kept = []
+        for line in lines:
+            ts = line.timestamp
+            prev = last.get(line.stream, "")
+            if prev and _older(ts, prev):
+                continue
+            last[line.stream] = ts
+            kept.append(line)
+        return kept
 
     def _published(self, line: LogLine, before: list[LogLine]) -> bool:
         """Whether ``line`` (same timestamp, stream and content) is among the recently
@@ -228,6 +264,14 @@ def _not_newer(ts: str, than: str) -> bool:
         return ts <= than
     a, b = ns_or_zero(ts), ns_or_zero(than)
     return 0 < a <= b
+
+
+def _older(ts: str, than: str) -> bool:
+    """``ts < than`` for Docker timestamps."""
+    if len(ts) == len(than):
+        return ts < than
+    a, b = ns_or_zero(ts), ns_or_zero(than)
+    return 0 < a < b
 
 
 def _newest_by_stream(lines: list[LogLine]) -> dict[Stream, str]:

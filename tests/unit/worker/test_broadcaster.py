@@ -11,6 +11,7 @@ from shared.model import ConnectionState, TaskEnd, TaskStatus
 from tests.comparator import Received
 from tests.fakes.logsource import FollowRead, ScriptedLogSource, ts
 from worker.broadcaster import TaskLogBroadcaster
+from worker.logsource import LogSource
 from worker.resume import MARGIN_NS, docker_since, timestamp_ns
 
 pytestmark = pytest.mark.asyncio
@@ -20,7 +21,7 @@ def numbered(n: int) -> list[tuple[int, bytes]]:
     return [(1 + (i % 2), f"seq={i}\n".encode()) for i in range(1, n + 1)]
 
 
-async def play(source: ScriptedLogSource) -> tuple[TaskLogBroadcaster, Received]:
+async def play(source: LogSource) -> tuple[TaskLogBroadcaster, Received]:
     """Run the broadcaster over ``source`` with one subscriber from the start; end the task."""
     broadcaster = TaskLogBroadcaster("task-123456", source, retry_delays=(0.0,))
     got = Received()
@@ -171,3 +172,95 @@ async def test_stdout_and_stderr_out_of_timestamp_order_are_new_lines_not_a_rota
     contents = [ln.content for ln in broadcaster.hub.store.recent(100)]
     assert contents == ["out 1", "out 2", "err 1", "out 3", "err 2", "err 3"]
     assert broadcaster.rereads == 0
+
+
+def ts_ms(i: int) -> str:
+    """A Docker timestamp ``i`` ms after a minute began (any ``i`` below 60,000)."""
+    secs, ms = divmod(i, 1000)
+    return f"2026-11-23T10:00:{secs:02d}.{ms * 1_000_000:09d}Z"
+
+
+def index_from(records: list[tuple[int, str, bytes]], since: str | None) -> int:
+    """The index of the first record Docker sends for ``since`` (inclusive)."""
+    if since is None:
+        return 0
+    secs, _, nanos = since.partition(".")
+    since_ns = int(secs) * 1_000_000_000 + int(nanos)
+    return next(i for i, r in enumerate(records) if timestamp_ns(r[1]) >= since_ns)
+
+
+class DeepRotatingSource:
+    """Docker 20.10 at a rotation, as measured with small files: the follow goes back
+    further than the lines the broadcaster remembers (it re-sends a whole rotated file), and
+    so does the next follow from a ``since``. Reads without follow are exact."""
+
+    tty = False
+
+    def __init__(self) -> None:
+        self.follows = 0
+        self.rec = [(1 + i % 2, ts_ms(i), f"seq={i}\n".encode()) for i in range(1, 4001)]
+
+    async def chunks(self, since, *, follow=True, tail=None):
+        from tests.dockerfmt import multiplexed
+
+        rec = self.rec
+        yield b""
+        if not follow:
+            yield multiplexed(rec[index_from(rec, since) : 3500])
+            return
+        self.follows += 1
+        if self.follows == 1:
+            yield multiplexed(rec[:3000])
+            yield multiplexed(rec[499:3500])  # back 2,500 lines
+        else:
+            yield multiplexed(rec[1199:])  # from long before `since`, to the end
+
+    async def still_running(self) -> bool:
+        return self.follows < 2
+
+
+async def test_a_rotation_re_sending_more_than_the_remembered_lines_repeats_nothing():
+    broadcaster, got = await play(DeepRotatingSource())
+    assert got.numbers() == list(range(1, 4001))  # each line once, in order
+    assert got.check(published=4000) == []
+    assert broadcaster.rereads == 1
+
+
+class EarlyEndSource:
+    """Docker rotating its file under a burst: the follow stream ends 2,000 lines before
+    the (stopped) container's last line; a tail read gives the last ``tail`` lines, a read
+    from a ``since`` everything after it."""
+
+    tty = False
+
+    def __init__(self) -> None:
+        self.rec = [(1 + i % 2, ts_ms(i), f"seq={i}\n".encode()) for i in range(1, 5001)]
+        self.reads: list[tuple[str | None, bool, int | None]] = []
+
+    async def chunks(self, since, *, follow=True, tail=None):
+        from tests.dockerfmt import multiplexed
+
+        self.reads.append((since, follow, tail))
+        yield b""
+        if follow:
+            yield multiplexed(self.rec[:3000])
+        elif tail is not None:
+            yield multiplexed(self.rec[-tail:])
+        else:
+            yield multiplexed(self.rec[index_from(self.rec, since) :])
+
+    async def still_running(self) -> bool:
+        return False
+
+
+async def test_a_follow_stream_ending_long_before_the_log_does_is_read_to_the_end():
+    source = EarlyEndSource()
+    _, got = await play(source)
+    assert got.numbers() == list(range(1, 5001))
+    assert got.check(published=5000) == []
+    # the tail did not reach the last published line: one exact read from there
+    assert [(follow, tail) for _, follow, tail in source.reads] == [
+        (True, None),
+        (False, 1000),
+        (False, None),
+    ]
