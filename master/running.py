@@ -22,6 +22,7 @@ from master.worker_client import GrpcWorkers
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
+from shared.health import MASTER_SERVICE, Health
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -56,8 +57,10 @@ async def run_master(
     master = Master(config, GrpcWorkers())
     server = grpc.aio.server(options=server_options())
     pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
+    health = Health(server, (MASTER_SERVICE,))
     port = bind_grpc(server, config.grpc_listen, "the master's gRPC")
     await server.start()
+    await health.serving()
     await master.start()
     grpc_address = f"{host}:{port}"
     log.info("master gRPC on %s", grpc_address)
@@ -86,6 +89,7 @@ async def run_master(
                 await _registered(master, wconf.name)
             yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
     finally:
+        await health.stopping()
         await server.stop(grace=1.0)
         await master.close()
 

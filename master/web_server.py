@@ -84,6 +84,10 @@ def _response(
     return Response(status.value, status.phrase, headers, body)
 
 
+def _json(status: HTTPStatus, data: object) -> Response:
+    return _response(status, json.dumps(data).encode(), "application/json", cache=False)
+
+
 def _text(status: HTTPStatus, text: str) -> Response:
     return _response(status, text.encode(), "text/plain; charset=utf-8", cache=False)
 
@@ -202,9 +206,21 @@ class WebServer:
                 return _response(HTTPStatus.OK, path.read_bytes(), content_type, cache=True)
         if target.kind == "api_tasks":
             return self._task_list(target)
+        if target.kind == "healthz":
+            return _json(HTTPStatus.OK, {"status": "ok"})
+        if target.kind == "readyz":
+            return self._readiness()
         if target.kind == "api_task_log":
             return await self._download(connection, target)
         return _text(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _readiness(self) -> Response:
+        """``GET /readyz``: 200 when the master can run and show tasks (a live worker)."""
+        live = sum(1 for w in self.master.registry.workers() if w.alive)
+        if live:
+            return _json(HTTPStatus.OK, {"status": "ready", "live_workers": live})
+        body = {"status": "not ready", "reason": "no live worker", "live_workers": 0}
+        return _json(HTTPStatus.SERVICE_UNAVAILABLE, body)
 
     def _task_list(self, target: Route) -> Response:
         """``GET /api/tasks``: one page, newest first; the next page's token in a header."""

@@ -9,8 +9,9 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,20 @@ def master_factory(worker_factory) -> Callable[..., Any]:
             yield running, started
 
     return make
+
+
+async def eventually_async(
+    predicate: Callable[[], Awaitable[object]], what: str, timeout: float = 20.0
+) -> None:
+    """Wait until ``await predicate()`` is true (every 0.2 s; an exception counts as not yet),
+    or fail saying ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if await predicate():
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def eventually(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:

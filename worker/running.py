@@ -12,6 +12,7 @@ import grpc
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
+from shared.health import WORKER_SERVICE, Health
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -89,11 +90,14 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     server = grpc.aio.server(options=server_options())
     service = WorkerService(executor, manager)
     heartbeat: Heartbeat | None = None
+    health: Health | None = None
     try:
         await runtime.ping()
         pb_grpc.add_WorkerServicer_to_server(service, server)
+        health = Health(server, (WORKER_SERVICE,))
         port = bind_grpc(server, config.listen, "the worker")
         await server.start()
+        await health.serving()
         address = config.advertise or f"{host}:{port}"
         adopted = await executor.adopt_existing()
         if adopted:
@@ -136,6 +140,8 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         if heartbeat is not None:
             await heartbeat.stop()
         await retention.stop()
+        if health is not None:
+            await health.stopping()
         await server.stop(grace=1.0)
         await executor.close()
         await manager.close()

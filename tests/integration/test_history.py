@@ -23,7 +23,7 @@ from master.master_client import MasterClient
 from master.running import run_master
 from shared.model import Stream, TaskSpec, TaskStatus
 from tests.comparator import Received
-from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually
+from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually, eventually_async
 from tests.procs import MASTER, free_port, start_master, start_worker
 from worker.docker_containers import LABEL_WORKER
 
@@ -196,16 +196,6 @@ async def test_kill_9_of_the_worker_mid_burst_loses_nothing_and_duplicates_nothi
             all=True, filters={"label": f"{LABEL_WORKER}={name}"}
         ):
             docker_engine.api.remove_container(c["Id"], force=True)
-
-
-async def eventually_async(predicate, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if await predicate():
-                return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_an_embedded_master_keeps_finished_logs_across_its_restart(tmp_path: Path):

@@ -9,12 +9,13 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
 from master.master_client import MasterClient
 from shared.model import TaskSpec
-from tests.fixtures import TEST_IMAGE, eventually
+from tests.fixtures import TEST_IMAGE, eventually, eventually_async
 from tests.integration.test_websocket import frames, ws_lines
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -201,3 +202,46 @@ async def test_the_task_list_filters_pages_and_refuses_bad_parameters(master_fac
             assert status == 400, query
             assert headers["Content-Type"] == "text/plain; charset=utf-8"
             assert message in body.decode() and len(body) < 300, query
+
+
+async def grpc_health(address: str, service: str) -> str:
+    """The status a ``grpc.health.v1.Health/Check`` call gets (what grpc_health_probe asks)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub: Any = health_pb2_grpc.HealthStub(channel)  # (the stubs type the sync channel)
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+        except grpc.aio.AioRpcError as exc:
+            return exc.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+async def test_health_and_readiness_on_http_and_grpc(master_factory, worker_factory):
+    async with master_factory(workers=0, worker_timeout=1.0) as (running, _):
+        status, headers, body = await get(running, "/healthz")
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        assert headers["Content-Type"] == "application/json"
+        # no worker: the master answers, but cannot run or show a task
+        status, _, body = await get(running, "/readyz")
+        assert status == 503 and json.loads(body)["reason"] == "no live worker"
+        for service in ("", "logcast.v1.Master"):
+            assert await grpc_health(running.grpc_address, service) == "SERVING"
+        assert await grpc_health(running.grpc_address, "no.such.Service") == "NOT_FOUND"
+        async with worker_factory(master=running.grpc_address) as worker:
+            for service in ("", "logcast.v1.Worker"):
+                assert await grpc_health(worker.address, service) == "SERVING"
+
+            async def ready() -> bool:
+                return (await get(running, "/readyz"))[0] == 200
+
+            await eventually_async(ready, "the master to be ready")
+            _, _, body = await get(running, "/readyz")
+            assert json.loads(body) == {"status": "ready", "live_workers": 1}
+        # the worker is gone: not ready once it is missed (worker_timeout)
+        await eventually_async(lambda: not_ready(running), "the master to be not ready")
+
+
+async def not_ready(running) -> bool:
+    return (await get(running, "/readyz"))[0] == 503

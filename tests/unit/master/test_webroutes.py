@@ -43,6 +43,8 @@ def test_routes():
     assert route("/api/tasks/..%2F..%2Fx/log").task_id == "../../x"
     assert route("/api/tasks/a/b/log").task_id == "a/b"
     assert route("/api/tasks/task-42").kind == "not_found"
+    assert route("/healthz").kind == "healthz" and route("/readyz?x=1").kind == "readyz"
+    assert route("/healthz/x").kind == "not_found"
     assert route("/api/tasks/task-42/logs").kind == "not_found"
 
 
