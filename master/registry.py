@@ -201,6 +201,13 @@ class Registry:
         """Whether ``task_id`` is known."""
         return task_id in self._tasks
 
+    def counts(self) -> tuple[dict[str, int], int]:
+        """Unfinished tasks by status, and how many tasks are known (for metrics: cheap)."""
+        by_status: dict[str, int] = {}
+        for info in self._tasks.live():
+            by_status[info.status.value] = by_status.get(info.status.value, 0) + 1
+        return by_status, len(self._tasks)
+
     def tasks(self) -> list[TaskInfo]:
         """Snapshots of every known task, oldest first."""
         return [replace(self._tasks[task_id]) for _, task_id in self._order]

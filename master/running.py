@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
+from grpc_reflection.v1alpha import reflection
 
 from master.config import MasterConfig
 from master.coordinator import Master
@@ -22,7 +23,7 @@ from master.worker_client import GrpcWorkers
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
-from shared.health import MASTER_SERVICE, Health
+from shared.health import HEALTH_SERVICE, MASTER_SERVICE, Health
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -58,6 +59,10 @@ async def run_master(
     server = grpc.aio.server(options=server_options())
     pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
     health = Health(server, (MASTER_SERVICE,))
+    # reflection on the client-facing port: grpcurl-style tools can list and call the API
+    reflection.enable_server_reflection(
+        (MASTER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server
+    )
     port = bind_grpc(server, config.grpc_listen, "the master's gRPC")
     await server.start()
     await health.serving()
@@ -86,6 +91,7 @@ async def run_master(
                 local = await stack.enter_async_context(
                     run_worker(replace(wconf, master=grpc_address))
                 )
+                web.metrics.add(local.collector)  # one /metrics for the process
                 await _registered(master, wconf.name)
             yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
     finally:

@@ -36,6 +36,7 @@ from websockets.http11 import Request, Response
 
 from master.coordinator import LogUpdate, Master
 from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
+from master.metrics import master_metrics
 from master.webroutes import (
     CONTENT_TYPES,
     SECURITY_HEADERS,
@@ -52,6 +53,7 @@ from master.webroutes import (
 from master.wsframes import error_frame, frames
 from shared.errors import InvalidRequest, LogExpired, TaskNotFound, WorkerUnavailable
 from shared.ids import validate_task_id
+from shared.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 
 log = logging.getLogger(__name__)
 # one INFO line per connection opened or closed is noise for a log server
@@ -180,6 +182,8 @@ class WebServer:
 
     def __init__(self, master: Master, web_dir: Path, bind_host: str) -> None:
         self.master = master
+        self.metrics = Metrics()
+        self.metrics.add(StateCollector(lambda: master_metrics(master, self)))
         self.web_dir = web_dir
         self.bind_host = bind_host
         self.clients = 0  # open WebSocket log streams
@@ -206,6 +210,10 @@ class WebServer:
                 return _response(HTTPStatus.OK, path.read_bytes(), content_type, cache=True)
         if target.kind == "api_tasks":
             return self._task_list(target)
+        if target.kind == "metrics":
+            return _response(
+                HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE_LATEST, cache=False
+            )
         if target.kind == "healthz":
             return _json(HTTPStatus.OK, {"status": "ok"})
         if target.kind == "readyz":

@@ -46,7 +46,7 @@ _MAX_QUERY_INT = 10**12
 @dataclass(frozen=True, slots=True)
 class Route:
     """What a request asks for. ``kind``: page, static, api_tasks, api_task_log, logs,
-    healthz, readyz, not_found."""
+    healthz, readyz, metrics, not_found."""
 
     kind: str
     file: str = ""  # page/static: the file under web/
@@ -90,7 +90,7 @@ def route(target: str) -> Route:
         return Route("page", file="task.html")
     if path == "/api/tasks":
         return Route("api_tasks", query=parts.query)
-    if path in ("/healthz", "/readyz"):
+    if path in ("/healthz", "/readyz", "/metrics"):
         return Route(path[1:])
     if path.startswith("/api/tasks/") and path.endswith("/log"):
         task_id = unquote(path[len("/api/tasks/") : -len("/log")])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+HEALTH_SERVICE = health.SERVICE_NAME  # "grpc.health.v1.Health"
 MASTER_SERVICE = "logcast.v1.Master"
 WORKER_SERVICE = "logcast.v1.Worker"
 

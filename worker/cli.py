@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
     )
     serve.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
+    serve.add_argument(
+        "--metrics",
+        default="",
+        metavar="ADDRESS",
+        help="serve /healthz, /readyz and /metrics over HTTP on ADDRESS (default: off)",
+    )
     serve.add_argument("--name", default=defaults.name, help="worker name (default: host name)")
     serve.add_argument(
         "--advertise", default="", help="address the master dials (default: the listen address)"
@@ -134,6 +140,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
     return WorkerConfig(
         name=args.name,
         listen=args.listen,
+        metrics_listen=args.metrics,
         advertise=args.advertise,
         master=args.master,
         docker_host=args.docker_host,

@@ -66,6 +66,11 @@ class LogStreamManager:
     def __len__(self) -> int:
         return len(self._broadcasters)
 
+    def audience(self) -> tuple[int, int]:
+        """Open hubs (followed tasks and reopened finished ones) and their subscribers."""
+        hubs = [b.hub for b in self._broadcasters.values()] + list(self._stored.values())
+        return len(hubs), sum(h.subscriber_count for h in hubs)
+
     def start_task(
         self,
         task_id: str,

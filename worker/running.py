@@ -13,6 +13,7 @@ from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
 from shared.health import WORKER_SERVICE, Health
+from shared.metrics import Metrics, StateCollector
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
@@ -23,6 +24,8 @@ from worker.grpc_service import WorkerService
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
 from worker.manager import LogStreamManager
+from worker.metrics import worker_metrics
+from worker.probes import Probes, run_probes
 from worker.retention import RetentionSweep
 from worker.store import LogStore
 
@@ -44,6 +47,8 @@ class RunningWorker:
     heartbeat: Heartbeat | None
     store: LogStore
     retention: RetentionSweep
+    collector: StateCollector  # its metrics (the embedded worker's go to its master's registry)
+    metrics_address: str  # where /healthz, /readyz and /metrics answer; "" = not served
 
 
 @contextlib.asynccontextmanager
@@ -91,6 +96,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     service = WorkerService(executor, manager)
     heartbeat: Heartbeat | None = None
     health: Health | None = None
+    stack = contextlib.AsyncExitStack()  # the metrics port, when served
     try:
         await runtime.ping()
         pb_grpc.add_WorkerServicer_to_server(service, server)
@@ -110,6 +116,24 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
             )
             executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
             heartbeat.start()
+        collector = StateCollector(lambda: worker_metrics(executor, manager, used))
+        metrics_address = ""
+        if config.metrics_listen:
+            mhost, mport = check_bind(
+                config.metrics_listen, insecure_expose=config.insecure_expose, what="metrics"
+            )
+            metrics = Metrics()
+            metrics.add(collector)
+            try:
+                probes = await stack.enter_async_context(
+                    run_probes(Probes(metrics, runtime.ping), mhost, mport)
+                )
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on {config.metrics_listen} for metrics: {exc}"
+                ) from exc
+            metrics_address = f"{mhost}:{next(iter(probes.sockets)).getsockname()[1]}"
+            log.info("worker metrics on http://%s/metrics", metrics_address)
         advice = inotify_advice(
             read_inotify_limit(), local_docker=config.docker_host.startswith("unix://")
         )
@@ -135,8 +159,11 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
             heartbeat,
             store,
             retention,
+            collector,
+            metrics_address,
         )
     finally:
+        await stack.aclose()
         if heartbeat is not None:
             await heartbeat.stop()
         await retention.stop()

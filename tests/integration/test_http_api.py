@@ -9,9 +9,11 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import websockets
 
 from master.master_client import MasterClient
 from shared.model import TaskSpec
@@ -245,3 +247,79 @@ async def test_health_and_readiness_on_http_and_grpc(master_factory, worker_fact
 
 async def not_ready(running) -> bool:
     return (await get(running, "/readyz"))[0] == 503
+
+
+def metric_samples(body: bytes) -> dict[str, float]:
+    """``name{label="v"}`` -> value, parsed as Prometheus parses the exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return out
+
+
+async def test_metrics_say_what_the_master_sees_and_reflection_lists_the_api(master_factory):
+    async with master_factory(workers=1) as (running, _):
+        task_id = await run(running, "echo started; sleep 30")
+        async with websockets.connect(f"ws://{running.http_address}/logs/{task_id}") as ws:
+            await ws.recv()  # the stream is open: its first frame arrived
+
+            async def streaming() -> bool:
+                _, _, body = await get(running, "/metrics")
+                return metric_samples(body)['logcast_master_tasks{status="running"}'] == 1
+
+            await eventually_async(streaming, "the running task in the metrics")
+            status, headers, body = await get(running, "/metrics")
+            assert status == 200 and headers["Content-Type"].startswith("text/plain")
+            got = metric_samples(body)
+            assert got['logcast_master_workers{state="alive"}'] == 1
+            assert got['logcast_master_workers{state="down"}'] == 0
+            assert got["logcast_master_websocket_streams"] == 1
+            assert got["logcast_master_tasks_listed"] >= 1
+            assert got["process_resident_memory_bytes"] > 0  # the process collectors
+            assert not any(task_id in name for name in got)  # no task-id labels
+        async with MasterClient(running.grpc_address) as client:
+            await client.stop(task_id)
+        services = await asyncio.to_thread(reflected_services, running.grpc_address)
+        assert {"logcast.v1.Master", "grpc.health.v1.Health"} <= set(services)
+
+
+def reflected_services(address: str) -> list[str]:
+    """The services a gRPC reflection client (what grpcurl does) finds on ``address``."""
+    import grpc
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    with grpc.insecure_channel(address) as channel:
+        return list(ProtoReflectionDescriptorDatabase(channel).get_services())
+
+
+async def test_the_worker_serves_health_readiness_and_metrics_on_its_own_port(
+    worker_factory, docker_proxy
+):
+    async with worker_factory(metrics_listen="127.0.0.1:0") as worker:
+        base = SimpleNamespace(http_address=worker.metrics_address)
+        status, _, body = await get(base, "/healthz")
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        status, _, body = await get(base, "/readyz")
+        assert (status, json.loads(body)) == (200, {"status": "ready"})
+        status, headers, body = await get(base, "/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        got = metric_samples(body)
+        assert got['logcast_worker_tasks{status="running"}'] == 0
+        assert "logcast_worker_store_lines_written_total" in got
+        assert got["process_resident_memory_bytes"] > 0
+        assert (await get(base, "/logs/x"))[0] == 404
+        docker_proxy.refuse(True)  # Docker stops answering the worker
+        try:
+            status, _, body = await get(base, "/readyz")
+            assert status == 503 and json.loads(body)["status"] == "not ready"
+            assert json.loads(body)["reason"]  # says why
+            assert (await get(base, "/healthz"))[0] == 200  # the process itself is fine
+        finally:
+            docker_proxy.refuse(False)
+        assert (await get(base, "/readyz"))[0] == 200

@@ -1,0 +1,36 @@
+"""The master's own metrics, read from its state at each scrape (see shared/metrics.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import Metric
+
+from shared.metrics import gauge
+
+if TYPE_CHECKING:
+    from master.coordinator import Master
+    from master.web_server import WebServer
+
+
+def master_metrics(master: Master, web: WebServer) -> Iterator[Metric]:
+    """Tasks, workers and viewers as the master sees them. No task-id labels."""
+    by_status, known = master.registry.counts()
+    tasks = gauge("logcast_master_tasks", "Unfinished tasks by status.", status="status")
+    for status in ("pending", "running"):
+        tasks.add_metric([status], by_status.get(status, 0))
+    yield tasks
+    yield gauge(
+        "logcast_master_tasks_listed",
+        "Tasks the master lists (finished ones bounded by --max-finished-tasks).",
+        known,
+    )
+    workers = master.registry.workers()
+    alive = sum(1 for w in workers if w.alive)
+    liveness = gauge("logcast_master_workers", "Workers by liveness.", state="state")
+    liveness.add_metric(["alive"], alive)
+    liveness.add_metric(["down"], len(workers) - alive)
+    yield liveness
+    yield gauge("logcast_master_websocket_streams", "Open WebSocket log streams.", web.clients)
+    yield gauge("logcast_master_downloads", "Log downloads in progress.", len(web.downloads))
