@@ -32,6 +32,7 @@ from shared.cliutil import positive_int
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
+from shared.logformat import FORMATS, LEVELS
 from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 
 if TYPE_CHECKING:
@@ -82,7 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.max_finished_tasks,
         help="finished tasks the master lists (newest kept; logs stay on the workers)",
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level", default="info", choices=LEVELS, help="the server's own log: how much"
+    )
+    serve.add_argument(
+        "--log-format",
+        default="text",
+        choices=FORMATS,
+        help="text (for people) or json (one object per line: time, level, logger, message, "
+        "task, worker)",
+    )
 
     run = client_command("run", "submit a task; prints its id")
     run.add_argument("--image", required=True, help="container image (must exist on the worker)")
@@ -199,9 +209,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from master.running import run_master  # the server stack: only `serve` needs it
-    from shared.cliutil import raise_open_files_limit, setup_logging, wait_for_signal
+    from shared.cliutil import announce, raise_open_files_limit, setup_logging, wait_for_signal
 
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     raise_open_files_limit()
     config = MasterConfig(
         grpc_listen=args.grpc,
@@ -222,7 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
             where = f"master listening on {running.grpc_address} (gRPC)"
             if running.http_address:
                 where += f" and http://{running.http_address}/"
-            print(where, file=sys.stderr, flush=True)
+            announce(where, args.log_format)
             await wait_for_signal()
 
     asyncio.run(serve())

@@ -10,13 +10,23 @@ import signal
 import sys
 
 
-def setup_logging(level: str) -> None:
-    """Log to stderr: ``time level logger: message``."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def setup_logging(level: str, fmt: str = "text", *, worker: str = "") -> None:
+    """Log to stderr at ``level``: ``time level logger: message`` (``text``) or one JSON
+    object per line (``json``; see :mod:`shared.logformat`)."""
+    from shared.logformat import formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(fmt, worker=worker))
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler], force=True)
+
+
+def announce(text: str, fmt: str = "text") -> None:
+    """A server's start-up line ("... listening on ADDRESS"): plain on stderr, or a log
+    record when the log is JSON (every line of stderr stays one JSON object)."""
+    if fmt == "json":
+        logging.getLogger("logcast").info("%s", text)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 async def wait_for_signal() -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from shared.cliutil import (
+    announce,
     positive_int,
     raise_open_files_limit,
     setup_logging,
@@ -18,6 +19,7 @@ from shared.cliutil import (
 )
 from shared.errors import LogcastError
 from shared.hub import HubLimits
+from shared.logformat import FORMATS, LEVELS
 from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
@@ -127,7 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
     )
-    serve.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    serve.add_argument(
+        "--log-level", default="info", choices=LEVELS, help="the server's own log: how much"
+    )
+    serve.add_argument(
+        "--log-format",
+        default="text",
+        choices=FORMATS,
+        help="text (for people) or json (one object per line: time, level, logger, message, "
+        "task, worker)",
+    )
     return parser
 
 
@@ -162,22 +173,22 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
     )
 
 
-async def serve(config: WorkerConfig) -> None:
+async def serve(config: WorkerConfig, log_format: str = "text") -> None:
     """Run a worker until SIGINT/SIGTERM."""
     async with run_worker(config) as running:
         gc.freeze()  # what start-up built lives as long as the process (see master serve)
-        print(f"worker {config.name} listening on {running.address}", file=sys.stderr, flush=True)
+        announce(f"worker {config.name} listening on {running.address}", log_format)
         await wait_for_signal()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``worker`` console script."""
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format, worker=args.name)
     raise_open_files_limit()
     try:
         config = config_from_args(args)
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, args.log_format))
     except LogcastError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
