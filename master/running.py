@@ -93,7 +93,10 @@ async def run_master(
                 )
                 web.metrics.add(local.collector)  # one /metrics for the process
                 await _registered(master, wconf.name)
-            yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
+            try:
+                yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
+            finally:
+                await web.going_away()  # first: the worker and the servers still run
     finally:
         await health.stopping()
         await server.stop(grace=1.0)

@@ -19,6 +19,7 @@ A client that goes away mid-download frees its subscription at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import json
@@ -54,12 +55,14 @@ from master.wsframes import error_frame, frames
 from shared.errors import InvalidRequest, LogExpired, TaskNotFound, WorkerUnavailable
 from shared.ids import validate_task_id
 from shared.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
+from shared.model import ConnectionState
 
 log = logging.getLogger(__name__)
 # one INFO line per connection opened or closed is noise for a log server
 logging.getLogger("websockets.server").setLevel(logging.WARNING)
 
 STALL_TIMEOUT = 30.0  # seconds a browser may take to accept one frame (or download chunk)
+GOING_AWAY_TIMEOUT = 2.0  # seconds a shutting-down master gives each client to be told
 OPEN_TIMEOUT = 10.0  # seconds to receive a request and answer it (a download: to start it)
 CLOSE_INVALID, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW = 4400, 4404, 4408
 CLOSE_EXPIRED, CLOSE_UNAVAILABLE = 4410, 4503
@@ -187,6 +190,7 @@ class WebServer:
         self.web_dir = web_dir
         self.bind_host = bind_host
         self.clients = 0  # open WebSocket log streams
+        self.streams: set[ServerConnection] = set()  # ... and their connections
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
 
     async def process_request(
@@ -325,6 +329,7 @@ class WebServer:
             await self._refuse(ws, code, str(exc), CLOSE_INVALID)
             return
         self.clients += 1
+        self.streams.add(ws)
         user = f"web:{ws.remote_address[0] if ws.remote_address else '?'}"
 
         async def send(update: LogUpdate) -> None:
@@ -350,6 +355,23 @@ class WebServer:
             pass
         finally:
             self.clients -= 1
+            self.streams.discard(ws)
+
+    async def going_away(self) -> None:
+        """The master is shutting down: tell every WebSocket client (a ``state`` frame,
+        ``master restarting``) and close with 1001, within :data:`GOING_AWAY_TIMEOUT`. Their
+        pages reconnect, and resume after the last line they have."""
+        frame = json.dumps({"type": "state", "state": ConnectionState.MASTER_RESTARTING.value})
+
+        async def tell(ws: ServerConnection) -> None:
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                async with asyncio.timeout(GOING_AWAY_TIMEOUT):
+                    await ws.send(frame)
+                    await ws.close(1001, "master restarting")
+
+        if self.streams:
+            log.info("telling %d WebSocket client(s) the master is restarting", len(self.streams))
+            await asyncio.gather(*(tell(ws) for ws in list(self.streams)))
 
     async def _refuse(self, ws: ServerConnection, code: str, message: str, close: int) -> None:
         try:

@@ -38,13 +38,16 @@ class ConnectionState(StrEnum):
 
     The worker says ``docker unreachable`` while it cannot read the container's log (and
     ``streaming`` once it can again); a master's relay adds its own link to the worker
-    (``reconnecting``, ``worker unreachable``); ``finished`` is never sent (the end is).
+    (``reconnecting``, ``worker unreachable``); a master shutting down tells its WebSocket
+    clients ``master restarting`` before it closes (they reconnect); ``finished`` is never sent
+    (the end is).
     """
 
     STREAMING = "streaming"
     RECONNECTING = "reconnecting"
     WORKER_UNREACHABLE = "worker unreachable"
     DOCKER_UNREACHABLE = "docker unreachable"
+    MASTER_RESTARTING = "master restarting"
     FINISHED = "finished"
 
 
