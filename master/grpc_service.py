@@ -3,12 +3,15 @@ call goes to the coordinator (:class:`master.coordinator.Master`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import grpc
 
 from master.coordinator import LogUpdate, Master
 from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
 from shared.listing import TaskQuery
-from shared.model import summary
+from shared.model import ConnectionState, summary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
@@ -19,6 +22,12 @@ class MasterService(pb_grpc.MasterServicer):
 
     def __init__(self, master: Master) -> None:
         self.master = master
+        self._stopping = asyncio.Event()
+
+    def going_away(self) -> None:
+        """The master is shutting down: every log stream sends ``master restarting`` and
+        ends (its client reconnects and resumes)."""
+        self._stopping.set()
 
     @maps_errors
     async def Heartbeat(
@@ -71,12 +80,26 @@ class MasterService(pb_grpc.MasterServicer):
             for msg in batch_to_pb(update.batch):
                 await context.write(msg)
 
-        await self.master.StreamTaskLogsUnified(
-            request.task_id,
-            request.user or context.peer(),
-            send,
-            tail=request.tail if request.HasField("tail") else None,
-            after=request.after_seq if request.HasField("after_seq") else None,
-            follow=not request.no_follow,
-            lossless=request.lossless,
+        stream = asyncio.ensure_future(
+            self.master.StreamTaskLogsUnified(
+                request.task_id,
+                request.user or context.peer(),
+                send,
+                tail=request.tail if request.HasField("tail") else None,
+                after=request.after_seq if request.HasField("after_seq") else None,
+                follow=not request.no_follow,
+                lossless=request.lossless,
+            )
         )
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((stream, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not stream.done():
+            stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stream
+            await context.write(pb.LogBatch(state=ConnectionState.MASTER_RESTARTING.value))
+            return
+        await stream  # its result, or its error (mapped by maps_errors)

@@ -57,7 +57,8 @@ async def run_master(
     )
     master = Master(config, GrpcWorkers())
     server = grpc.aio.server(options=server_options())
-    pb_grpc.add_MasterServicer_to_server(MasterService(master), server)
+    service = MasterService(master)
+    pb_grpc.add_MasterServicer_to_server(service, server)
     health = Health(server, (MASTER_SERVICE,))
     # reflection on the client-facing port: grpcurl-style tools can list and call the API
     reflection.enable_server_reflection(
@@ -96,8 +97,12 @@ async def run_master(
             try:
                 yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
             finally:
-                await web.going_away()  # first: the worker and the servers still run
+                # first, while the worker and the servers still run: tell every viewer
+                service.going_away()
+                await web.going_away()
+                await asyncio.sleep(0.05)  # the gRPC streams write their last message
     finally:
+        service.going_away()  # log streams tell their clients, then end
         await health.stopping()
         await server.stop(grace=1.0)
         await master.close()

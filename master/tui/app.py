@@ -28,7 +28,13 @@ from shared.model import Batch, ConnectionState, Stream, TaskEnd, TaskInfo, Task
 BatchSource = Callable[[], AsyncIterator[Batch]]
 InfoLoader = Callable[[], Awaitable[TaskInfo]]
 
-_TROUBLE = {"reconnecting", "worker unreachable", "docker unreachable", "error"}
+_TROUBLE = {
+    "reconnecting",
+    "worker unreachable",
+    "docker unreachable",
+    "master restarting",
+    "error",
+}
 _STREAM_CYCLE: list[Stream | None] = [None, Stream.STDOUT, Stream.STDERR]
 
 
