@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import re
 import sys
@@ -23,7 +24,9 @@ from shared.logformat import FORMATS, LEVELS
 from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
-from worker.running import run_worker
+from worker.running import RunningWorker, run_worker
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
     )
     serve.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
+    serve.add_argument(
+        "--drain",
+        action="store_true",
+        help="on SIGTERM, take no new task and wait for the running ones to end (a second "
+        "signal stops at once); default: stop at once, containers keep running and are "
+        "adopted when the worker starts again",
+    )
     serve.add_argument(
         "--metrics",
         default="",
@@ -152,6 +162,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         name=args.name,
         listen=args.listen,
         metrics_listen=args.metrics,
+        drain=args.drain,
         advertise=args.advertise,
         master=args.master,
         docker_host=args.docker_host,
@@ -179,6 +190,27 @@ async def serve(config: WorkerConfig, log_format: str = "text") -> None:
         gc.freeze()  # what start-up built lives as long as the process (see master serve)
         announce(f"worker {config.name} listening on {running.address}", log_format)
         await wait_for_signal()
+        if config.drain:
+            await drain(running)
+
+
+async def drain(running: RunningWorker, poll: float = 0.2) -> None:
+    """Take no new task; return when every task has ended (or on a second signal)."""
+    executor = running.executor
+    executor.draining = True
+    again = asyncio.ensure_future(wait_for_signal())
+    left = executor.unfinished()
+    if left:
+        log.info("draining: waiting for %d task(s) to end", len(left))
+    try:
+        while left:
+            done, _ = await asyncio.wait((again,), timeout=poll)
+            if done:
+                log.warning("draining: stopped by a second signal, %d task(s) left", len(left))
+                return
+            left = executor.unfinished()
+    finally:
+        again.cancel()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ class WorkerConfig:
     retention: float = 300.0  # seconds a finished task stays subscribable
     stop_grace: float = 10.0  # seconds between SIGTERM and SIGKILL on stop
     keep_containers: bool = False  # keep finished containers (for `docker logs`, debugging)
+    drain: bool = False  # on SIGTERM: take no new task, wait for the running ones to end
     heartbeat_interval: float = 1.0
     insecure_expose: bool = False  # allow a non-loopback listen address
     data_dir: Path | None = None  # the store; None: <state dir>/workers/<name>

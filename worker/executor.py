@@ -26,6 +26,7 @@ from shared.errors import (
     InvalidRequest,
     TaskExists,
     TaskNotFound,
+    WorkerUnavailable,
 )
 from shared.ids import validate_task_id
 from shared.model import TaskEnd, TaskInfo, TaskSpec, TaskStatus
@@ -70,6 +71,7 @@ class TaskExecutor:
         store: LogStore | None = None,
         log_options: dict[str, str] | None = None,
     ) -> None:
+        self.draining = False  # worker serve --drain, stopping: no new task
         self.name = name
         self.runtime = runtime
         self.logs = logs
@@ -152,6 +154,8 @@ class TaskExecutor:
         :class:`TaskExists` for a task id in use.
         """
         validate_task_id(spec.task_id)
+        if self.draining:
+            raise WorkerUnavailable(f"worker {self.name} is draining: it takes no new task")
         if not spec.image or len(spec.image) > 512 or any(c.isspace() for c in spec.image):
             raise InvalidRequest(f"invalid image name {spec.image[:80]!r}")
         if spec.task_id in self._tasks or (self.store and spec.task_id in self.store.tasks):

@@ -57,7 +57,7 @@ async def test_a_stopping_master_tells_its_cli_monitors_before_they_reconnect(tm
         batches = client.stream(info.task_id, give_up_after=5.0)
         while not any(ln.content == "started" for ln in (await anext(batches)).lines):
             pass
-        master.kill(signal.SIGTERM)
+        master.popen.send_signal(signal.SIGTERM)  # (kill() would wait for its exit)
         async with asyncio.timeout(30):
             async for batch in batches:  # until it starts reconnecting to the stopped master
                 if batch.state is not None:
@@ -69,3 +69,51 @@ async def test_a_stopping_master_tells_its_cli_monitors_before_they_reconnect(tm
         await client.close()
         master.stop()
     assert states == [ConnectionState.MASTER_RESTARTING, ConnectionState.RECONNECTING]
+
+
+@pytest.mark.parametrize("drain", [True, False])
+async def test_a_draining_worker_takes_no_new_task_and_waits_for_the_running_one(
+    tmp_path, docker_engine, drain
+):
+    import time
+    import uuid
+
+    import grpc
+
+    from shared.protos import logcast_pb2_grpc as pb_grpc
+    from tests.fixtures import start_task
+    from tests.procs import WORKER, Proc
+    from worker.docker_containers import LABEL_WORKER
+
+    name = f"drain{uuid.uuid4().hex[:6]}"
+    args = [WORKER, "serve", "--listen", "127.0.0.1:0", "--name", name]
+    worker = Proc(
+        [*args, "--drain"] if drain else args,
+        tmp_path / "worker.log",
+        env={"LOGCAST_STATE_DIR": str(tmp_path / "state")},
+    )
+    try:
+        address = worker.wait_listening()
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = pb_grpc.WorkerStub(channel)
+            await start_task(stub, "sleep 3; echo done")
+            stopped_at = time.monotonic()
+            worker.popen.send_signal(signal.SIGTERM)
+            if drain:  # still serving (a master still streams its logs), but no new task
+                await asyncio.sleep(0.5)
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await start_task(stub, "echo late")
+                assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+                assert "draining" in (refused.value.details() or "")
+        rc = await asyncio.to_thread(worker.popen.wait, 30)
+        took = time.monotonic() - stopped_at
+        assert rc == 0
+        if drain:
+            assert took >= 2.0 and "draining: waiting for 1 task(s)" in worker.log.read_text()
+        else:
+            assert took < 2.0  # at once: the container keeps running, adopted on restart
+    finally:
+        worker.stop()
+        api = docker_engine.api
+        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
+            api.remove_container(c["Id"], force=True)
