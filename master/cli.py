@@ -28,11 +28,10 @@ from typing import TYPE_CHECKING
 from master.config import MasterConfig
 from master.presentation import EXIT_USAGE
 from shared.addresses import DEFAULT_MASTER
-from shared.cliutil import positive_int
+from shared.cliutil import add_log_options, positive_int
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
-from shared.logformat import FORMATS, LEVELS
 from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 
 if TYPE_CHECKING:
@@ -83,16 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.max_finished_tasks,
         help="finished tasks the master lists (newest kept; logs stay on the workers)",
     )
-    serve.add_argument(
-        "--log-level", default="info", choices=LEVELS, help="the server's own log: how much"
-    )
-    serve.add_argument(
-        "--log-format",
-        default="text",
-        choices=FORMATS,
-        help="text (for people) or json (one object per line: time, level, logger, message, "
-        "task, worker)",
-    )
+    add_log_options(serve)
 
     run = client_command("run", "submit a task; prints its id")
     run.add_argument("--image", required=True, help="container image (must exist on the worker)")

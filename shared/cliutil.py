@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import resource
 import signal
 import sys
+
+
+def add_log_options(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``--log-format`` of a ``serve`` command (bad values: exit 2)."""
+    from shared.logformat import FORMATS, LEVELS
+
+    parser.add_argument(
+        "--log-level", default="info", choices=LEVELS, help="the server's own log: how much"
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=FORMATS,
+        help="text (for people) or json (one object per line: time, level, logger, message, "
+        "task, worker)",
+    )
 
 
 def setup_logging(level: str, fmt: str = "text", *, worker: str = "") -> None:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from shared.cliutil import (
+    add_log_options,
     announce,
     positive_int,
     raise_open_files_limit,
@@ -20,7 +21,6 @@ from shared.cliutil import (
 )
 from shared.errors import LogcastError
 from shared.hub import HubLimits
-from shared.logformat import FORMATS, LEVELS
 from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
@@ -139,16 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
     )
-    serve.add_argument(
-        "--log-level", default="info", choices=LEVELS, help="the server's own log: how much"
-    )
-    serve.add_argument(
-        "--log-format",
-        default="text",
-        choices=FORMATS,
-        help="text (for people) or json (one object per line: time, level, logger, message, "
-        "task, worker)",
-    )
+    add_log_options(serve)
     return parser
 
 
