@@ -5,7 +5,8 @@ Usage: bench/run [N ...] [--rounds R] [--no-store-ab]
 
 N: numbers of the benchmarks to run (default: all). Benchmarks 1, 2 and 5 also run with a second
 cluster whose worker has no store (`worker serve --no-store`), interleaved with the store-on
-rounds (rows 1s, 2s, 5s); --no-store-ab skips that. --rounds R: rounds of every benchmark that
+rounds (rows 1s, 2s, 5s); --no-store-ab skips that. Benchmark 5 also runs with a cluster whose
+worker serves --metrics (row 5m). --rounds R: rounds of every benchmark that
 runs several (default: each benchmark's own, 3).
 """
 
@@ -47,6 +48,7 @@ BENCHMARKS = {
 }
 OWN_CLUSTER = {8, 10}  # these start what they need themselves
 STORE_AB = {1, 2, 5}  # these also run against a worker with --no-store
+METRICS_AB = {5}  # ... and against a worker with --metrics (it counts its log flow)
 NO_STORE_MASTER = ("--worker-timeout", "3600")
 
 
@@ -66,15 +68,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def run_one(n: int, cluster: Cluster | None, nostore: Cluster | None, rounds: int | None) -> list:
-    """Benchmark ``n``'s results (one or more rows)."""
+def run_one(n: int, cluster: Cluster | None, extra: dict[str, Cluster], rounds: int | None) -> list:
+    """Benchmark ``n``'s results (one or more rows). ``extra``: the side-by-side clusters
+    (``nostore``, ``metrics``) the benchmarks that compare with them get."""
     module = importlib.import_module(f"bench.{BENCHMARKS[n]}")
     kwargs: dict[str, object] = {}
     default_rounds = inspect.signature(module.run).parameters["rounds"].default
     if rounds is not None and default_rounds > 1:  # single-round benchmarks stay single
         kwargs["rounds"] = rounds
-    if n in STORE_AB and nostore is not None:
-        kwargs["nostore"] = nostore
+    if n in STORE_AB and "nostore" in extra:
+        kwargs["nostore"] = extra["nostore"]
+    if n in METRICS_AB and "metrics" in extra:
+        kwargs["metrics"] = extra["metrics"]
     out = module.run(None if n in OWN_CLUSTER else cluster, **kwargs)
     return out if isinstance(out, list) else [out]
 
@@ -125,18 +130,20 @@ def main(argv: list[str]) -> int:
     results: list[dict] = []
     failed: list[int] = []
     cluster = start_cluster() if set(wanted) - OWN_CLUSTER else None
-    nostore = None
+    extra: dict[str, Cluster] = {}
     try:
         if set(wanted) & STORE_AB and not args.no_store_ab:
             # --worker-timeout: a --no-store worker never reports its tasks' final status in
             # heartbeats, so the master would mark each task `lost` 5 s after its creation
             # (racing with the end of its log stream); an hour keeps that out of the rounds
-            nostore = start_cluster(store=False, master_args=NO_STORE_MASTER)
+            extra["nostore"] = start_cluster(store=False, master_args=NO_STORE_MASTER)
+        if set(wanted) & METRICS_AB:
+            extra["metrics"] = start_cluster(metrics=True)
         for n in wanted:
             print(f"[{n}] {BENCHMARKS[n]}", flush=True)
             t0 = time.monotonic()
             try:
-                rows: list[Result] = run_one(n, cluster, nostore, args.rounds)
+                rows: list[Result] = run_one(n, cluster, extra, args.rounds)
             except Exception as exc:  # one benchmark's failure must not cost the others
                 traceback.print_exc()
                 failed.append(n)
@@ -151,7 +158,7 @@ def main(argv: list[str]) -> int:
             print(f"[{n}] {time.monotonic() - t0:.0f} s", flush=True)
             write_json(out, payload(where, started, argv, results))  # so far
     finally:
-        for c in (nostore, cluster):
+        for c in (*extra.values(), cluster):
             if c is not None:
                 c.stop()
     final = payload(where, started, argv, results)

@@ -1,13 +1,15 @@
-"""The ``master`` command: serve, run, monitor, logs, list-tasks, workers, stop.
+"""The ``master`` command: serve, run, monitor, logs, list-tasks, workers, stop, doctor.
 
 The CLI is the only reader of argv and the environment: it builds frozen configurations
 (:class:`~master.config.MasterConfig`, :class:`~master.monitor.MonitorConfig`) that the server
 and the monitor consume. Client commands import only what a client needs (gRPC and the
-protocol): the server stack, the worker and docker-py are imported by ``serve`` alone.
+protocol): the server stack, the worker and docker-py are imported by ``serve`` alone (and
+docker-py by ``doctor --local-worker``).
 
 Exit codes (:mod:`master.presentation`): 0 done (``monitor``, ``logs -f``: the task ended in
 success), 1 the task did not succeed, 2 usage or connection errors; 141 when the reader of the
 output went away (``master logs X | head``), quietly, as a process killed by SIGPIPE.
+``doctor``: 0 when no check failed (warnings allowed), 1 when one did (:mod:`shared.doctor`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from master.config import MasterConfig
 from master.presentation import EXIT_USAGE
 from shared.addresses import DEFAULT_MASTER
-from shared.cliutil import add_log_options, positive_int
+from shared.cliutil import add_config_option, add_log_options, positive_int
+from shared.doctor import format_skew
 from shared.errors import InvalidRequest, LogcastError
 from shared.ids import validate_task_id
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
@@ -36,6 +39,7 @@ from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 
 if TYPE_CHECKING:
     from master.master_client import MasterClient
+    from shared.settings import Resolved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,37 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
-    defaults = MasterConfig()
     serve = sub.add_parser("serve", help="run the master (gRPC for workers and CLI, HTTP for web)")
-    serve.add_argument("--grpc", default=defaults.grpc_listen, help="gRPC listen address")
-    serve.add_argument("--http", default=defaults.http_listen, help="HTTP/WebSocket address")
-    serve.add_argument(
-        "--local-worker", action="store_true", help="also run a worker in this process"
-    )
-    serve.add_argument(
-        "--worker-timeout",
-        type=float,
-        default=defaults.worker_timeout,
-        help="seconds without heartbeat before a worker is down and its tasks lost",
-    )
-    serve.add_argument(
-        "--insecure-expose",
-        action="store_true",
-        help="allow non-loopback listen addresses (no auth, no TLS: trusted networks only)",
-    )
-    serve.add_argument(
-        "--state-dir",
-        default=None,
-        help="the master's state (the embedded worker's logs: STATE_DIR/workers/local); "
-        "default $LOGCAST_STATE_DIR or ~/.local/state/logcast",
-    )
-    serve.add_argument(
-        "--max-finished-tasks",
-        type=positive_int,
-        default=defaults.max_finished_tasks,
-        help="finished tasks the master lists (newest kept; logs stay on the workers)",
-    )
-    add_log_options(serve)
+    add_serve_options(serve)
+    config = sub.add_parser("config", help="print serve's effective settings and their sources")
+    add_settings_command_options(config)
 
     run = client_command("run", "submit a task; prints its id")
     run.add_argument("--image", required=True, help="container image (must exist on the worker)")
@@ -155,7 +132,90 @@ def build_parser() -> argparse.ArgumentParser:
 
     stop = client_command("stop", "stop a running task (status: cancelled)")
     stop.add_argument("task_id")
+
+    doctor = sub.add_parser("doctor", help="check this host and the running master; say how to fix")
+    add_settings_command_options(doctor, doctor=True)
     return parser
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """``master serve``'s settings: flags, and the same keys in its TOML file and in
+    ``LOGCAST_<KEY>`` variables (see :mod:`shared.settings`)."""
+    defaults = MasterConfig()
+    add_config_option(p, "master")
+    p.add_argument("--grpc", default=defaults.grpc_listen, help="gRPC listen address")
+    p.add_argument("--http", default=defaults.http_listen, help="HTTP/WebSocket address")
+    p.add_argument("--local-worker", action="store_true", help="also run a worker in this process")
+    p.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=defaults.worker_timeout,
+        help="seconds without heartbeat before a worker is down and its tasks lost",
+    )
+    p.add_argument(
+        "--insecure-expose",
+        action="store_true",
+        help="allow non-loopback listen addresses (no auth, no TLS: trusted networks only)",
+    )
+    p.add_argument(
+        "--state-dir",
+        default=None,
+        help="the master's state (the embedded worker's logs: STATE_DIR/workers/local); "
+        "default $LOGCAST_STATE_DIR or ~/.local/state/logcast",
+    )
+    p.add_argument(
+        "--max-finished-tasks",
+        type=positive_int,
+        default=defaults.max_finished_tasks,
+        help="finished tasks the master lists (newest kept; logs stay on the workers)",
+    )
+    add_log_options(p)
+
+
+def add_settings_command_options(p: argparse.ArgumentParser, *, doctor: bool = False) -> None:
+    """``config`` and ``doctor`` take serve's settings (they show and check what serve would
+    use), ``--json``, and for ``doctor`` the running master to ask."""
+    add_serve_options(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if doctor:
+        p.add_argument(
+            "--master",
+            default=os.environ.get("LOGCAST_MASTER", DEFAULT_MASTER),
+            help=f"the running master to ask (default: $LOGCAST_MASTER or {DEFAULT_MASTER})",
+        )
+
+
+SETTINGS_COMMANDS = ("serve", "config", "doctor")
+NOT_SETTINGS = ("config", "json", "master")  # options of those commands that are no setting
+
+
+def settings(command: str, argv: Sequence[str]) -> Resolved:
+    """The effective settings of ``serve`` (for ``command``'s arguments ``argv``): flags over
+    ``LOGCAST_*`` over the TOML file (``--config``, else STATE_DIR/master.toml)."""
+    from shared.cliutil import load_settings
+    from shared.paths import default_state_dir
+
+    parser = argparse.ArgumentParser(prog=f"master {command}")
+    if command == "serve":
+        add_serve_options(parser)
+    else:
+        add_settings_command_options(parser, doctor=command == "doctor")
+    state_dir = parser.parse_args(argv).state_dir or os.environ.get("LOGCAST_STATE_DIR")
+    default_file = (Path(state_dir) if state_dir else default_state_dir()) / "master.toml"
+    return load_settings(parser, argv, default_file, skip=NOT_SETTINGS)
+
+
+def config_of(args: argparse.Namespace) -> MasterConfig:
+    """The MasterConfig of serve's settings."""
+    return MasterConfig(
+        grpc_listen=args.grpc,
+        http_listen=args.http,
+        local_worker=args.local_worker,
+        worker_timeout=args.worker_timeout,
+        insecure_expose=args.insecure_expose,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        max_finished_tasks=args.max_finished_tasks,
+    )
 
 
 def non_negative_int(text: str) -> int:
@@ -171,8 +231,11 @@ def non_negative_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``master`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.command in SETTINGS_COMMANDS:
+            return _settings_command(args, argv[argv.index(args.command) + 1 :])
         code = _dispatch(args)
         sys.stdout.flush()  # a reader gone is noticed here, not at exit
         return code
@@ -187,9 +250,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _settings_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """serve, config, doctor: with the layered settings."""
+    resolved = settings(args.command, argv)
+    values = resolved.namespace(command=args.command)
     if args.command == "serve":
-        return _serve(args)
+        return _serve(values, lambda: settings("serve", argv), resolved)
+    if args.command == "config":
+        from shared.cliutil import print_settings
+
+        print_settings(resolved, as_json=args.json)
+        return 0
+    from master.doctor import run_doctor
+
+    return run_doctor(config_of(values), args.master, as_json=args.json)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "monitor":
         return _monitor(args)
     if args.command == "logs":
@@ -197,21 +274,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     return asyncio.run(_client_command(args))
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, reload: Callable[[], Resolved], resolved: Resolved) -> int:
     from master.running import run_master  # the server stack: only `serve` needs it
-    from shared.cliutil import announce, raise_open_files_limit, setup_logging, wait_for_signal
+    from shared.cliutil import (
+        announce,
+        raise_open_files_limit,
+        reload_on_hangup,
+        setup_logging,
+        wait_for_signal,
+    )
 
     setup_logging(args.log_level, args.log_format)
     raise_open_files_limit()
-    config = MasterConfig(
-        grpc_listen=args.grpc,
-        http_listen=args.http,
-        local_worker=args.local_worker,
-        worker_timeout=args.worker_timeout,
-        insecure_expose=args.insecure_expose,
-        state_dir=Path(args.state_dir) if args.state_dir else None,
-        max_finished_tasks=args.max_finished_tasks,
-    )
+    config = config_of(args)
 
     async def serve() -> None:
         async with run_master(config) as running:
@@ -223,6 +298,13 @@ def _serve(args: argparse.Namespace) -> int:
             if running.http_address:
                 where += f" and http://{running.http_address}/"
             announce(where, args.log_format)
+            registry = running.master.registry
+
+            def max_finished(value: int) -> None:
+                registry.max_finished = value
+
+            # SIGHUP: the file and environment again; these change live, others at restart
+            reload_on_hangup(resolved, reload, {"max_finished_tasks": max_finished})
             await wait_for_signal()
 
     asyncio.run(serve())
@@ -378,10 +460,19 @@ def _print_workers(workers: list[WorkerSummary], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps([dataclasses.asdict(w) for w in workers], indent=2))
         return
-    table = [("WORKER", "ADDRESS", "STATE", "RUNNING", "LAST SEEN")]
+    table = [("WORKER", "ADDRESS", "STATE", "RUNNING", "LAST SEEN", "SKEW")]
     for w in workers:
         state = "alive" if w.alive else "down"
-        table.append((w.name, w.address, state, str(w.running_tasks), _when(w.last_seen)))
+        table.append(
+            (
+                w.name,
+                w.address,
+                state,
+                str(w.running_tasks),
+                _when(w.last_seen),
+                format_skew(w.clock_skew),
+            )
+        )
     _print_table(table)
 
 

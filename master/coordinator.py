@@ -20,6 +20,7 @@ from master.registry import Registry, pick_worker
 from master.relay import TaskRelay
 from master.worker_client import WorkerClients
 from shared.errors import LogExpired, TaskExists, TaskNotFound, WorkerUnavailable
+from shared.flowstats import FlowStats
 from shared.ids import new_task_id, validate_task_id
 from shared.listing import TaskQuery
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
@@ -60,6 +61,8 @@ class Master:
         )
         self.workers = workers
         self.relays: dict[str, TaskRelay] = {}
+        # the log flow, counted per batch for /metrics (task exits: as the registry sees them)
+        self.stats = FlowStats(exits=self.registry.exits)
         self._janitor: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -87,12 +90,13 @@ class Master:
         *,
         since: int = 0,
         version: int = 0,
+        sent_at: float | None = None,
     ) -> int:
         """A worker reports in (see :class:`Registry`); returns the catalog version of that
         worker the master now has."""
         was = {w.name: w.alive for w in self.registry.workers()}
         synced = self.registry.heartbeat(
-            name, address, tasks, self.clock(), since=since, version=version
+            name, address, tasks, self.clock(), since=since, version=version, sent_at=sent_at
         )
         if not was.get(name, False):
             log.info("worker %s is up at %s with %d task(s)", name, address, len(tasks))
@@ -102,7 +106,12 @@ class Master:
         """Every worker with its number of unfinished tasks."""
         return [
             WorkerSummary(
-                w.name, w.address, w.alive, self.registry.running_count(w.name), w.last_seen
+                w.name,
+                w.address,
+                w.alive,
+                self.registry.running_count(w.name),
+                w.last_seen,
+                clock_skew=w.clock_skew,
             )
             for w in self.registry.workers()
         ]
@@ -171,6 +180,7 @@ class Master:
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        sink: str = "grpc",
     ) -> TaskEnd | None:
         """Stream the log of ``task_id`` to ``handler``: history (last 1000 lines, ``tail=N``,
         or everything after seq ``after``), then live lines, then the task's end.
@@ -196,21 +206,33 @@ class Master:
             raise relay.expired
         log.debug("%s follows %s", user, task_id)
         registry = self.registry
-        async with Subscription(
-            relay.hub, tail=tail, after=after, follow=follow, lossless=lossless
-        ) as sub:
-            async for batch in sub:
-                if batch.end is not None:
-                    await handler(LogUpdate(batch, True, batch.end.status))
-                    return batch.end
-                await handler(LogUpdate(batch, False, registry.status(task_id)))
+        stats = self.stats
+        stats.subscribers[sink] += 1
+        try:
+            async with Subscription(
+                relay.hub, tail=tail, after=after, follow=follow, lossless=lossless
+            ) as sub:
+                async for batch in sub:
+                    if batch.end is not None:
+                        await handler(LogUpdate(batch, True, batch.end.status))
+                        stats.delivered(sink, batch, live=sub.live)
+                        return batch.end
+                    await handler(LogUpdate(batch, False, registry.status(task_id)))
+                    stats.delivered(sink, batch, live=sub.live)
+        finally:
+            stats.subscribers[sink] -= 1
         return None
 
     def _relay(self, task_id: str) -> TaskRelay:
         relay = self.relays.get(task_id)
         if relay is None:
             relay = self.relays[task_id] = TaskRelay(
-                task_id, self.registry, self.workers, self.config.relay_limits, self.clock
+                task_id,
+                self.registry,
+                self.workers,
+                self.config.relay_limits,
+                self.clock,
+                self.stats,
             )
         return relay
 

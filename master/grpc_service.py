@@ -10,6 +10,7 @@ import grpc
 
 from master.coordinator import LogUpdate, Master
 from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
+from shared.errors import WorkerUnavailable
 from shared.listing import TaskQuery
 from shared.model import ConnectionState, summary
 from shared.protos import logcast_pb2 as pb
@@ -22,11 +23,13 @@ class MasterService(pb_grpc.MasterServicer):
 
     def __init__(self, master: Master) -> None:
         self.master = master
+        self.stats = master.stats  # refusals, counted by maps_errors
         self._stopping = asyncio.Event()
 
     def going_away(self) -> None:
         """The master is shutting down: every log stream sends ``master restarting`` and
-        ends (its client reconnects and resumes)."""
+        ends (its client reconnects and resumes); a log stream asked for from now on is
+        refused (UNAVAILABLE: its client retries, and reaches the next master)."""
         self._stopping.set()
 
     @maps_errors
@@ -40,6 +43,7 @@ class MasterService(pb_grpc.MasterServicer):
             tasks,
             since=request.since_version,
             version=request.catalog_version,
+            sent_at=request.sent_at if request.HasField("sent_at") else None,
         )
         return pb.HeartbeatResponse(
             interval=self.master.config.worker_timeout / 5, synced_version=synced
@@ -76,9 +80,18 @@ class MasterService(pb_grpc.MasterServicer):
     async def StreamLogs(
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
     ) -> None:
+        if self._stopping.is_set():  # (it would stream until the server stops, then break)
+            raise WorkerUnavailable("the master is shutting down")
+        writing: asyncio.Future[None] | None = None
+
         async def send(update: LogUpdate) -> None:
+            nonlocal writing
             for msg in batch_to_pb(update.batch):
-                await context.write(msg)
+                # a stop cancels the stream between two messages, never inside a write: a
+                # cancelled write still goes on in gRPC, and the call takes no other message
+                # until it is done (GRPC_CALL_ERROR_TOO_MANY_OPERATIONS)
+                writing = asyncio.ensure_future(context.write(msg))
+                await asyncio.shield(writing)
 
         stream = asyncio.ensure_future(
             self.master.StreamTaskLogsUnified(
@@ -100,6 +113,8 @@ class MasterService(pb_grpc.MasterServicer):
             stream.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stream
+            if writing is not None:
+                await writing  # the message being written when the stop came
             await context.write(pb.LogBatch(state=ConnectionState.MASTER_RESTARTING.value))
             return
         await stream  # its result, or its error (mapped by maps_errors)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
 
-from shared.metrics import gauge
+from shared.metrics import flow_metrics, gauge
 
 if TYPE_CHECKING:
     from master.coordinator import Master
@@ -33,4 +33,21 @@ def master_metrics(master: Master, web: WebServer) -> Iterator[Metric]:
     liveness.add_metric(["down"], len(workers) - alive)
     yield liveness
     yield gauge("logcast_master_websocket_streams", "Open WebSocket log streams.", web.clients)
+    stats = master.stats
+    kinds = gauge(
+        "logcast_master_subscribers",
+        "Clients following task logs, by kind (grpc: master monitor/logs; websocket: pages "
+        "and other WebSocket clients; download: GET .../log in progress).",
+        kind="kind",
+    )
+    for kind in ("grpc", "websocket", "download"):
+        kinds.add_metric([kind], stats.subscribers[kind])
+    yield kinds
+    lags = [lag for relay in master.relays.values() for _, lag in relay.hub.lags()]
+    yield gauge(
+        "logcast_master_subscriber_max_lag_lines",
+        "Lines the furthest-behind client has yet to receive.",
+        max(lags, default=0),
+    )
+    yield from flow_metrics("master", stats)
     yield gauge("logcast_master_downloads", "Log downloads in progress.", len(web.downloads))

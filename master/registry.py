@@ -14,6 +14,7 @@ order, so listing 100,000 tasks costs what one page costs.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -32,6 +33,9 @@ class WorkerRecord:
     last_seen: float
     alive: bool = True
     synced: int = 0  # the master has this worker's task changes up to this catalog version
+    # the master's clock minus the worker's when its last heartbeat arrived (transit time
+    # included); None: the worker does not send its time
+    clock_skew: float | None = None
 
     def copy(self) -> WorkerRecord:
         """A snapshot."""
@@ -57,6 +61,7 @@ class Registry:
         self._unfinished: set[str] = set()
         self._finished = 0
         self._listeners: list[Callable[[], None]] = []
+        self.exits: Counter[str] = Counter()  # status -> tasks seen ending (for metrics)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after each change; returns a function that unsubscribes."""
@@ -78,16 +83,19 @@ class Registry:
         *,
         since: int = 0,
         version: int = 0,
+        sent_at: float | None = None,
     ) -> int:
         """A worker says it is alive, which tasks it runs, and which changed after its
         catalog version ``since`` up to ``version``. Returns the version the master now has
-        every change up to (the worker sends from there next time)."""
+        every change up to (the worker sends from there next time). ``sent_at``: the worker's
+        clock when it sent the heartbeat (``now`` is the master's when it arrived)."""
         worker = self._workers.get(name)
         if worker is None:
             worker = self._workers[name] = WorkerRecord(name, address, now)
         worker.address = address
         worker.last_seen = now
         worker.alive = True
+        worker.clock_skew = None if sent_at is None else now - sent_at
         reported = set()
         for info in tasks:
             info = replace(info, worker=name)
@@ -115,6 +123,8 @@ class Registry:
             insort(self._order, (info.created_at, info.task_id))
         if old is not None and old.status.is_final:
             self._finished -= 1
+        elif old is not None and info.status.is_final:
+            self.exits[info.status.value] += 1  # ended while this master watched it
         self._tasks[info.task_id] = info
         if info.status.is_final:
             self._finished += 1

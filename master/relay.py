@@ -26,6 +26,7 @@ from master.registry import Registry
 from master.worker_client import WorkerClient, WorkerClients
 from shared.cursor import ResumeCursor
 from shared.errors import LogcastError, LogExpired, TaskNotFound, WorkerUnavailable
+from shared.flowstats import FlowStats
 from shared.hub import HubLimits, LogHub
 from shared.model import Batch, ConnectionState, TaskEnd, TaskStatus
 
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 HISTORY_ATTEMPTS = 8  # a history read retries this many times (~6 s) before it fails
+
+
+async def wait_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait until ``event`` is set, at most ``timeout`` seconds; a cancellation always
+    propagates. Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that comes
+    in the step the event is set (python/cpython#86296, fixed in 3.12), and the cancelled
+    caller runs on (a stopping master's log stream kept streaming)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 
 class WorkerHistory:
@@ -69,8 +80,10 @@ class TaskRelay:
         workers: WorkerClients,
         limits: HubLimits,
         clock: Callable[[], float],
+        stats: FlowStats | None = None,
     ) -> None:
         self.task_id = task_id
+        self._stats = stats
         self.registry = registry
         self.workers = workers
         self.history = WorkerHistory(task_id, registry, workers)
@@ -95,14 +108,12 @@ class TaskRelay:
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait until the relay has heard from the worker (at most ``timeout`` seconds)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ready.wait(), timeout)
+        await wait_set(self.ready, timeout)
 
     async def wait_caught_up(self, timeout: float) -> None:
         """Wait until the relay has every line the worker had when the relay subscribed (a
         no-follow client then ends after them), at most ``timeout`` seconds."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.caught_up.wait(), timeout)
+        await wait_set(self.caught_up, timeout)
 
     def _check_caught_up(self) -> None:
         if self.ended or self.hub.next_seq - 1 >= self.upstream_newest:
@@ -149,6 +160,8 @@ class TaskRelay:
                 log.exception("%s: relaying failed; resubscribing", self.task_id)
             if self.ended:
                 break
+            if self._stats is not None:
+                self._stats.reconnects["worker"] += 1
             self.hub.set_state(ConnectionState.RECONNECTING)
             self.ready.set()
             self.caught_up.set()
@@ -219,5 +232,4 @@ class TaskRelay:
 
     async def _wait_change(self, timeout: float) -> None:
         self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+        await wait_set(self._changed, timeout)

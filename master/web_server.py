@@ -196,7 +196,16 @@ class WebServer:
     async def process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Answer plain HTTP requests; let a valid same-origin /logs/ upgrade through."""
+        """Answer plain HTTP requests; let a valid same-origin /logs/ upgrade through. Errors
+        are counted as refusals (by interface and status) for /metrics."""
+        response = await self._answer(connection, request)
+        if response is not None and response.status_code >= 400:
+            kind = "websocket" if route(request.path).kind == "logs" else "http"
+            reason = HTTPStatus(response.status_code).name.lower()
+            self.master.stats.refusals[kind, reason] += 1
+        return response
+
+    async def _answer(self, connection: ServerConnection, request: Request) -> Response | None:
         headers = request.headers
         if not host_allowed(headers.get("Host"), self.bind_host):
             return _text(HTTPStatus.MISDIRECTED_REQUEST, "unexpected Host header\n")
@@ -310,6 +319,7 @@ class WebServer:
             after=download.query.after,
             follow=False,
             lossless=True,
+            sink="download",
         )
 
     def abort_downloads(self) -> None:
@@ -339,7 +349,13 @@ class WebServer:
 
         try:
             await self.master.StreamTaskLogsUnified(
-                task_id, user, send, tail=query.tail, after=query.after, lossless=query.lossless
+                task_id,
+                user,
+                send,
+                tail=query.tail,
+                after=query.after,
+                lossless=query.lossless,
+                sink="websocket",
             )
             await ws.close(1000, "task finished")
         except TaskNotFound as exc:
@@ -374,6 +390,7 @@ class WebServer:
             await asyncio.gather(*(tell(ws) for ws in list(self.streams)))
 
     async def _refuse(self, ws: ServerConnection, code: str, message: str, close: int) -> None:
+        self.master.stats.refusals["websocket", code] += 1
         try:
             await ws.send(error_frame(code, message))
             await ws.close(close, code)

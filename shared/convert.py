@@ -270,9 +270,13 @@ def worker_to_pb(worker: WorkerSummary) -> pb.WorkerInfo:
         alive=worker.alive,
         running_tasks=worker.running_tasks,
         last_seen=worker.last_seen,
+        clock_skew=worker.clock_skew,
     )
 
 
 def worker_from_pb(msg: pb.WorkerInfo) -> WorkerSummary:
     """A protobuf WorkerInfo as the model's WorkerSummary."""
-    return WorkerSummary(msg.name, msg.address, msg.alive, msg.running_tasks, msg.last_seen)
+    skew = msg.clock_skew if msg.HasField("clock_skew") else None
+    return WorkerSummary(
+        msg.name, msg.address, msg.alive, msg.running_tasks, msg.last_seen, clock_skew=skew
+    )

@@ -144,6 +144,11 @@ class LogHub:
         """How many subscriptions are open."""
         return len(self._subscribers)
 
+    def lags(self) -> list[tuple[bool, int]]:
+        """``(lossless, lines behind the newest)`` of each open subscription (for metrics)."""
+        newest = self.store.next_seq
+        return [(s.lossless, max(0, newest - s.cursor)) for s in self._subscribers]
+
     def publish(self, lines: list[LogLine]) -> None:
         """Number ``lines`` with the next seqs, keep them, and wake the waiting subscribers."""
         if self.end is not None:

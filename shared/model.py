@@ -244,3 +244,6 @@ class WorkerSummary:
     alive: bool
     running_tasks: int
     last_seen: float
+    # the master's clock minus the worker's at its last heartbeat, in seconds (transit time
+    # included); None: unknown (the worker does not send its time)
+    clock_skew: float | None = None

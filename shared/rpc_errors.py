@@ -58,8 +58,15 @@ def error_from_rpc(err: grpc.RpcError) -> LogcastError:
     return cls(details or code.name)
 
 
+def _refused(servicer: Any, code: grpc.StatusCode) -> None:
+    stats = getattr(servicer, "stats", None)  # a FlowStats counts refusals for /metrics
+    if stats is not None:
+        stats.refusals["grpc", code.name.lower()] += 1
+
+
 def maps_errors(fn: F) -> F:
-    """Servicer method decorator: a LogcastError ends the call with its status code and message."""
+    """Servicer method decorator: a LogcastError ends the call with its status code and message
+    (counted in the servicer's ``stats``, if it has one)."""
     if inspect.isasyncgenfunction(fn):
 
         @functools.wraps(fn)
@@ -70,6 +77,7 @@ def maps_errors(fn: F) -> F:
                 async for item in fn(self, request, context):
                     yield item
             except LogcastError as exc:
+                _refused(self, code_for(exc))
                 await context.abort(code_for(exc), str(exc))
 
         return cast(F, stream)
@@ -79,6 +87,7 @@ def maps_errors(fn: F) -> F:
         try:
             return await fn(self, request, context)
         except LogcastError as exc:
+            _refused(self, code_for(exc))
             await context.abort(code_for(exc), str(exc))
 
     return cast(F, unary)

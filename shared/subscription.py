@@ -51,6 +51,11 @@ class Subscription:
         """The newest seq the hub has now."""
         return self._hub.next_seq - 1
 
+    @property
+    def live(self) -> bool:
+        """The subscriber has every line the hub has (its last batch was live, not history)."""
+        return self.sub.cursor >= self._hub.next_seq
+
     def close(self) -> None:
         """Free the subscription (idempotent)."""
         self._hub.unsubscribe(self.sub)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from shared.errors import ContainerGone, DockerUnavailable
+from shared.flowstats import FlowStats
 from shared.hub import History, HubLimits, LogHub
 from shared.model import ConnectionState, LogLine, Stream, TaskEnd
 from shared.subscription import Subscription
@@ -52,8 +53,10 @@ class TaskLogBroadcaster:
         sink: Callable[[list[LogLine]], None] | None = None,
         first_seq: int = 1,
         recent: list[LogLine] | None = None,
+        stats: FlowStats | None = None,
     ) -> None:
         self.task_id = task_id
+        self._stats = stats  # lines read and reconnects, per batch (for /metrics)
         self.source = source
         self.hub = LogHub(limits, history=history, first_seq=first_seq, durable=sink is None)
         self._sink = sink
@@ -95,6 +98,8 @@ class TaskLogBroadcaster:
         since = self._resume.since(self._recent()) if self._stored_recent else None
         while True:
             self.reads += 1
+            if self.reads > 1 and self._stats is not None:
+                self._stats.reconnects["docker"] += 1
             try:
                 async for chunk in self.source.chunks(since):
                     if hub.state is ConnectionState.DOCKER_UNREACHABLE:
@@ -209,6 +214,8 @@ class TaskLogBroadcaster:
             self.hub.publish(lines)
             if self._sink is not None:
                 self._sink(lines)
+            if self._stats is not None:
+                self._stats.read(lines)
 
     def _went_back(self, lines: list[LogLine]) -> int:
         """The index of the first line Docker sends again, or -1: a line older than the last

@@ -1,4 +1,4 @@
-"""``worker serve``: run a worker on this host."""
+"""``worker serve``: run a worker on this host; ``worker doctor``: check the host for it."""
 
 from __future__ import annotations
 
@@ -9,22 +9,33 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shared.cliutil import (
+    add_config_option,
     add_log_options,
     announce,
+    checked,
+    load_settings,
     positive_int,
+    print_settings,
     raise_open_files_limit,
+    reload_on_hangup,
     setup_logging,
     wait_for_signal,
 )
 from shared.errors import LogcastError
 from shared.hub import HubLimits
+from shared.paths import default_state_dir
 from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
 from worker.frames import DEFAULT_MAX_LINE_BYTES, MAX_LINE_BYTES_LIMIT
 from worker.running import RunningWorker, run_worker
+
+if TYPE_CHECKING:
+    from shared.settings import Resolved
 
 log = logging.getLogger(__name__)
 
@@ -34,125 +45,175 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worker", description="logcast worker")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run containers and serve their logs over gRPC")
+    add_serve_options(serve)
+    config = sub.add_parser("config", help="print serve's effective settings and their sources")
+    add_settings_command_options(config)
+    doctor = sub.add_parser("doctor", help="check this host for `worker serve`; say how to fix")
+    add_settings_command_options(doctor)
+    return parser
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """``worker serve``'s settings: flags, and the same keys in its TOML file and in
+    ``LOGCAST_<KEY>`` variables (see :mod:`shared.settings`)."""
     defaults = WorkerConfig()
-    serve.add_argument(
+    add_config_option(p, "worker")
+    p.add_argument(
         "--master",
         default=os.environ.get("LOGCAST_MASTER", ""),
         help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
     )
-    serve.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
-    serve.add_argument(
+    p.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
+    p.add_argument(
         "--drain",
         action="store_true",
         help="on SIGTERM, take no new task and wait for the running ones to end (a second "
         "signal stops at once); default: stop at once, containers keep running and are "
         "adopted when the worker starts again",
     )
-    serve.add_argument(
+    p.add_argument(
         "--metrics",
         default="",
         metavar="ADDRESS",
         help="serve /healthz, /readyz and /metrics over HTTP on ADDRESS (default: off)",
     )
-    serve.add_argument("--name", default=defaults.name, help="worker name (default: host name)")
-    serve.add_argument(
+    p.add_argument("--name", default=defaults.name, help="worker name (default: host name)")
+    p.add_argument(
         "--advertise", default="", help="address the master dials (default: the listen address)"
     )
-    serve.add_argument("--docker-host", default=defaults.docker_host, help="Docker engine URL")
-    serve.add_argument(
+    p.add_argument("--docker-host", default=defaults.docker_host, help="Docker engine URL")
+    p.add_argument(
         "--history", type=int, default=defaults.limits.history, help="lines kept per task"
     )
-    serve.add_argument(
+    p.add_argument(
         "--queue-lines",
         type=positive_int,
         default=defaults.limits.max_lag_lines,
         help="a subscriber may fall this many lines behind before it loses its oldest",
     )
-    serve.add_argument(
+    p.add_argument(
         "--queue-bytes",
         type=positive_int,
         default=defaults.limits.max_lag_bytes,
         help="... or this many bytes",
     )
-    serve.add_argument(
+    p.add_argument(
         "--max-line-bytes",
-        type=positive_int,
+        type=line_cap,
         default=DEFAULT_MAX_LINE_BYTES,
         help=f"longer lines are truncated (at most {MAX_LINE_BYTES_LIMIT})",
     )
-    serve.add_argument(
+    p.add_argument(
         "--retention",
         type=float,
         default=defaults.retention,
         help="seconds a finished task's newest lines stay in memory (its log stays stored)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--data-dir",
         default=None,
         help="where task logs are stored (default: $LOGCAST_STATE_DIR/workers/NAME, "
         "else ~/.local/state/logcast/workers/NAME)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--no-store",
         action="store_true",
         help="keep logs in memory only (the last lines per task; for measurements)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--retention-age",
+        type=checked(parse_duration),
         default="7d",
         help="remove finished tasks' logs older than this (e.g. 12h, 7d; default 7d)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--retention-bytes",
+        type=checked(parse_size),
         default=format_size(defaults.retention_bytes),
         help="all stored logs together, oldest finished tasks removed first (default 2GiB)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--task-max-bytes",
+        type=checked(parse_size),
         default=format_size(defaults.task_max_bytes),
         help="one task's stored log; beyond it, its oldest lines are removed (default 512MiB)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--docker-log-max-size",
+        type=checked(docker_size),
         default=defaults.docker_log_max_size,
         help="Docker's own json-file log per task container (default 1g) ...",
     )
-    serve.add_argument(
+    p.add_argument(
         "--docker-log-max-file",
         type=positive_int,
         default=defaults.docker_log_max_file,
         help="... and how many files it keeps (default 2)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--stop-grace",
         type=float,
         default=defaults.stop_grace,
         help="seconds from SIGTERM to SIGKILL",
     )
-    serve.add_argument(
+    p.add_argument(
         "--keep-containers",
         action="store_true",
         help="keep finished containers (so `docker logs` can still read them)",
     )
-    serve.add_argument(
+    p.add_argument(
         "--insecure-expose",
         action="store_true",
         help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
     )
-    add_log_options(serve)
-    return parser
+    add_log_options(p)
+
+
+def add_settings_command_options(p: argparse.ArgumentParser) -> None:
+    """``config`` and ``doctor`` take serve's settings (they show and check what serve would
+    use) and ``--json``."""
+    add_serve_options(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+SETTINGS_COMMANDS = ("serve", "config", "doctor")
+NOT_SETTINGS = ("config", "json")  # options of those commands that are no setting
+
+
+def settings(command: str, argv: Sequence[str]) -> Resolved:
+    """The effective settings of ``serve`` (for ``command``'s arguments ``argv``): flags over
+    ``LOGCAST_*`` over the TOML file (``--config``, else STATE_DIR/worker.toml)."""
+    parser = argparse.ArgumentParser(prog=f"worker {command}")
+    if command == "serve":
+        add_serve_options(parser)
+    else:
+        add_settings_command_options(parser)
+    default_file = default_state_dir() / "worker.toml"
+    return load_settings(parser, argv, default_file, skip=NOT_SETTINGS)
+
+
+def docker_size(text: str) -> str:
+    """``--docker-log-max-size``: Docker's json-file ``max-size`` (a number with k, m or g)."""
+    if not re.fullmatch(r"[1-9][0-9]*[kmg]?", text):
+        raise argparse.ArgumentTypeError("a number with k, m or g (e.g. 20m)")
+    return text
+
+
+def line_cap(text: str) -> int:
+    """``--max-line-bytes``: 1 .. MAX_LINE_BYTES_LIMIT."""
+    value = int(text)
+    if not 1 <= value <= MAX_LINE_BYTES_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LINE_BYTES_LIMIT}")
+    return value
 
 
 def config_from_args(args: argparse.Namespace) -> WorkerConfig:
-    """The WorkerConfig a parsed command line asks for."""
-    if not re.fullmatch(r"[1-9][0-9]*[kmg]?", args.docker_log_max_size):
-        raise LogcastError("--docker-log-max-size is a number with k, m or g (e.g. 20m)")
-    if not 1 <= args.max_line_bytes <= MAX_LINE_BYTES_LIMIT:
-        raise LogcastError(f"--max-line-bytes must be between 1 and {MAX_LINE_BYTES_LIMIT}")
+    """The WorkerConfig of serve's settings (already checked when parsed)."""
     return WorkerConfig(
         name=args.name,
         listen=args.listen,
         metrics_listen=args.metrics,
+        flow_metrics=bool(args.metrics),  # counted only when someone can read the counts
         drain=args.drain,
         advertise=args.advertise,
         master=args.master,
@@ -175,14 +236,42 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
     )
 
 
-async def serve(config: WorkerConfig, log_format: str = "text") -> None:
-    """Run a worker until SIGINT/SIGTERM."""
+async def serve(
+    config: WorkerConfig,
+    log_format: str = "text",
+    reload: Callable[[], Resolved] | None = None,
+    resolved: Resolved | None = None,
+) -> None:
+    """Run a worker until SIGINT/SIGTERM; on SIGHUP, ``reload`` the settings and apply the
+    log level and format and the retention settings."""
     async with run_worker(config) as running:
         gc.freeze()  # what start-up built lives as long as the process (see master serve)
         announce(f"worker {config.name} listening on {running.address}", log_format)
+        if reload is not None and resolved is not None:
+            reload_on_hangup(resolved, reload, live_settings(running), worker=config.name)
         await wait_for_signal()
         if config.drain:
             await drain(running)
+
+
+def live_settings(running: RunningWorker) -> dict[str, Callable[[Any], None]]:
+    """The settings a SIGHUP changes in a running worker (besides its log's level and format)."""
+    sweep = running.retention
+
+    def retention(value: float) -> None:
+        running.manager.retention = value
+
+    def retention_age(value: str) -> None:
+        sweep.max_age = parse_duration(value)
+
+    def retention_bytes(value: str) -> None:
+        sweep.max_bytes = parse_size(value)
+
+    return {
+        "retention": retention,
+        "retention_age": retention_age,
+        "retention_bytes": retention_bytes,
+    }
 
 
 async def drain(running: RunningWorker, poll: float = 0.2) -> None:
@@ -206,12 +295,27 @@ async def drain(running: RunningWorker, poll: float = 0.2) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``worker`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level, args.log_format, worker=args.name)
+    rest = argv[argv.index(args.command) + 1 :]
+    try:
+        resolved = settings(args.command, rest)
+        values = resolved.namespace(command=args.command)
+        if args.command == "config":
+            print_settings(resolved, as_json=args.json)
+            return 0
+        config = config_from_args(values)
+        if args.command == "doctor":
+            from worker.doctor import run_doctor
+
+            return run_doctor(config, as_json=args.json)
+    except LogcastError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(values.log_level, values.log_format, worker=values.name)
     raise_open_files_limit()
     try:
-        config = config_from_args(args)
-        asyncio.run(serve(config, args.log_format))
+        asyncio.run(serve(config, values.log_format, lambda: settings("serve", rest), resolved))
     except LogcastError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2

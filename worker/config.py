@@ -30,6 +30,9 @@ class WorkerConfig:
     name: str = field(default_factory=_default_name)
     listen: str = "127.0.0.1:50052"
     metrics_listen: str = ""  # HTTP for /healthz, /readyz, /metrics; "" = not served
+    # count the log flow for /metrics (lines read, sent, dropped, latency ...); `worker serve`
+    # counts only when it serves metrics (--metrics), the embedded worker always
+    flow_metrics: bool = True
     advertise: str = ""  # address the master dials; "" = the listen address (with its real port)
     master: str = ""  # master to register with; "" = serve on its own
     docker_host: str = field(

@@ -322,6 +322,8 @@ class TaskExecutor:
         info.exit_code = end.exit_code
         info.error = end.error
         info.finished_at = time.time()
+        if self.manager.stats is not None:
+            self.manager.stats.exits[end.status.value] += 1
         self.manager.stop_task(info.task_id, end)
         if task.done is not None:
             task.done.set()

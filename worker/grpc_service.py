@@ -9,6 +9,7 @@ import grpc
 
 from shared.convert import batch_to_pb, info_to_pb, spec_from_pb
 from shared.errors import InvalidRequest
+from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
@@ -23,9 +24,12 @@ READ_MAX_BYTES = 1024 * 1024
 class WorkerService(pb_grpc.WorkerServicer):
     """StartTask, StopTask, ListTasks, the StreamLogs subscription and ReadLogs."""
 
-    def __init__(self, executor: TaskExecutor, manager: LogStreamManager) -> None:
+    def __init__(
+        self, executor: TaskExecutor, manager: LogStreamManager, stats: FlowStats | None = None
+    ) -> None:
         self.executor = executor
         self.manager = manager
+        self.stats = stats  # lines sent, dropped, latency; refusals (maps_errors)
         self.subscriptions: Counter[str] = Counter()  # StreamLogs calls per task
 
     @maps_errors
@@ -68,9 +72,12 @@ class WorkerService(pb_grpc.WorkerServicer):
         async with subscription:
             # subscribed: tells the caller the stream is live, and how far the log goes now
             yield pb.LogBatch(first_seq=subscription.newest + 1)
+            stats = self.stats
             async for batch in subscription:
                 for msg in batch_to_pb(batch):
                     yield msg
+                if stats is not None:
+                    stats.delivered("grpc", batch, live=subscription.live)
 
     @maps_errors
     async def ReadLogs(
@@ -86,4 +93,6 @@ class WorkerService(pb_grpc.WorkerServicer):
             min(request.max_lines or READ_MAX_LINES, READ_MAX_LINES),
             min(request.max_bytes or READ_MAX_BYTES, READ_MAX_BYTES),
         )
+        if self.stats is not None:
+            self.stats.delivered("grpc", batch, live=False)
         return next(batch_to_pb(batch))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import grpc
 
@@ -91,4 +92,5 @@ class Heartbeat:
             since_version=self.synced,
             catalog_version=version,
             more=len(changed) >= CHANGES_PER_HEARTBEAT,
+            sent_at=time.time(),  # the master measures the clocks' skew with it
         )

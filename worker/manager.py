@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from shared.errors import TaskExists, TaskNotFound
+from shared.flowstats import FlowStats
 from shared.hub import HubLimits, LogHub
 from shared.ids import validate_task_id
 from shared.model import Batch, LogLine, TaskEnd
@@ -48,8 +49,10 @@ class LogStreamManager:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         retention: float = 300.0,
         store: LogStore | None = None,
+        stats: FlowStats | None = None,
     ) -> None:
         self.limits = limits or HubLimits()
+        self.stats = stats
         self.max_line_bytes = max_line_bytes
         self.retention = retention
         self.store = store
@@ -66,9 +69,13 @@ class LogStreamManager:
     def __len__(self) -> int:
         return len(self._broadcasters)
 
+    def hubs(self) -> list[LogHub]:
+        """Open hubs: followed tasks and reopened finished ones."""
+        return [b.hub for b in self._broadcasters.values()] + list(self._stored.values())
+
     def audience(self) -> tuple[int, int]:
-        """Open hubs (followed tasks and reopened finished ones) and their subscribers."""
-        hubs = [b.hub for b in self._broadcasters.values()] + list(self._stored.values())
+        """Open hubs and their subscribers."""
+        hubs = self.hubs()
         return len(hubs), sum(h.subscriber_count for h in hubs)
 
     def start_task(
@@ -100,6 +107,7 @@ class LogStreamManager:
             sink=(lambda lines: store.append(task_id, lines)) if store is not None else None,
             first_seq=first_seq,
             recent=recent,
+            stats=self.stats,
         )
         self._stored.pop(task_id, None)
         self._broadcasters[task_id] = broadcaster

@@ -11,6 +11,7 @@ import grpc
 
 from shared.addresses import bind_grpc, check_bind
 from shared.errors import ConfigError
+from shared.flowstats import FlowStats
 from shared.grpc_options import server_options
 from shared.health import WORKER_SERVICE, Health
 from shared.metrics import Metrics, StateCollector
@@ -69,11 +70,13 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     runtime = ContainerRuntime(config.docker_host)
     logs = DockerLogAPI(config.docker_host)
     used = store if config.store else None
+    stats = FlowStats() if config.flow_metrics else None
     manager = LogStreamManager(
         limits=config.limits,
         max_line_bytes=config.max_line_bytes,
         retention=config.retention,
         store=used,
+        stats=stats,
     )
     retention = RetentionSweep(
         store,
@@ -93,7 +96,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         log_options=config.log_options,
     )
     server = grpc.aio.server(options=server_options())
-    service = WorkerService(executor, manager)
+    service = WorkerService(executor, manager, stats)
     heartbeat: Heartbeat | None = None
     health: Health | None = None
     stack = contextlib.AsyncExitStack()  # the metrics port, when served

@@ -38,6 +38,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -47,6 +48,7 @@ from google.protobuf.message import DecodeError
 
 from shared.convert import decode_stored, encode_stored
 from shared.errors import LogExpired, TaskNotFound
+from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
 from worker.inbox import Inbox
 
@@ -194,6 +196,8 @@ class LogStore:
         self._catalog: sqlite3.Connection | None = None
         self.commits = 0
         self.lines_written = 0
+        self.bytes_written = 0  # compressed, as written to the files
+        self.commit_seconds = Histogram(COMMIT_BUCKETS)  # each commit's writing (writer thread)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -442,12 +446,15 @@ class LogStore:
             else:
                 later.append(op)
         committed: dict[str, int] = {}
+        started = time.perf_counter()
         for task_id, segments in pending.items():
             last = segments[-1]
             committed[task_id] = last.first_seq + last.count - 1
             self._write_lines(task_id, segments)
         if infos:
             self._write_infos(infos)
+        if pending or infos:
+            self.commit_seconds.observe(time.perf_counter() - started)
         self.commits += 1
         if committed and self.on_commit is not None:
             self._call_soon(self.on_commit, committed)
@@ -482,6 +489,7 @@ class LogStore:
             conn.executemany("INSERT OR IGNORE INTO chunks VALUES (?, ?, ?)", chunks)
             conn.execute("COMMIT")
             self.lines_written += sum(seg.count for seg in segments)
+            self.bytes_written += sum(len(c[2]) for c in chunks)
             if stored is not None:
                 stored.last_seq = last_seq
                 stored.bytes = _file_bytes(conn)

@@ -262,18 +262,20 @@ class StartTaskRequest(_message.Message):
     def __init__(self, spec: _Optional[_Union[TaskSpec, _Mapping]] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("name", "address", "alive", "running_tasks", "last_seen")
+    __slots__ = ("name", "address", "alive", "running_tasks", "last_seen", "clock_skew")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ALIVE_FIELD_NUMBER: _ClassVar[int]
     RUNNING_TASKS_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_SKEW_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     alive: bool
     running_tasks: int
     last_seen: float
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., alive: _Optional[bool] = ..., running_tasks: _Optional[int] = ..., last_seen: _Optional[float] = ...) -> None: ...
+    clock_skew: float
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., alive: _Optional[bool] = ..., running_tasks: _Optional[int] = ..., last_seen: _Optional[float] = ..., clock_skew: _Optional[float] = ...) -> None: ...
 
 class WorkerList(_message.Message):
     __slots__ = ("workers",)
@@ -286,20 +288,22 @@ class ListWorkersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("name", "address", "tasks", "since_version", "catalog_version", "more")
+    __slots__ = ("name", "address", "tasks", "since_version", "catalog_version", "more", "sent_at")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     SINCE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CATALOG_VERSION_FIELD_NUMBER: _ClassVar[int]
     MORE_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     tasks: _containers.RepeatedCompositeFieldContainer[TaskInfo]
     since_version: int
     catalog_version: int
     more: bool
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., since_version: _Optional[int] = ..., catalog_version: _Optional[int] = ..., more: _Optional[bool] = ...) -> None: ...
+    sent_at: float
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskInfo, _Mapping]]] = ..., since_version: _Optional[int] = ..., catalog_version: _Optional[int] = ..., more: _Optional[bool] = ..., sent_at: _Optional[float] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("interval", "synced_version")

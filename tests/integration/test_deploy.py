@@ -53,3 +53,5 @@ def test_the_units_commands_are_accepted_by_the_servers():
         # the server's own parser: an unknown option or a bad value exits (SystemExit)
         parsed = parsers[Path(program).name]().parse_args(args)
         assert parsed.command == "serve" and parsed.log_format == "json"
+        # `systemctl reload` re-reads the settings (SIGHUP)
+        assert re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", unit.read_text(), re.M)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from master.cli import build_parser, labels_column, parse_labels
+from master.config import MasterConfig
 from shared.errors import InvalidRequest
 
 
@@ -59,3 +60,16 @@ def test_list_tasks_filters_parse():
     assert args.limit == 100
     args = build_parser().parse_args(["run", "--image", "i", "--label", "a=b", "--", "true"])
     assert args.label == ["a=b"]
+
+
+def test_doctor_checks_what_serve_would_use_by_default():
+    defaults = MasterConfig()
+    args = build_parser().parse_args(["doctor"])
+    assert (args.grpc, args.http, args.state_dir) == (
+        defaults.grpc_listen,
+        defaults.http_listen,
+        None,
+    )
+    assert (args.local_worker, args.json) == (False, False)
+    args = build_parser().parse_args(["doctor", "--master", "m:1", "--local-worker", "--json"])
+    assert (args.master, args.local_worker, args.json) == ("m:1", True, True)

@@ -92,3 +92,15 @@ def test_finished_tasks_beyond_the_bound_are_forgotten_oldest_first():
     reg.add_task(task("task-run", created=0))
     assert [t.task_id for t in reg.newest_first()] == ["task-5", "task-4", "task-3", "task-run"]
     assert reg.status("task-run") is TaskStatus.RUNNING
+
+
+def test_each_heartbeat_records_the_workers_clock_skew_from_its_send_time():
+    reg = Registry(worker_timeout=5)
+    reg.heartbeat("w1", "a", [], now=100.0)  # an older worker: no send time
+    assert reg.worker("w1").clock_skew is None
+    reg.heartbeat("w1", "a", [], now=200.0, sent_at=198.5)  # the worker's clock is behind
+    assert reg.worker("w1").clock_skew == pytest.approx(1.5)
+    reg.heartbeat("w1", "a", [], now=201.0, sent_at=201.25)  # ahead: negative
+    assert reg.worker("w1").clock_skew == pytest.approx(-0.25)
+    reg.heartbeat("w1", "a", [], now=202.0)  # the skew is the last heartbeat's, not a memory
+    assert reg.worker("w1").clock_skew is None

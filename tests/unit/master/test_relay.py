@@ -153,3 +153,21 @@ async def test_the_workers_own_states_reach_every_client(setup):
     await client
     states = got.states
     assert states[-2:] == [ConnectionState.DOCKER_UNREACHABLE, ConnectionState.STREAMING]
+
+
+async def test_a_client_cancelled_while_it_waits_for_the_relay_is_cancelled(setup):
+    """At any moment, even in the step the relay becomes ready: Python 3.11's
+    ``asyncio.wait_for`` then swallowed the cancellation (python/cpython#86296), and a
+    stopping master's log stream, cancelled there, went on streaming."""
+    setup.upstream.publish(lines(1, 1))
+    await until(setup.relay.ready.is_set, "the relay ready")
+    for wait in (setup.relay.wait_ready, setup.relay.wait_caught_up):
+        for steps in range(6):  # cancelled after 0, 1, ... event-loop steps
+            client = asyncio.create_task(wait(5.0))
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            if client.done():
+                break
+            client.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await client

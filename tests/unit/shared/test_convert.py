@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.convert import batch_from_pb, batch_to_pb
+from shared.convert import batch_from_pb, batch_to_pb, worker_from_pb, worker_to_pb
 from shared.model import (
     STDERR,
     STDOUT,
@@ -13,6 +13,7 @@ from shared.model import (
     LogLine,
     TaskEnd,
     TaskStatus,
+    WorkerSummary,
 )
 
 
@@ -67,3 +68,9 @@ def test_stored_chunks_decode_exactly_and_only_the_lines_asked_for():
         joined = encode_stored(lines[:cut]) + encode_stored(lines[cut:])
         assert decode_stored(joined, 100) == lines
         assert decode_stored(joined, 100, 2, 4) == lines[2:4]
+
+
+def test_worker_summaries_round_trip_with_and_without_a_clock_skew():
+    for skew in (None, 0.0, -0.125):
+        summary = WorkerSummary("w1", "127.0.0.1:1", True, 3, 1000.5, clock_skew=skew)
+        assert worker_from_pb(worker_to_pb(summary)) == summary
