@@ -25,12 +25,13 @@ def _benchmark(number: object) -> int:
 
 
 def merge(runs: list[dict]) -> list[tuple[str, dict]]:
-    """(run label, row) for every row: a later run replaces an earlier run's benchmarks."""
+    """(run label, row) for every row: a later run replaces an earlier run's rows of the same
+    number ("5" does not replace "5s": a partial run without the store-off rounds keeps them)."""
     rows: list[tuple[str, dict]] = []
     for i, run in enumerate(runs):
         label = f"R{i + 1}"
-        replaced = {_benchmark(r["number"]) for r in run["results"]}
-        rows = [(lab, r) for lab, r in rows if _benchmark(r["number"]) not in replaced]
+        replaced = {str(r["number"]) for r in run["results"]}
+        rows = [(lab, r) for lab, r in rows if str(r["number"]) not in replaced]
         rows.extend((label, r) for r in run["results"])
     return sorted(rows, key=lambda lr: (_benchmark(lr[1]["number"]), str(lr[1]["number"])))
 
@@ -97,7 +98,8 @@ the store-off rounds. `python -m bench.report bench/results/latest.json
 bench/results/<partial>.json` puts a partial run's rows over the full run's. Each benchmark's
 method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s are benchmarks
 1, 2 and 5 with the worker's store on (the default) against a worker started with `--no-store`
-(memory only), in the same rounds.
+(memory only), in the same rounds; row 5m is benchmark 5 with the worker serving `--metrics`
+(it then counts its log flow for Prometheus) against the same worker without.
 
 {profiles}
 """
