@@ -13,7 +13,7 @@ import time
 
 from websockets.asyncio.client import connect
 
-from bench.clients import follow_ws_light
+from bench.clients import auth_headers, follow_ws_light
 from bench.harness import Cluster, Result, interleave, median, rss_bytes, run_task
 
 LINES = 100_000
@@ -38,7 +38,11 @@ def case(cluster: Cluster, stalled: bool) -> dict[str, float]:
                 await asyncio.sleep(0.05)
 
         sampler = asyncio.create_task(sample())
-        staller = await connect(url, max_size=None, max_queue=1) if stalled else None
+        staller = (
+            await connect(url, max_size=None, max_queue=1, additional_headers=auth_headers())
+            if stalled
+            else None
+        )
         if staller is not None:
             await staller.recv()  # then it stops reading
         start = time.time()

@@ -13,6 +13,7 @@ import asyncio
 
 from websockets.asyncio.client import connect
 
+from bench.clients import auth_headers
 from bench.harness import IMAGE, Cluster, Result, rss_bytes, run_task
 from master.master_client import MasterClient
 from shared.model import TaskSpec
@@ -25,7 +26,9 @@ TASK = f"seq 1 1000 | sed 's/^/{LINE[:88]} /'; sleep 600"
 
 
 async def _follow_until_quiet(http: str, task: str) -> object:
-    ws = await connect(f"ws://{http}/logs/{task}?batch=1", max_size=None)
+    ws = await connect(
+        f"ws://{http}/logs/{task}?batch=1", max_size=None, additional_headers=auth_headers()
+    )
     got = 0
     while got < 1000:
         message = await ws.recv()
@@ -82,7 +85,9 @@ def master_per_viewer(cluster: Cluster) -> dict[str, float]:
 
 
 async def _one(http: str, task: str):
-    ws = await connect(f"ws://{http}/logs/{task}?batch=1", max_size=None)
+    ws = await connect(
+        f"ws://{http}/logs/{task}?batch=1", max_size=None, additional_headers=auth_headers()
+    )
     await ws.recv()  # subscribed: the history arrived
     return ws
 

@@ -16,6 +16,7 @@ import time
 
 from websockets.asyncio.client import connect
 
+from bench.clients import auth_headers
 from bench.harness import Result, median, percentile, start_cluster, ts_seconds
 from master.master_client import MasterClient
 from shared.model import TaskSpec
@@ -78,7 +79,9 @@ async def _timed(http: str, task_id: str) -> list[tuple[float, float]]:
     """(Docker timestamp, receive time - timestamp) of every line until cancelled."""
     out: list[tuple[float, float]] = []
     try:
-        async with connect(f"ws://{http}/logs/{task_id}?batch=1", max_size=None) as ws:
+        async with connect(
+            f"ws://{http}/logs/{task_id}?batch=1", max_size=None, additional_headers=auth_headers()
+        ) as ws:
             async for message in ws:
                 now = time.time()
                 frame = json.loads(message)

@@ -68,7 +68,7 @@ import grpc
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from bench.clients import docker_rm, docker_run
+from bench.clients import auth_headers, docker_rm, docker_run
 from bench.harness import (
     BIN,
     IMAGE,
@@ -388,7 +388,7 @@ def has_http_export(cluster: Cluster, task: str) -> bool:
     host, port = cluster.master.http.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        conn.request("GET", f"/api/tasks/{task}/log?format=text&tail=1")
+        conn.request("GET", f"/api/tasks/{task}/log?format=text&tail=1", headers=auth_headers())
         resp = conn.getresponse()
         body = resp.read()
     finally:
@@ -404,7 +404,7 @@ def http_export(cluster: Cluster, task: str, fmt: str) -> dict[str, float]:
     conn = http.client.HTTPConnection(host, int(port), timeout=300)
     try:
         start = time.perf_counter()
-        conn.request("GET", f"/api/tasks/{task}/log?format={fmt}")
+        conn.request("GET", f"/api/tasks/{task}/log?format={fmt}", headers=auth_headers())
         resp = conn.getresponse()
         assert resp.status == 200, resp.status
         lines, first, last = _count_stream(resp.read)
@@ -581,7 +581,7 @@ async def _lossless_ws(http: str, task: str) -> dict[str, float] | None:
     status = ""
     url = f"ws://{http}/logs/{task}?after=0&lossless=1&batch=1"
     try:
-        ws = await connect(url, max_size=None, compression=None)
+        ws = await connect(url, max_size=None, compression=None, additional_headers=auth_headers())
     except InvalidStatus as exc:
         print(f"    lossless WebSocket refused: {exc}", flush=True)
         return None

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import connect
 
 from bench.harness import IMAGE, ts_seconds
+from shared.credentials import find_token
+
+
+def auth_headers() -> dict[str, str]:
+    """The owner's credential (the benchmarks' masters use the default state directory)."""
+    return {"Authorization": f"Bearer {find_token()}"}
+
 
 _SEQ = re.compile(rb"seq=(\d+)")
 
@@ -41,7 +48,9 @@ async def follow_ws(
     """Follow a task over the WebSocket (batch=1) until its final message."""
     got = Followed()
     last = 0
-    async with connect(f"ws://{http}/logs/{task_id}?batch=1", max_size=None) as ws:
+    async with connect(
+        f"ws://{http}/logs/{task_id}?batch=1", max_size=None, additional_headers=auth_headers()
+    ) as ws:
         async for message in ws:
             frame = json.loads(message)
             kind = frame["type"]
@@ -137,7 +146,10 @@ async def follow_ws_light(http: str, task_id: str, opened: asyncio.Event | None 
     got = Followed()
     last = 0
     async with connect(
-        f"ws://{http}/logs/{task_id}?batch=1", max_size=None, compression=None
+        f"ws://{http}/logs/{task_id}?batch=1",
+        max_size=None,
+        compression=None,
+        additional_headers=auth_headers(),
     ) as ws:
         if opened is not None:
             opened.set()

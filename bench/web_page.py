@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 
 from playwright.async_api import async_playwright
 
-from bench.harness import median, percentile, run_task, start_cluster
+from bench.harness import BIN, Cluster, median, percentile, run_task, start_cluster
 
 BLOCKS = 100
 LINES = BLOCKS * 1000
@@ -35,6 +36,17 @@ PROBE = """() => {
 }"""
 
 
+def login_link(cluster: Cluster) -> str:
+    """`master login-link`: logs the browser in (the owner's credential, found by itself)."""
+    out = subprocess.run(
+        [str(BIN / "master"), "login-link", "--master", cluster.master.address],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
 async def measure() -> dict[str, float]:
     cluster = start_cluster()
     try:
@@ -45,6 +57,7 @@ async def measure() -> dict[str, float]:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(login_link(cluster))  # the single-use link: a session cookie
             await page.goto(f"http://{cluster.master.http}/tasks/{task}")
             await page.evaluate(PROBE)
             started = time.monotonic()

@@ -20,6 +20,7 @@ import dataclasses
 import gc
 import getpass
 import json
+import logging
 import os
 import sys
 import time
@@ -28,14 +29,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from master.config import MasterConfig
-from master.presentation import EXIT_USAGE
+from master.presentation import EXIT_USAGE, labels_column
 from shared.addresses import DEFAULT_MASTER
-from shared.cliutil import add_config_option, add_log_options, positive_int
+from shared.cliutil import add_config_option, add_log_options, checked, positive_int
 from shared.doctor import format_skew
-from shared.errors import InvalidRequest, LogcastError
+from shared.errors import InvalidRequest, LogcastError, PermissionDenied, Unauthenticated
 from shared.ids import validate_task_id
+from shared.limits import parse_cpus, parse_memory, parse_pids_limit, parse_timeout
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
 from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
+from shared.taskcheck import validate_spec
+from shared.terminal import escape_controls
 
 if TYPE_CHECKING:
     from master.master_client import MasterClient
@@ -49,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
-        p.add_argument(
-            "--master",
-            default=os.environ.get("LOGCAST_MASTER", DEFAULT_MASTER),
-            help=f"master gRPC address (default: $LOGCAST_MASTER or {DEFAULT_MASTER})",
-        )
+        add_client_options(p)
         return p
 
     serve = sub.add_parser("serve", help="run the master (gRPC for workers and CLI, HTTP for web)")
@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--label", action="append", default=[], metavar="K=V", help="label the task (repeatable)"
     )
+    run.add_argument(
+        "--memory", type=checked(parse_memory), metavar="SIZE", help="memory limit (e.g. 512m)"
+    )
+    run.add_argument("--cpus", type=checked(parse_cpus), metavar="N", help="CPU limit (e.g. 1.5)")
+    run.add_argument(
+        "--pids-limit", type=checked(parse_pids_limit), metavar="N", help="process limit"
+    )
+    run.add_argument(
+        "--timeout",
+        type=checked(parse_timeout),
+        metavar="DURATION",
+        help="stop the task after this long; it fails (e.g. 10m). Limits not given: the "
+        "worker's defaults; 0: none",
+    )
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
     monitor = client_command("monitor", "watch a task's log live")
@@ -85,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "--max-lines", type=positive_int, default=10_000, help="lines the TUI keeps"
     )
+    monitor.add_argument("--raw", action="store_true", help=RAW_HELP)
 
     logs = client_command("logs", "print a task's stored log, like docker logs")
     logs.add_argument("task_id")
@@ -106,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: stdout and stderr lines apart, like docker logs; "
         "jsonl: one JSON object per line on stdout",
     )
+    logs.add_argument("--raw", action="store_true", help=RAW_HELP)
 
     tasks = client_command("list-tasks", "list tasks, newest first")
     tasks.add_argument(
@@ -133,9 +149,52 @@ def build_parser() -> argparse.ArgumentParser:
     stop = client_command("stop", "stop a running task (status: cancelled)")
     stop.add_argument("task_id")
 
+    token = sub.add_parser("token", help="API tokens: create, list, revoke (admin)")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="make a token; prints it once")
+    create.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
+    create.add_argument("--user", default=getpass.getuser(), help="who it is for")
+    create.add_argument(
+        "--expires", default="", metavar="DURATION", help="e.g. 12h, 30d (default: never)"
+    )
+    create.add_argument(
+        "--task", action="append", default=[], metavar="TASK_ID", help="only this task"
+    )
+    create.add_argument(
+        "--label", action="append", default=[], metavar="K=V", help="only tasks with this label"
+    )
+    listing = token_sub.add_parser("list", help="every token (never the secrets)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    revoke = token_sub.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("token_id")
+    for p in (create, listing, revoke):
+        add_client_options(p)
+
+    client_command("login-link", "print a single-use link that logs a browser in (10 minutes)")
+
     doctor = sub.add_parser("doctor", help="check this host and the running master; say how to fix")
     add_settings_command_options(doctor, doctor=True)
     return parser
+
+
+RAW_HELP = (
+    "print the task's bytes on a terminal too (default there: control characters shown as ^[)"
+)
+
+
+def add_client_options(p: argparse.ArgumentParser) -> None:
+    """``--master`` and ``--token`` of every client command."""
+    p.add_argument(
+        "--master",
+        default=os.environ.get("LOGCAST_MASTER", DEFAULT_MASTER),
+        help=f"master gRPC address (default: $LOGCAST_MASTER or {DEFAULT_MASTER})",
+    )
+    p.add_argument(
+        "--token",
+        default=None,
+        help="API token (default: $LOGCAST_TOKEN, else the owner's credential in "
+        "$LOGCAST_STATE_DIR or ~/.local/state/logcast, made by `master serve`)",
+    )
 
 
 def add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -158,6 +217,24 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         help="allow non-loopback listen addresses (no auth, no TLS: trusted networks only)",
     )
     p.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the web server answers besides loopback names and IP addresses "
+        "(the name of a reverse proxy in front of it; repeatable)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a page Origin allowed to open WebSockets besides the same origin (e.g. "
+        "https://logs.example.com; repeatable)",
+    )
+    p.add_argument(
         "--state-dir",
         default=None,
         help="the master's state (the embedded worker's logs: STATE_DIR/workers/local); "
@@ -168,6 +245,18 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=defaults.max_finished_tasks,
         help="finished tasks the master lists (newest kept; logs stay on the workers)",
+    )
+    p.add_argument(
+        "--max-websockets",
+        type=positive_int,
+        default=defaults.max_websockets,
+        help="open WebSocket connections in all; more are refused (HTTP 503)",
+    )
+    p.add_argument(
+        "--max-websockets-per-address",
+        type=positive_int,
+        default=defaults.max_websockets_per_address,
+        help="open WebSocket connections from one client address (HTTP 503 beyond)",
     )
     add_log_options(p)
 
@@ -213,8 +302,12 @@ def config_of(args: argparse.Namespace) -> MasterConfig:
         local_worker=args.local_worker,
         worker_timeout=args.worker_timeout,
         insecure_expose=args.insecure_expose,
+        allowed_hosts=tuple(args.allowed_hosts),
+        allowed_origins=tuple(args.allowed_origins),
         state_dir=Path(args.state_dir) if args.state_dir else None,
         max_finished_tasks=args.max_finished_tasks,
+        max_websockets=args.max_websockets,
+        max_websockets_per_address=args.max_websockets_per_address,
     )
 
 
@@ -233,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``master`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if getattr(args, "token", None):
+        os.environ["LOGCAST_TOKEN"] = args.token  # every client this command makes sends it
     try:
         if args.command in SETTINGS_COMMANDS:
             return _settings_command(args, argv[argv.index(args.command) + 1 :])
@@ -245,8 +340,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return reader_gone()
     except KeyboardInterrupt:
         return 130
+    except Unauthenticated as exc:
+        print(f"master: not authenticated: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionDenied as exc:
+        print(f"master: permission denied: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except LogcastError as exc:
-        print(f"master: {exc}", file=sys.stderr)
+        # the master's words may quote data (a name, Docker's error): shown, never obeyed
+        print(f"master: {escape_controls(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -298,13 +400,20 @@ def _serve(args: argparse.Namespace, reload: Callable[[], Resolved], resolved: R
             if running.http_address:
                 where += f" and http://{running.http_address}/"
             announce(where, args.log_format)
+            if args.log_format == "text" and sys.stderr.isatty():  # never into a log file
+                print(f"log in to the web view: {running.login_link()}", file=sys.stderr)
             registry = running.master.registry
 
             def max_finished(value: int) -> None:
                 registry.max_finished = value
 
             # SIGHUP: the file and environment again; these change live, others at restart
-            reload_on_hangup(resolved, reload, {"max_finished_tasks": max_finished})
+            def tokens() -> None:
+                running.access.reload()
+                log_tokens = len(running.access.book.records)
+                logging.getLogger("logcast.config").info("SIGHUP: %d token(s) read", log_tokens)
+
+            reload_on_hangup(resolved, reload, {"max_finished_tasks": max_finished}, also=tokens)
             await wait_for_signal()
 
     asyncio.run(serve())
@@ -326,7 +435,54 @@ async def _client_command(args: argparse.Namespace) -> int:
         if args.command == "workers":
             _print_workers(await client.workers(), as_json=args.json)
             return 0
+        if args.command == "token":
+            return await _token(client, args)
+        if args.command == "login-link":
+            code = await client.login_code()
+            print(f"{code.url}?code={code.code}" if code.url else code.code)
+            return 0
     raise InvalidRequest(f"unknown command {args.command}")
+
+
+async def _token(client: MasterClient, args: argparse.Namespace) -> int:
+    """``master token create|list|revoke``."""
+    from shared.units import parse_duration
+
+    if args.token_command == "create":
+        made = await client.create_token(
+            args.role,
+            args.user,
+            expires_in=parse_duration(args.expires) if args.expires else 0.0,
+            task_ids=[validate_task_id(t) for t in args.task],
+            labels=parse_labels(args.label),
+        )
+        print(made.token)
+        print(
+            f"token {made.info.token_id} for {made.info.user} ({made.info.role}); shown once: "
+            "keep it (the master keeps only its hash)",
+            file=sys.stderr,
+        )
+        return 0
+    if args.token_command == "revoke":
+        info = await client.revoke_token(args.token_id)
+        print(f"{info.token_id} {info.state}")
+        return 0
+    tokens = await client.tokens()
+    if args.json:
+        from google.protobuf.json_format import MessageToDict
+
+        rows = [MessageToDict(t, preserving_proto_field_name=True) for t in tokens]
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("ID", "USER", "ROLE", "STATE", "CREATED", "EXPIRES", "SCOPE")]
+    for t in tokens:
+        scope = ",".join([*t.task_ids, *(f"{k}={v}" for k, v in sorted(t.labels.items()))])
+        expires = _when(t.expires_at) if t.expires_at else "never"
+        table.append(
+            (t.token_id, t.user, t.role, t.state, _when(t.created_at), expires, scope or "all")
+        )
+    _print_table(table)
+    return 0
 
 
 async def _run(client: MasterClient, args: argparse.Namespace) -> int:
@@ -348,13 +504,18 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
         env=tuple(env),
         tty=args.tty,
         labels=parse_labels(args.label),
+        memory=None if args.memory is None else parse_memory(args.memory),
+        cpus=None if args.cpus is None else parse_cpus(args.cpus),
+        pids_limit=None if args.pids_limit is None else parse_pids_limit(args.pids_limit),
+        timeout=None if args.timeout is None else parse_timeout(args.timeout),
     )
-    info = await client.run(spec)
+    info = await client.run(validate_spec(spec))  # (a bad spec: exit 2, nothing sent)
     print(info.task_id, flush=True)
     if info.status is TaskStatus.FAILED and info.error:
         # the task exists (status failed) and `monitor` will say so too; the contract's exit
         # code for `run` stays 0: the submission itself worked
-        print(f"master: {info.task_id} failed to start: {info.error}", file=sys.stderr)
+        why = escape_controls(info.error)  # Docker's words quote the command: data
+        print(f"master: {info.task_id} failed to start: {why}", file=sys.stderr)
     return 0
 
 
@@ -378,6 +539,8 @@ def _monitor(args: argparse.Namespace) -> int:
     from master.monitor import MonitorConfig, run_monitor
 
     plain = args.plain or not sys.stdout.isatty()
+    if args.raw and not plain:
+        raise InvalidRequest("--raw is for --plain output (the TUI never obeys a task's bytes)")
     config = MonitorConfig(
         task_id=args.task_id,
         master=args.master,
@@ -388,6 +551,7 @@ def _monitor(args: argparse.Namespace) -> int:
         timestamps=args.timestamps,
         max_lines=args.max_lines,
         lossless=plain,  # plain output never drops a line; the TUI keeps up by skipping
+        raw=args.raw,
     )
     return run_monitor(config, plain=plain)
 
@@ -404,6 +568,7 @@ def _logs(args: argparse.Namespace) -> int:
         follow=args.follow,
         timestamps=args.timestamps,
         output=args.output,
+        raw=args.raw,
     )
     return run_logs(config)
 
@@ -447,15 +612,6 @@ def _print_tasks(tasks: list[TaskInfo], *, as_json: bool) -> None:
     _print_table(table)
 
 
-LABELS_WIDTH = 40
-
-
-def labels_column(labels: dict[str, str]) -> str:
-    """Labels as a compact table cell, ``k=v,k2=v2`` (sorted by key; cut to LABELS_WIDTH)."""
-    text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    return text if len(text) <= LABELS_WIDTH else text[: LABELS_WIDTH - 3] + "..."
-
-
 def _print_workers(workers: list[WorkerSummary], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps([dataclasses.asdict(w) for w in workers], indent=2))
@@ -477,6 +633,10 @@ def _print_workers(workers: list[WorkerSummary], *, as_json: bool) -> None:
 
 
 def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    from master.plain import is_terminal
+
+    if is_terminal(sys.stdout):  # names, labels, commands are data: shown, never obeyed
+        rows = [tuple(escape_controls(cell) for cell in row) for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -29,3 +29,8 @@ class MasterConfig:
     # their workers until the workers' retention removes them)
     state_dir: Path | None = None  # None: $LOGCAST_STATE_DIR or ~/.local/state/logcast
     insecure_expose: bool = False  # allow non-loopback listen addresses
+    allowed_hosts: tuple[str, ...] = ()  # Host names answered besides loopback (a proxy's)
+    allowed_origins: tuple[str, ...] = ()  # WebSocket Origins allowed besides same-origin
+    # open WebSocket connections: more are refused with 503 before the upgrade
+    max_websockets: int = 10_000  # in all
+    max_websockets_per_address: int = 256  # from one client address

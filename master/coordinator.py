@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,12 +20,14 @@ from master.config import MasterConfig
 from master.registry import Registry, pick_worker
 from master.relay import TaskRelay
 from master.worker_client import WorkerClients
-from shared.errors import LogExpired, TaskExists, TaskNotFound, WorkerUnavailable
+from shared.addresses import validate_dial_address
+from shared.errors import InvalidRequest, LogExpired, TaskExists, TaskNotFound, WorkerUnavailable
 from shared.flowstats import FlowStats
-from shared.ids import new_task_id, validate_task_id
+from shared.ids import new_task_id, validate_task_id, validate_worker_name
 from shared.listing import TaskQuery
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.subscription import Subscription
+from shared.taskcheck import validate_reported_info, validate_spec
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,28 @@ class LogUpdate:
 
 LogStreamHandler = Callable[[LogUpdate], Awaitable[None]]
 """Called for every batch, in order. Raising stops the stream (the client went away)."""
+
+
+def check_heartbeat(
+    name: str, address: str, tasks: list[TaskInfo], sent_at: float | None = None
+) -> None:
+    """Refuse (:class:`InvalidRequest`) a heartbeat the master must not believe: a worker name
+    ``worker serve --name`` would refuse, an address that is not ``HOST:PORT``, a task id
+    that is not one, a task info bigger than a worker sends, or a send time that is no time.
+    Each message says which worker and what (escaped)."""
+    try:
+        validate_worker_name(name)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"heartbeat refused: {exc}") from None
+    try:
+        validate_dial_address(address)
+        for info in tasks:
+            validate_task_id(info.task_id)
+            validate_reported_info(info)
+        if sent_at is not None and not math.isfinite(sent_at):
+            raise InvalidRequest(f"invalid send time {sent_at!r}")
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"heartbeat of worker {name} refused: {exc}") from None
 
 
 class Master:
@@ -93,7 +118,10 @@ class Master:
         sent_at: float | None = None,
     ) -> int:
         """A worker reports in (see :class:`Registry`); returns the catalog version of that
-        worker the master now has."""
+        worker the master now has. A report with a bad name, address, task id or an oversized
+        task info is refused whole (:class:`InvalidRequest`, see :func:`check_heartbeat`)
+        and changes nothing."""
+        check_heartbeat(name, address, tasks, sent_at)
         was = {w.name: w.alive for w in self.registry.workers()}
         synced = self.registry.heartbeat(
             name, address, tasks, self.clock(), since=since, version=version, sent_at=sent_at
@@ -119,7 +147,9 @@ class Master:
     # ------------------------------------------------------------------ tasks
 
     async def run_task(self, spec: TaskSpec) -> TaskInfo:
-        """Place ``spec`` on the live worker with the fewest running tasks and start it there."""
+        """Place ``spec`` on the live worker with the fewest running tasks and start it there.
+        A spec :func:`~shared.taskcheck.validate_spec` refuses reaches no worker."""
+        validate_spec(spec)
         if spec.task_id:
             validate_task_id(spec.task_id)
             if self.registry.has_task(spec.task_id):
@@ -197,7 +227,7 @@ class Master:
         self._known_or_raise(task_id)
         if self.registry.task(task_id).expired:
             raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
-        relay = self._relay(task_id)
+        relay = await self._relay(task_id)
         await relay.wait_ready(self.config.ready_timeout)
         # the lines the worker had when the relay subscribed: `tail` counts back from there,
         # and a no-follow client ends there
@@ -223,8 +253,15 @@ class Master:
             stats.subscribers[sink] -= 1
         return None
 
-    def _relay(self, task_id: str) -> TaskRelay:
+    async def _relay(self, task_id: str) -> TaskRelay:
+        """The task's relay; a new one when there is none, or when the one there ended the
+        task ``lost`` and its worker has reported it since (it was hung, not gone)."""
         relay = self.relays.get(task_id)
+        if relay is not None and relay.outlived:
+            log.info("%s is back from a hung worker: following it anew", task_id)
+            del self.relays[task_id]
+            await relay.close()
+            relay = None
         if relay is None:
             relay = self.relays[task_id] = TaskRelay(
                 task_id,

@@ -5,26 +5,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from typing import Any
 
 import grpc
 
+from master.access import MasterAccess
 from master.coordinator import LogUpdate, Master
+from shared.access import Principal, Role, Scope, TokenRecord, bearer
 from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
-from shared.errors import WorkerUnavailable
+from shared.errors import InvalidRequest, PermissionDenied, Unauthenticated, WorkerUnavailable
 from shared.listing import TaskQuery
-from shared.model import ConnectionState, summary
+from shared.model import ConnectionState, TaskInfo, summary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
+
+log = logging.getLogger(__name__)
 
 
 class MasterService(pb_grpc.MasterServicer):
     """Heartbeat, RunTask, StopTask, GetTask, ListTasks, ListWorkers, StreamLogs."""
 
-    def __init__(self, master: Master) -> None:
+    def __init__(self, master: Master, access: MasterAccess) -> None:
         self.master = master
+        self.access = access
+        self.login_url = ""  # http://HOST:PORT/login once the web server listens
         self.stats = master.stats  # refusals, counted by maps_errors
         self._stopping = asyncio.Event()
+
+    def _who(self, context: grpc.aio.ServicerContext, role: Role, what: str) -> Principal:
+        """The caller's principal, if its token allows ``what`` (else the refusal, logged)."""
+        header = dict(context.invocation_metadata() or ()).get("authorization")
+        try:
+            who = self.access.authenticate(bearer(str(header) if header else None))
+            who.require(role, what)
+        except (Unauthenticated, PermissionDenied) as exc:
+            log.warning("refused %s from %s: %s", what, context.peer(), exc)
+            raise
+        return who
+
+    def _task_scope(self, who: Principal, task_id: str) -> TaskInfo:
+        """The task, if ``who`` may see it (PermissionDenied otherwise)."""
+        info = self.master.get_task(task_id)
+        who.require_task(task_id, info.labels)
+        return info
 
     def going_away(self) -> None:
         """The master is shutting down: every log stream sends ``master restarting`` and
@@ -36,6 +61,7 @@ class MasterService(pb_grpc.MasterServicer):
     async def Heartbeat(
         self, request: pb.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> pb.HeartbeatResponse:
+        self._who(context, Role.ADMIN, "registering as a worker")
         tasks = [info_from_pb(t) for t in request.tasks]
         synced = self.master.heartbeat(
             request.name,
@@ -53,33 +79,47 @@ class MasterService(pb_grpc.MasterServicer):
     async def RunTask(
         self, request: pb.RunTaskRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskInfo:
-        return info_to_pb(await self.master.run_task(spec_from_pb(request.spec)))
+        who = self._who(context, Role.OPERATOR, "running a task")
+        spec = spec_from_pb(request.spec)
+        if not who.scope.everything and not who.scope.allows(spec.task_id, spec.labels):
+            raise PermissionDenied(
+                f"token {who.token_id} is limited to {who.scope.describe()}: a task it runs "
+                "needs those labels"
+            )
+        return info_to_pb(await self.master.run_task(spec))
 
     @maps_errors
     async def StopTask(self, request: pb.TaskRef, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        self._task_scope(self._who(context, Role.OPERATOR, "stopping a task"), request.task_id)
         return info_to_pb(await self.master.stop_task(request.task_id))
 
     @maps_errors
     async def GetTask(self, request: pb.TaskRef, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
-        return info_to_pb(self.master.get_task(request.task_id))
+        who = self._who(context, Role.VIEWER, "reading a task")
+        return info_to_pb(self._task_scope(who, request.task_id))
 
     @maps_errors
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskList:
+        who = self._who(context, Role.VIEWER, "listing tasks")
         tasks, token = self.master.list_tasks(TaskQuery.from_pb(request))
+        tasks = [t for t in tasks if who.may_see(t.task_id, t.labels)]  # (a page may shrink)
         return pb.TaskList(tasks=[info_to_pb(summary(t)) for t in tasks], next_page_token=token)
 
     @maps_errors
     async def ListWorkers(
         self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
     ) -> pb.WorkerList:
+        self._who(context, Role.ADMIN, "listing workers")
         return pb.WorkerList(workers=[worker_to_pb(w) for w in self.master.list_workers()])
 
     @maps_errors
     async def StreamLogs(
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
     ) -> None:
+        who = self._who(context, Role.VIEWER, "reading a log")
+        self._task_scope(who, request.task_id)
         if self._stopping.is_set():  # (it would stream until the server stops, then break)
             raise WorkerUnavailable("the master is shutting down")
         writing: asyncio.Future[None] | None = None
@@ -96,7 +136,7 @@ class MasterService(pb_grpc.MasterServicer):
         stream = asyncio.ensure_future(
             self.master.StreamTaskLogsUnified(
                 request.task_id,
-                request.user or context.peer(),
+                who.user,
                 send,
                 tail=request.tail if request.HasField("tail") else None,
                 after=request.after_seq if request.HasField("after_seq") else None,
@@ -107,6 +147,14 @@ class MasterService(pb_grpc.MasterServicer):
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait((stream, stopping), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # the client cancelled the call or went away: free its subscription now; the
+            # write under way fails (the call is over), which is no error to log
+            stream.cancel()
+            for pending in (stream, writing):
+                if pending is not None:
+                    pending.add_done_callback(_outcome_read)
+            raise
         finally:
             stopping.cancel()
         if not stream.done():
@@ -118,3 +166,72 @@ class MasterService(pb_grpc.MasterServicer):
             await context.write(pb.LogBatch(state=ConnectionState.MASTER_RESTARTING.value))
             return
         await stream  # its result, or its error (mapped by maps_errors)
+
+    # ------------------------------------------------------------------ access
+
+    @maps_errors
+    async def CreateToken(
+        self, request: pb.CreateTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatedToken:
+        self._who(context, Role.ADMIN, "making a token")
+        try:
+            role = Role.parse(request.role)
+            scope = Scope(tuple(request.task_ids), tuple(sorted(request.labels.items())))
+            record, token = self.access.create(
+                role, request.user, expires_in=max(0.0, request.expires_in), scope=scope
+            )
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        return pb.CreatedToken(info=token_to_pb(record, self.access.clock()), token=token)
+
+    @maps_errors
+    async def ListTokens(
+        self, request: pb.ListTokensRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TokenList:
+        self._who(context, Role.ADMIN, "listing tokens")
+        now = self.access.clock()
+        records = sorted(self.access.book.records.values(), key=lambda r: r.created_at)
+        return pb.TokenList(tokens=[token_to_pb(r, now) for r in records])
+
+    @maps_errors
+    async def RevokeToken(
+        self, request: pb.RevokeTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TokenInfo:
+        self._who(context, Role.ADMIN, "revoking a token")
+        try:
+            record = self.access.revoke(request.token_id)
+        except KeyError:
+            raise InvalidRequest(f"no token {request.token_id!r}") from None
+        return token_to_pb(record, self.access.clock())
+
+    @maps_errors
+    async def CreateLoginCode(
+        self, request: pb.CreateLoginCodeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginCode:
+        who = self._who(context, Role.VIEWER, "making a login link")
+        return pb.LoginCode(
+            code=self.access.login_code(who),
+            expires_in=self.access.sessions.code_ttl,
+            url=self.login_url,
+        )
+
+
+def _outcome_read(future: asyncio.Future[Any]) -> None:
+    """Read a finished future's outcome, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
+def token_to_pb(record: TokenRecord, now: float) -> pb.TokenInfo:
+    """A token's record as the API shows it (never its secret or hash)."""
+    return pb.TokenInfo(
+        token_id=record.token_id,
+        user=record.user,
+        role=record.role.label,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        revoked_at=record.revoked_at,
+        state=record.state(now),
+        task_ids=list(record.scope.task_ids),
+        labels=dict(record.scope.labels),
+    )

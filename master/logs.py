@@ -1,7 +1,8 @@
 """``master logs``: a task's whole stored log, like ``docker logs``.
 
 The task's stdout lines go to stdout and its stderr lines to stderr, each as the task wrote it
-(a line the task ended without a newline is printed without one, as ``docker logs`` does); or,
+(a line the task ended without a newline is printed without one, as ``docker logs`` does; on a
+terminal its control characters are shown, ``^[`` for ESC, unless ``--raw``); or,
 with ``--output jsonl``, one JSON object per line on stdout. The stream is always *lossless*:
 a reader slower than the task continues from the worker's store and never loses a line. By
 default every stored line is printed, from seq 1 (``--tail N``: the last N; ``--since-seq N``:
@@ -36,6 +37,7 @@ from shared.addresses import DEFAULT_MASTER
 from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
 from shared.model import STDERR, Batch, LogLine, TaskEnd, TaskStatus
+from shared.terminal import escape_controls
 
 OUTPUTS = ("text", "jsonl")
 
@@ -54,6 +56,7 @@ class LogsConfig:
     follow: bool = False  # True: on to the task's end
     timestamps: bool = False
     output: str = "text"  # or "jsonl"
+    raw: bool = False  # True: the task's bytes on a terminal too (control characters obeyed)
 
     def __post_init__(self) -> None:
         validate_task_id(self.task_id)
@@ -142,7 +145,7 @@ class TextPrinter:
             self.err.flush()
 
     def notice(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(escape_controls(text) + "\n")  # reasons and errors are data too
         self.err.flush()
 
     def end(self, task_id: str, end: TaskEnd) -> None:
@@ -160,8 +163,8 @@ class JsonlPrinter(TextPrinter):
 
 def printer_for(config: LogsConfig, out: TextIO, err: TextIO) -> TextPrinter:
     """The printer ``config`` asks for, writing to ``out`` and ``err`` (stdout and stderr):
-    text cleaned of control sequences where it reaches a terminal; both streams as one when
-    they reach the same place."""
+    text whose control characters are shown (``^[``) where it reaches a terminal, unless
+    ``config.raw``; both streams as one when they reach the same place."""
     if same_destination(out, err):
         err = out
     if config.output == "jsonl":
@@ -170,8 +173,8 @@ def printer_for(config: LogsConfig, out: TextIO, err: TextIO) -> TextPrinter:
         out,
         err,
         timestamps=config.timestamps,
-        clean_out=is_terminal(out),
-        clean_err=is_terminal(err),
+        clean_out=not config.raw and is_terminal(out),
+        clean_err=not config.raw and is_terminal(err),
     )
 
 

@@ -12,12 +12,15 @@ from typing import TypeVar
 import grpc
 
 from shared.convert import batch_from_pb, info_from_pb, spec_to_pb, worker_from_pb
+from shared.credentials import find_token
 from shared.cursor import ResumeCursor
 from shared.errors import (
     InvalidRequest,
     LogcastError,
     LogExpired,
+    PermissionDenied,
     TaskNotFound,
+    Unauthenticated,
     WorkerUnavailable,
 )
 from shared.grpc_options import channel_options
@@ -28,15 +31,20 @@ from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import error_from_rpc
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+# errors a retry cannot mend: a log stream raises them at once
+_FINAL = (TaskNotFound, InvalidRequest, LogExpired, Unauthenticated, PermissionDenied)
 T = TypeVar("T")
 
 
 class MasterClient:
     """Calls on one master. Use as ``async with MasterClient(address) as client``."""
 
-    def __init__(self, address: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, address: str, *, timeout: float = 10.0, token: str | None = None) -> None:
+        """``token``: sent with every call (default: ``$LOGCAST_TOKEN``, else the owner's
+        credential in this user's state directory: see :mod:`shared.credentials`)."""
         self.address = address
         self.timeout = timeout
+        self._md = (("authorization", f"Bearer {find_token(token)}"),)
         self._channel = grpc.aio.insecure_channel(address, options=channel_options())
         self._stub = pb_grpc.MasterStub(self._channel)
 
@@ -64,19 +72,25 @@ class MasterClient:
     async def run(self, spec: TaskSpec) -> TaskInfo:
         """Submit a task; the master places it and returns its info."""
         request = pb.RunTaskRequest(spec=spec_to_pb(spec))
-        reply = await self._call(lambda: self._stub.RunTask(request, timeout=self.timeout))
+        reply = await self._call(
+            lambda: self._stub.RunTask(request, timeout=self.timeout, metadata=self._md)
+        )
         return info_from_pb(reply)
 
     async def stop(self, task_id: str) -> TaskInfo:
         """Stop a task (waits while the worker's stop grace period runs out)."""
         request = pb.TaskRef(task_id=task_id)
-        reply = await self._call(lambda: self._stub.StopTask(request, timeout=120))
+        reply = await self._call(
+            lambda: self._stub.StopTask(request, timeout=120, metadata=self._md)
+        )
         return info_from_pb(reply)
 
     async def get(self, task_id: str) -> TaskInfo:
         """One task's info."""
         request = pb.TaskRef(task_id=task_id)
-        reply = await self._call(lambda: self._stub.GetTask(request, timeout=self.timeout))
+        reply = await self._call(
+            lambda: self._stub.GetTask(request, timeout=self.timeout, metadata=self._md)
+        )
         return info_from_pb(reply)
 
     async def tasks(
@@ -101,17 +115,64 @@ class MasterClient:
                 page_token=token,
             )
             reply = await self._call(
-                functools.partial(self._stub.ListTasks, request, timeout=self.timeout)
+                functools.partial(
+                    self._stub.ListTasks, request, timeout=self.timeout, metadata=self._md
+                )
             )
             found.extend(info_from_pb(t) for t in reply.tasks)
             token = reply.next_page_token
             if not token or len(found) >= limit:
                 return found[:limit], bool(token) or len(found) > limit
 
+    async def create_token(
+        self,
+        role: str,
+        user: str,
+        *,
+        expires_in: float = 0.0,
+        task_ids: Iterable[str] = (),
+        labels: Iterable[tuple[str, str]] = (),
+    ) -> pb.CreatedToken:
+        """Make a token (admin); the answer carries the token itself, once."""
+        request = pb.CreateTokenRequest(
+            role=role,
+            user=user,
+            expires_in=expires_in,
+            task_ids=list(task_ids),
+            labels=dict(labels),
+        )
+        return await self._call(
+            lambda: self._stub.CreateToken(request, timeout=self.timeout, metadata=self._md)
+        )
+
+    async def tokens(self) -> list[pb.TokenInfo]:
+        """Every token's record (admin)."""
+        request = pb.ListTokensRequest()
+        reply = await self._call(
+            lambda: self._stub.ListTokens(request, timeout=self.timeout, metadata=self._md)
+        )
+        return list(reply.tokens)
+
+    async def revoke_token(self, token_id: str) -> pb.TokenInfo:
+        """Revoke a token (admin)."""
+        request = pb.RevokeTokenRequest(token_id=token_id)
+        return await self._call(
+            lambda: self._stub.RevokeToken(request, timeout=self.timeout, metadata=self._md)
+        )
+
+    async def login_code(self) -> pb.LoginCode:
+        """A single-use browser login code for this client's own token."""
+        request = pb.CreateLoginCodeRequest()
+        return await self._call(
+            lambda: self._stub.CreateLoginCode(request, timeout=self.timeout, metadata=self._md)
+        )
+
     async def workers(self) -> list[WorkerSummary]:
         """Every worker the master knows."""
         request = pb.ListWorkersRequest()
-        reply = await self._call(lambda: self._stub.ListWorkers(request, timeout=self.timeout))
+        reply = await self._call(
+            lambda: self._stub.ListWorkers(request, timeout=self.timeout, metadata=self._md)
+        )
         return [worker_from_pb(w) for w in reply.workers]
 
     async def stream(
@@ -132,7 +193,8 @@ class MasterClient:
         When the connection to the master breaks, this yields a ``reconnecting`` state,
         retries with backoff and resumes after the last seq accounted for (no duplicate), for
         up to ``give_up_after`` seconds; then raises WorkerUnavailable. TaskNotFound,
-        InvalidRequest and LogExpired (retention removed the log) are raised at once.
+        InvalidRequest, LogExpired (retention removed the log), Unauthenticated and
+        PermissionDenied are raised at once.
         """
         cursor = ResumeCursor(after=after, tail=tail)
         failing_since: float | None = None
@@ -146,7 +208,7 @@ class MasterClient:
                 request.after_seq = want_after
             elif want_tail is not None:
                 request.tail = want_tail
-            call = self._stub.StreamLogs(request)
+            call = self._stub.StreamLogs(request, metadata=self._md)
             try:
                 async for msg in call:
                     batch = batch_from_pb(msg)
@@ -164,7 +226,7 @@ class MasterClient:
                 error: LogcastError = WorkerUnavailable("the master ended the stream")
             except grpc.aio.AioRpcError as err:
                 error = _client_error(err, self.address)
-                if isinstance(error, (TaskNotFound, InvalidRequest, LogExpired)):
+                if isinstance(error, _FINAL):
                     raise error from None
             finally:
                 call.cancel()

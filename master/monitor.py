@@ -55,6 +55,7 @@ class MonitorConfig:
     timestamps: bool = False
     max_lines: int = 10_000  # lines the TUI keeps
     lossless: bool = False  # never `dropped` (--plain); the TUI keeps up by skipping
+    raw: bool = False  # --plain: the task's bytes on a terminal too (control characters obeyed)
 
     def __post_init__(self) -> None:
         validate_task_id(self.task_id)
@@ -107,6 +108,6 @@ async def _plain(config: MonitorConfig) -> int:
             sys.stdout,
             sys.stderr,
             timestamps=config.timestamps,
-            clean=is_terminal(sys.stdout),
+            clean=not config.raw and is_terminal(sys.stdout),
         ),
     )

@@ -3,9 +3,11 @@ machinery of every printing command (``master logs``, :mod:`master.logs`).
 
 A stream of batches is pumped into a *printer* (:func:`pump`): the printer decides where lines,
 notices and the end go. :class:`PlainPrinter` (``monitor --plain``) prints every line on stdout
-exactly as the task wrote it, like ``docker logs -f``; notices and the final status go to
-stderr, worded by :mod:`master.presentation`. Lines are written one batch at a time (one
-``write`` per batch, not per line) and flushed, so a reader of a pipe sees them as they come.
+exactly as the task wrote it, like ``docker logs -f`` (on a terminal, control characters shown
+as ``^[``..., unless ``--raw``: :mod:`shared.terminal`); notices and the final status go to
+stderr, worded by :mod:`master.presentation`, their control characters always shown. Lines are
+written one batch at a time (one ``write`` per batch, not per line) and flushed, so a reader of
+a pipe sees them as they come.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from master.presentation import (
     state_notice,
     truncated_note,
 )
-from master.tui.sanitize import sanitize
 from shared.model import Batch, ConnectionState, LogLine, TaskEnd
+from shared.terminal import escape_controls
 
 PREFIX = "logcast: "
 
@@ -36,13 +38,16 @@ status a process killed by SIGPIPE reports in a shell (141), like ``docker logs`
 def format_line(line: LogLine, *, timestamps: bool, clean: bool = False) -> str:
     """A log line as printed: its content (with a note if truncated), timestamp first on
     request. Content is printed as the task wrote it (colour codes included), like
-    ``docker logs``; ``clean`` (output to a terminal) removes every control sequence but
-    colours first (:func:`master.tui.sanitize.sanitize`), so task output cannot drive the
-    terminal (retitle it, clear it, move the cursor)."""
-    text = sanitize(line.content) if clean else line.content
+    ``docker logs``; ``clean`` (output to a terminal, without ``--raw``) shows its control
+    characters instead (:func:`shared.terminal.escape_controls`: ESC as ``^[``), so task
+    output cannot drive the terminal (retitle it, clear it, move the cursor, overwrite a
+    line)."""
+    text = line.content
     if line.truncated:
         text += " " + truncated_note(line.truncated)
-    return f"{line.timestamp} {text}" if timestamps else text
+    if timestamps:
+        text = f"{line.timestamp} {text}"
+    return escape_controls(text) if clean else text
 
 
 def notices(batch: Batch, *, troubled: bool) -> list[str]:
@@ -90,7 +95,7 @@ class PlainPrinter:
         self.out.flush()
 
     def notice(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(escape_controls(text) + "\n")  # reasons and errors are data too
         self.err.flush()
 
     def end(self, task_id: str, end: TaskEnd) -> None:
@@ -130,7 +135,8 @@ async def print_stream(
 
 
 def is_terminal(stream: TextIO) -> bool:
-    """Whether ``stream`` is a terminal (its output is then cleaned, see :func:`format_line`)."""
+    """Whether ``stream`` is a terminal (its lines then show their control characters, see
+    :func:`format_line`)."""
     try:
         return stream.isatty()
     except (OSError, ValueError):

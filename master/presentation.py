@@ -68,3 +68,12 @@ def end_summary(end: TaskEnd) -> str:
     if end.error and end.status is not TaskStatus.SUCCESS:
         text += f" — {end.error}"
     return text
+
+
+LABELS_WIDTH = 40
+
+
+def labels_column(labels: dict[str, str]) -> str:
+    """Labels as a compact table cell, ``k=v,k2=v2`` (sorted by key; cut to LABELS_WIDTH)."""
+    text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return text if len(text) <= LABELS_WIDTH else text[: LABELS_WIDTH - 3] + "..."

@@ -6,8 +6,11 @@ the worker's ``seq``. When the worker stream breaks while the task may still run
 resubscribes ``after`` the last seq it accounted for (:class:`~shared.cursor.ResumeCursor`),
 with backoff, so clients see no duplicate; what the worker no longer has arrives as a ``gap``.
 When the registry says the task is lost (its worker stopped heartbeating), the relay ends it
-with status ``lost`` instead of waiting forever. States the worker reports (``docker
-unreachable``, then ``streaming``) are passed on to every client.
+with status ``lost`` instead of waiting forever: a hung worker (``kill -STOP``) may keep its
+stream open and silent, so the stream is cancelled then, not left to gRPC's keepalive. If the
+worker comes back and reports the task (running, or ended meanwhile), the relay is
+:attr:`~TaskRelay.outlived` and the master follows the task with a new one. States the
+worker reports (``docker unreachable``, then ``streaming``) are passed on to every client.
 
 The relay keeps only the newest lines; its hub's history is the worker's store
 (:meth:`WorkerClient.read_logs`), so a client asking for more than the relay holds (``tail``,
@@ -106,6 +109,18 @@ class TaskRelay:
         """The task's end was received (or decided: lost)."""
         return self.hub.end is not None
 
+    @property
+    def outlived(self) -> bool:
+        """The relay ended the task ``lost`` (its worker stopped answering), but the worker
+        has reported it since, running or ended otherwise: it was hung, not gone. This relay
+        only tells its last clients; new ones need a new relay."""
+        end = self.hub.end
+        return (
+            end is not None
+            and end.status is TaskStatus.LOST
+            and self.registry.status(self.task_id) is not TaskStatus.LOST
+        )
+
     async def wait_ready(self, timeout: float) -> None:
         """Wait until the relay has heard from the worker (at most ``timeout`` seconds)."""
         await wait_set(self.ready, timeout)
@@ -173,6 +188,8 @@ class TaskRelay:
         self._changed.set()
         if self.registry.status(self.task_id) is TaskStatus.LOST:
             self._lost.set()
+        else:  # its worker came back before the relay acted on it: follow on
+            self._lost.clear()
 
     async def _follow_unless_lost(self, worker: WorkerClient) -> bool:
         """:meth:`_follow`, given up as soon as the registry says the task is lost (its worker

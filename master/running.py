@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 from grpc_reflection.v1alpha import reflection
 
+from master.access import MasterAccess
 from master.config import MasterConfig
 from master.coordinator import Master
 from master.grpc_service import MasterService
@@ -43,6 +44,12 @@ class RunningMaster:
     local_worker: RunningWorker | None
     http_address: str
     web: WebServer
+    access: MasterAccess
+
+    def login_link(self) -> str:
+        """A single-use link that logs a browser in as the owner (admin)."""
+        owner = self.access.authenticate(self.access.owner_token)
+        return f"http://{self.http_address}/login?code={self.access.login_code(owner)}"
 
 
 @contextlib.asynccontextmanager
@@ -55,9 +62,11 @@ async def run_master(
     http_host, http_port = check_bind(
         config.http_listen, insecure_expose=config.insecure_expose, what="HTTP"
     )
+    access = MasterAccess(config.state_dir or default_state_dir())
+    access.open()  # the token book; the owner's admin credential on the first start
     master = Master(config, GrpcWorkers())
     server = grpc.aio.server(options=server_options())
-    service = MasterService(master)
+    service = MasterService(master, access)
     pb_grpc.add_MasterServicer_to_server(service, server)
     health = Health(server, (MASTER_SERVICE,))
     # reflection on the client-facing port: grpcurl-style tools can list and call the API
@@ -74,12 +83,13 @@ async def run_master(
         async with contextlib.AsyncExitStack() as stack:
             try:
                 web_server, web = await stack.enter_async_context(
-                    run_web(master, config.web_dir, http_host, http_port)
+                    run_web(master, access, config.web_dir, http_host, http_port)
                 )
             except OSError as exc:
                 raise ConfigError(f"cannot listen on {config.http_listen} for HTTP: {exc}") from exc
             sock = next(iter(web_server.sockets)).getsockname()
             http_address = f"{http_host}:{sock[1]}"
+            service.login_url = f"http://{http_address}/login"
             log.info("master web view on http://%s/", http_address)
             local = None
             if config.local_worker:
@@ -90,12 +100,14 @@ async def run_master(
                 if wconf.data_dir is None:  # the embedded worker keeps its logs with the master
                     wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
                 local = await stack.enter_async_context(
-                    run_worker(replace(wconf, master=grpc_address))
+                    run_worker(replace(wconf, master=grpc_address, token=access.owner_token))
                 )
                 web.metrics.add(local.collector)  # one /metrics for the process
                 await _registered(master, wconf.name)
             try:
-                yield RunningMaster(config, master, grpc_address, server, local, http_address, web)
+                yield RunningMaster(
+                    config, master, grpc_address, server, local, http_address, web, access
+                )
             finally:
                 # first, while the worker and the servers still run: tell every viewer
                 service.going_away()

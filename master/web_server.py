@@ -9,6 +9,11 @@ reads again. One that has not accepted anything for ``STALL_TIMEOUT`` seconds is
 (close code 4408); its page reconnects with ``after=<last seq>``. A ``lossless=1`` client is
 never dropped: when it falls behind it continues from the worker's store at its own pace.
 
+Clients send nothing but control frames: any data frame ends the stream (close 1008), a
+message over MAX_CLIENT_MESSAGE is refused by websockets (1009), and open connections are
+capped in all and per client address (:class:`~master.connection_caps.ConnectionCaps`: 503
+before the upgrade). A request repeating a header that must be single is a 400.
+
 The log download ``/api/tasks/<task_id>/log`` is answered from ``process_request`` too, but
 streamed: websockets wants a whole :class:`Response` from there, so the download writes its
 own head and chunked body to the connection's transport, with the connection's flow control,
@@ -35,27 +40,41 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from master.access import MasterAccess
+from master.connection_caps import ConnectionCaps
 from master.coordinator import LogUpdate, Master
 from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
 from master.metrics import master_metrics
 from master.webroutes import (
     CONTENT_TYPES,
+    OPEN_KINDS,
     SECURITY_HEADERS,
     ExportQuery,
     Route,
     host_allowed,
+    login_code,
     origin_allowed,
     parse_export_query,
     parse_logs_query,
     parse_tasks_query,
+    repeated_header,
     route,
     static_file,
 )
 from master.wsframes import error_frame, frames
-from shared.errors import InvalidRequest, LogExpired, TaskNotFound, WorkerUnavailable
-from shared.ids import validate_task_id
+from shared.access import Principal, bearer
+from shared.errors import (
+    InvalidRequest,
+    LogExpired,
+    PermissionDenied,
+    TaskNotFound,
+    Unauthenticated,
+    WorkerUnavailable,
+)
+from shared.ids import is_valid_task_id, validate_task_id
 from shared.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 from shared.model import ConnectionState
+from shared.sessions import clear_cookie, cookie_value, set_cookie
 
 log = logging.getLogger(__name__)
 # one INFO line per connection opened or closed is noise for a log server
@@ -66,6 +85,9 @@ GOING_AWAY_TIMEOUT = 2.0  # seconds a shutting-down master gives each client to 
 OPEN_TIMEOUT = 10.0  # seconds to receive a request and answer it (a download: to start it)
 CLOSE_INVALID, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW = 4400, 4404, 4408
 CLOSE_EXPIRED, CLOSE_UNAVAILABLE = 4410, 4503
+CLOSE_POLICY = 1008  # the client sent data: a log stream takes none
+MAX_CLIENT_MESSAGE = 4 * 1024  # bigger inbound messages are refused (close 1009)
+MAX_CLIENT_QUEUE = 4  # inbound frames buffered before the server stops reading the socket
 
 
 def _response(
@@ -95,6 +117,17 @@ def _json(status: HTTPStatus, data: object) -> Response:
 
 def _text(status: HTTPStatus, text: str) -> Response:
     return _response(status, text.encode(), "text/plain; charset=utf-8", cache=False)
+
+
+def _redirect(location: str, *, cookie: str = "") -> Response:
+    """303 See Other to ``location`` (setting ``cookie`` on the way)."""
+    extra = [("Location", location)] + ([("Set-Cookie", cookie)] if cookie else [])
+    return _response(HTTPStatus.SEE_OTHER, b"", "text/plain", cache=False, extra=extra)
+
+
+def _peer(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return str(address[0]) if address else "?"
 
 
 class _Connection(ServerConnection):
@@ -183,8 +216,9 @@ _DOWNLOAD_ERRORS: list[tuple[type[Exception], HTTPStatus]] = [
 class WebServer:
     """HTTP + WebSocket on one port, for one master."""
 
-    def __init__(self, master: Master, web_dir: Path, bind_host: str) -> None:
+    def __init__(self, master: Master, access: MasterAccess, web_dir: Path, bind_host: str) -> None:
         self.master = master
+        self.access = access
         self.metrics = Metrics()
         self.metrics.add(StateCollector(lambda: master_metrics(master, self)))
         self.web_dir = web_dir
@@ -192,6 +226,8 @@ class WebServer:
         self.clients = 0  # open WebSocket log streams
         self.streams: set[ServerConnection] = set()  # ... and their connections
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
+        config = master.config
+        self.caps = ConnectionCaps(config.max_websockets, config.max_websockets_per_address)
 
     async def process_request(
         self, connection: ServerConnection, request: Request
@@ -207,22 +243,50 @@ class WebServer:
 
     async def _answer(self, connection: ServerConnection, request: Request) -> Response | None:
         headers = request.headers
-        if not host_allowed(headers.get("Host"), self.bind_host):
+        repeated = repeated_header(name for name, _ in headers.raw_items())
+        if repeated is not None:
+            return _text(HTTPStatus.BAD_REQUEST, f"more than one {repeated} header\n")
+        config = self.master.config
+        if not host_allowed(headers.get("Host"), self.bind_host, config.allowed_hosts):
             return _text(HTTPStatus.MISDIRECTED_REQUEST, "unexpected Host header\n")
         target = route(request.path)
+        if target.kind in ("login", "session", "logout"):
+            return self._login(target, headers)
+        if target.kind not in OPEN_KINDS:
+            try:
+                who = self._principal(headers)
+                if target.kind in ("logs", "api_task_log"):
+                    self._in_scope(who, target.task_id)
+            except Unauthenticated as exc:
+                if target.kind == "page":  # a browser: to the login page, and back
+                    return _redirect("/login")
+                log.info("refused %s from %s: %s", target.kind, _peer(connection), exc)
+                return _response(
+                    HTTPStatus.UNAUTHORIZED,
+                    f"not authenticated: {exc}\n".encode(),
+                    "text/plain; charset=utf-8",
+                    cache=False,
+                    extra=[("WWW-Authenticate", 'Bearer realm="logcast"')],
+                )
+            except PermissionDenied as exc:
+                log.info("refused %s from %s: %s", target.kind, _peer(connection), exc)
+                return _text(HTTPStatus.FORBIDDEN, f"permission denied: {exc}\n")
+            connection.principal = who  # type: ignore[attr-defined]
         if target.kind == "logs":
-            if not origin_allowed(headers.get("Origin"), headers.get("Host")):
+            if not origin_allowed(
+                headers.get("Origin"), headers.get("Host"), config.allowed_origins
+            ):
                 return _text(HTTPStatus.FORBIDDEN, "cross-origin WebSocket refused\n")
             if "websocket" not in headers.get("Upgrade", "").lower():
                 return _text(HTTPStatus.UPGRADE_REQUIRED, "this is a WebSocket endpoint\n")
-            return None
+            return self._admit(connection)
         if target.kind in ("page", "static"):
             path = static_file(self.web_dir, target.file)
             if path is not None:
                 content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
                 return _response(HTTPStatus.OK, path.read_bytes(), content_type, cache=True)
         if target.kind == "api_tasks":
-            return self._task_list(target)
+            return self._task_list(target, connection.principal)  # type: ignore[attr-defined]
         if target.kind == "metrics":
             return _response(
                 HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE_LATEST, cache=False
@@ -235,6 +299,75 @@ class WebServer:
             return await self._download(connection, target)
         return _text(HTTPStatus.NOT_FOUND, "not found\n")
 
+    def _principal(self, headers: Headers) -> Principal:
+        """Who asks: ``Authorization: Bearer TOKEN``, else the browser's session cookie."""
+        token = bearer(headers.get("Authorization"))
+        if token is not None:
+            return self.access.authenticate(token)
+        who = self.access.session(cookie_value(headers.get("Cookie")))
+        if who is None:
+            raise Unauthenticated(
+                "no token and no session (log in at /login, or send Authorization: Bearer TOKEN)"
+            )
+        return who
+
+    def _in_scope(self, who: Principal, task_id: str) -> None:
+        """PermissionDenied when ``who`` may not see ``task_id`` (an unknown or invalid id is
+        left to the request's own answer)."""
+        if who.scope.everything or not is_valid_task_id(task_id):
+            return
+        try:
+            info = self.master.get_task(task_id)
+        except TaskNotFound:
+            raise PermissionDenied(f"token {who.token_id} is limited to some tasks") from None
+        who.require_task(task_id, info.labels)
+
+    def _login(self, target: Route, headers: Headers) -> Response:
+        """``/login`` (the page, or a single-use link), ``/api/session``, ``/logout``."""
+        now = self.access.clock()
+        if target.kind == "logout":
+            self.access.sessions.close(cookie_value(headers.get("Cookie")))
+            return _redirect("/login", cookie=clear_cookie())
+        if target.kind == "session":
+            try:
+                who = self.access.authenticate(bearer(headers.get("Authorization")))
+            except Unauthenticated as exc:
+                return _text(HTTPStatus.UNAUTHORIZED, f"not authenticated: {exc}\n")
+            session = self.access.sessions.open(who, now)
+            body = json.dumps({"user": who.user, "role": who.role.label}).encode()
+            return _response(
+                HTTPStatus.OK,
+                body,
+                "application/json",
+                cache=False,
+                extra=[("Set-Cookie", set_cookie(session))],
+            )
+        try:
+            code, after = login_code(target.query)
+        except InvalidRequest as exc:
+            return _text(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        if code is None:
+            path = static_file(self.web_dir, "login.html")
+            assert path is not None
+            return _response(HTTPStatus.OK, path.read_bytes(), CONTENT_TYPES[".html"], cache=True)
+        owner = self.access.sessions.redeem(code, now)
+        if owner is None:
+            return _text(
+                HTTPStatus.UNAUTHORIZED,
+                "this login link was used already or has expired: ask for a new one "
+                "(master login-link), or log in with a token at /login\n",
+            )
+        return _redirect(after, cookie=set_cookie(self.access.sessions.open(owner, now)))
+
+    def _admit(self, connection: ServerConnection) -> Response | None:
+        """Count a WebSocket connection against the caps until it closes, or refuse it (503)."""
+        address = _peer(connection)
+        refusal = self.caps.admit(address)
+        if refusal is not None:
+            return _text(HTTPStatus.SERVICE_UNAVAILABLE, f"{refusal}\n")
+        connection.connection_lost_waiter.add_done_callback(lambda _: self.caps.release(address))
+        return None
+
     def _readiness(self) -> Response:
         """``GET /readyz``: 200 when the master can run and show tasks (a live worker)."""
         live = sum(1 for w in self.master.registry.workers() if w.alive)
@@ -243,12 +376,14 @@ class WebServer:
         body = {"status": "not ready", "reason": "no live worker", "live_workers": 0}
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, body)
 
-    def _task_list(self, target: Route) -> Response:
-        """``GET /api/tasks``: one page, newest first; the next page's token in a header."""
+    def _task_list(self, target: Route, who: Principal) -> Response:
+        """``GET /api/tasks``: one page, newest first; the next page's token in a header
+        (tasks ``who`` may not see are left out)."""
         try:
             tasks, next_token = self.master.list_tasks(parse_tasks_query(target.query))
         except InvalidRequest as exc:
             return _text(HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        tasks = [t for t in tasks if who.may_see(t.task_id, t.labels)]
         rows = []
         for info in tasks:
             row = dataclasses.asdict(info)
@@ -328,7 +463,25 @@ class WebServer:
             connection.transport.abort()
 
     async def handle(self, ws: ServerConnection) -> None:
-        """One WebSocket client: validate, then stream through StreamTaskLogsUnified."""
+        """One WebSocket client: its log stream (:meth:`_stream_logs`), while what the client
+        sends is read: a data frame ends the stream (an error frame, close 1008) and frees its
+        subscription at once, as does the client closing."""
+        stream = asyncio.create_task(self._stream_logs(ws), name="websocket-stream")
+        sent = asyncio.create_task(_client_data(ws), name="websocket-reader")
+        try:
+            await asyncio.wait((stream, sent), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stream, sent):
+                task.cancel()
+            await asyncio.wait((stream, sent))
+        if not sent.cancelled() and sent.result():
+            message = "a log stream takes no data from its client: closed"
+            await self._refuse(ws, "client_data", message, CLOSE_POLICY, reason=message)
+        if not stream.cancelled():
+            stream.result()  # an unexpected error: websockets logs it and closes with 1011
+
+    async def _stream_logs(self, ws: ServerConnection) -> None:
+        """Validate the request, then stream through StreamTaskLogsUnified."""
         assert ws.request is not None
         target = route(ws.request.path)
         try:
@@ -340,7 +493,10 @@ class WebServer:
             return
         self.clients += 1
         self.streams.add(ws)
-        user = f"web:{ws.remote_address[0] if ws.remote_address else '?'}"
+        who = getattr(ws, "principal", None)
+        user = (
+            f"web:{who.user if who else '?'}@{ws.remote_address[0] if ws.remote_address else '?'}"
+        )
 
         async def send(update: LogUpdate) -> None:
             async with asyncio.timeout(STALL_TIMEOUT):
@@ -389,13 +545,26 @@ class WebServer:
             log.info("telling %d WebSocket client(s) the master is restarting", len(self.streams))
             await asyncio.gather(*(tell(ws) for ws in list(self.streams)))
 
-    async def _refuse(self, ws: ServerConnection, code: str, message: str, close: int) -> None:
+    async def _refuse(
+        self, ws: ServerConnection, code: str, message: str, close: int, *, reason: str = ""
+    ) -> None:
         self.master.stats.refusals["websocket", code] += 1
         try:
             await ws.send(error_frame(code, message))
-            await ws.close(close, code)
+            await ws.close(close, reason or code)
         except ConnectionClosed:
             pass
+
+
+async def _client_data(ws: ServerConnection) -> bool:
+    """Wait for the client's first data frame (True) or for the connection to close (False:
+    the client left, or sent a message over MAX_CLIENT_MESSAGE, which websockets refuses
+    with 1009)."""
+    try:
+        await ws.recv()
+    except ConnectionClosed:
+        return False
+    return True
 
 
 async def _closed(connection: ServerConnection) -> None:
@@ -412,10 +581,10 @@ async def _closed(connection: ServerConnection) -> None:
 
 @asynccontextmanager
 async def run_web(
-    master: Master, web_dir: Path, host: str, port: int
+    master: Master, access: MasterAccess, web_dir: Path, host: str, port: int
 ) -> AsyncIterator[tuple[Server, WebServer]]:
     """Serve the web view and the WebSocket endpoint on ``host:port`` until exit."""
-    web = WebServer(master, web_dir, host)
+    web = WebServer(master, access, web_dir, host)
     server = await serve(
         web.handle,
         host,
@@ -424,7 +593,10 @@ async def run_web(
         create_connection=_Connection,
         open_timeout=None,  # _Connection has its own (a download may take long)
         compression=None,  # log frames are small and many: deflate costs more CPU than it saves
-        max_size=64 * 1024,  # browsers send nothing but pings
+        # clients send nothing but control frames (pings, close): a data frame closes the
+        # stream (see WebServer.handle), and a big one is refused before it is buffered
+        max_size=MAX_CLIENT_MESSAGE,
+        max_queue=MAX_CLIENT_QUEUE,
         ping_interval=20,
         ping_timeout=20,
         write_limit=64 * 1024,

@@ -7,11 +7,19 @@ GET /api/tasks            the task list as JSON, newest first (status, label, li
                           page_token query parameters)
 GET /api/tasks/<id>/log   a task's stored log as a download (format, after, tail, timestamps)
 GET /logs/<task_id>       the WebSocket log stream (after, tail, batch, lossless parameters)
+GET /login                the login page; /login?code=CODE[&next=/tasks/<id>]: a single-use
+                          login link (then on to ``next``, a page of this site)
+GET /api/session          with Authorization: Bearer TOKEN: a session cookie for a browser
+GET /logout               ends the browser's session
+
+Everything but /login, /static/, /healthz and /readyz needs a token or a session (the master's
+web server checks it before anything else).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -46,12 +54,28 @@ _MAX_QUERY_INT = 10**12
 @dataclass(frozen=True, slots=True)
 class Route:
     """What a request asks for. ``kind``: page, static, api_tasks, api_task_log, logs,
-    healthz, readyz, metrics, not_found."""
+    healthz, readyz, metrics, login, session, logout, not_found."""
 
     kind: str
     file: str = ""  # page/static: the file under web/
     task_id: str = ""  # logs/api_task_log: the id exactly as requested (validated later)
     query: str = ""
+
+
+OPEN_KINDS = frozenset({"static", "healthz", "readyz", "login", "session", "logout", "not_found"})
+"""Routes answered without a token or session (the rest need one)."""
+
+
+def login_code(query: str) -> tuple[str | None, str]:
+    """The ``code`` of ``/login?code=CODE[&next=/PATH]`` (None: the login page itself) and
+    where to go once logged in: a page of this site only (``/``, ``/tasks/<id>``), never
+    another host (an open redirect)."""
+    params = _params(query, {"code", "next"})
+    codes = params.get("code")
+    after = (params.get("next") or ["/"])[-1]
+    if route(after).kind != "page" or not after.startswith("/") or after.startswith("//"):
+        after = "/"
+    return (codes[-1] if codes else None), after
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +119,12 @@ def route(target: str) -> Route:
     if path.startswith("/api/tasks/") and path.endswith("/log"):
         task_id = unquote(path[len("/api/tasks/") : -len("/log")])
         return Route("api_task_log", task_id=task_id, query=parts.query)
+    if path == "/login":
+        return Route("login", query=parts.query)
+    if path == "/api/session":
+        return Route("session")
+    if path == "/logout":
+        return Route("logout")
     if path.startswith("/static/"):
         name = path[len("/static/") :]
         if _STATIC_NAME.fullmatch(name):
@@ -204,20 +234,54 @@ def static_file(web_dir: Path, name: str) -> Path | None:
     return candidate
 
 
-def host_allowed(host: str | None, bind_host: str) -> bool:
-    """A Host header the server answers. On a loopback bind only loopback names (this defeats
-    DNS rebinding); any when the operator exposed the port (``--insecure-expose``)."""
+SINGLE_HEADERS = ("host", "origin", "upgrade", "authorization", "cookie")
+"""Request headers that must not repeat: which of two values counts would be a guess."""
+
+
+def repeated_header(names: Iterable[str]) -> str | None:
+    """The first of :data:`SINGLE_HEADERS` that a request's header ``names`` (every name, as
+    received) carries twice, or None."""
+    seen: set[str] = set()
+    for name in names:
+        key = name.lower()
+        if key in SINGLE_HEADERS:
+            if key in seen:
+                return key
+            seen.add(key)
+    return None
+
+
+def host_allowed(host: str | None, bind_host: str, allowed: tuple[str, ...] = ()) -> bool:
+    """A Host header the server answers: loopback names, and the names an operator allowed
+    (``--allowed-host``, e.g. the name of a reverse proxy in front). On a non-loopback bind
+    also IP literals: any other name is refused, which defeats DNS rebinding (a site whose
+    name resolves to this host) there too."""
     if not host:
         return False
-    if not is_loopback(bind_host):
-        return True
     name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
-    return is_loopback(name)
+    if is_loopback(name) or name.lower() in (a.lower() for a in allowed):
+        return True
+    return not is_loopback(bind_host) and _is_ip(name)
 
 
-def origin_allowed(origin: str | None, host: str | None) -> bool:
-    """A WebSocket handshake is same-origin: no Origin (not a browser), or exactly
-    ``http://<Host>`` -- another site, or this host on another port, is refused."""
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...] = ()) -> bool:
+    """A WebSocket handshake is same-origin: no Origin (not a browser), exactly
+    ``http://<Host>`` or ``https://<Host>`` (behind a proxy that ends TLS), or an Origin the
+    operator allowed (``--allowed-origin``); another site, or this host on another port, is
+    refused."""
     if origin is None:
         return True
-    return host is not None and origin.lower() == f"http://{host}".lower()
+    origin = origin.lower().rstrip("/")
+    if origin in (a.lower().rstrip("/") for a in allowed):
+        return True
+    return host is not None and origin in (f"http://{host}".lower(), f"https://{host}".lower())

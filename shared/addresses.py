@@ -4,9 +4,10 @@ so it refuses to listen beyond this host unless told to accept the risk."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import TYPE_CHECKING
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InvalidRequest, quoted
 
 if TYPE_CHECKING:  # clients import this module too: no gRPC at run time
     import grpc
@@ -18,10 +19,43 @@ DEFAULT_MASTER = "127.0.0.1:50051"
 def split_hostport(address: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) as ``(host, port)``."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"invalid address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:50051")
     host = host.strip("[]") or default_host
     return host, int(port)
+
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9_][A-Za-z0-9_-]{0,62}(\.[A-Za-z0-9_][A-Za-z0-9_-]{0,62})*\.?"
+)
+"""A host name or an IPv4 address: dot-separated labels of letters, digits, ``-``, ``_``."""
+
+
+def validate_dial_address(address: object) -> str:
+    """Return ``address`` unchanged if another process can dial it: ``HOST:PORT`` with a host
+    name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535 (what a worker
+    reports to its master). Else :class:`InvalidRequest`, quoting it escaped: no scheme, path,
+    space or control character gets through."""
+    if isinstance(address, str) and len(address) <= 300:
+        host, sep, port = address.rpartition(":")
+        if sep and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535:
+            if host.startswith("[") and host.endswith("]"):
+                try:
+                    ipaddress.IPv6Address(host[1:-1])
+                    return address
+                except ValueError:
+                    pass
+            elif _HOST_NAME.fullmatch(host):
+                return address
+    raise InvalidRequest(
+        f"invalid address {quoted(address)}: expected HOST:PORT (a host name, an IP address "
+        "or [IPv6], and a port 1-65535), e.g. 10.0.0.5:50052"
+    )
+
+
+def join_hostport(host: str, port: int) -> str:
+    """``host:port``, an IPv6 host in brackets (``[::1]:50052``: what gRPC can dial)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def is_loopback(host: str) -> bool:

@@ -125,14 +125,21 @@ def reload_on_hangup(
     live: Mapping[str, Callable[[Any], None]],
     *,
     worker: str = "",
+    also: Callable[[], None] | None = None,
 ) -> None:
     """On SIGHUP, read the settings again (``load``: the file and the environment under the
     same flags) and apply what changed among ``live`` keys and the log level and format; say
-    which other changes wait for a restart. A bad file is refused, the running settings kept."""
+    which other changes wait for a restart. A bad file is refused, the running settings kept.
+    ``also``: reloaded on every SIGHUP as well (the master's token list)."""
     log = logging.getLogger("logcast.config")
     state = {"now": current}
 
     def reload() -> None:
+        if also is not None:
+            try:
+                also()
+            except ConfigError as exc:
+                log.error("SIGHUP: %s", exc)
         try:
             new = load()
         except ConfigError as exc:

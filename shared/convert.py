@@ -190,7 +190,7 @@ def end_from_pb(msg: pb.TaskEnd) -> TaskEnd:
 
 
 def spec_to_pb(spec: TaskSpec) -> pb.TaskSpec:
-    """The model's TaskSpec as protobuf's."""
+    """The model's TaskSpec as protobuf's (a limit that is None stays absent)."""
     return pb.TaskSpec(
         task_id=spec.task_id,
         image=spec.image,
@@ -198,6 +198,10 @@ def spec_to_pb(spec: TaskSpec) -> pb.TaskSpec:
         env=dict(spec.env),
         tty=spec.tty,
         labels=dict(spec.labels),
+        memory=spec.memory,
+        cpus=spec.cpus,
+        pids_limit=spec.pids_limit,
+        timeout=spec.timeout,
     )
 
 
@@ -210,6 +214,10 @@ def spec_from_pb(msg: pb.TaskSpec) -> TaskSpec:
         env=tuple(sorted(msg.env.items())),
         tty=msg.tty,
         labels=tuple(sorted(msg.labels.items())),
+        memory=msg.memory if msg.HasField("memory") else None,
+        cpus=msg.cpus if msg.HasField("cpus") else None,
+        pids_limit=msg.pids_limit if msg.HasField("pids_limit") else None,
+        timeout=msg.timeout if msg.HasField("timeout") else None,
     )
 
 
@@ -231,6 +239,10 @@ def info_to_pb(info: TaskInfo) -> pb.TaskInfo:
         started_at=info.started_at,
         store_error=info.store_error,
         expired=info.expired,
+        memory=info.memory,
+        cpus=info.cpus,
+        pids_limit=info.pids_limit,
+        timeout=info.timeout,
     )
     if info.exit_code is not None:
         msg.exit_code = info.exit_code
@@ -256,6 +268,10 @@ def info_from_pb(msg: pb.TaskInfo) -> TaskInfo:
         started_at=msg.started_at,
         store_error=msg.store_error,
         expired=msg.expired,
+        memory=msg.memory,
+        cpus=msg.cpus,
+        pids_limit=msg.pids_limit,
+        timeout=msg.timeout,
     )
 
 

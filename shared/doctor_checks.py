@@ -149,6 +149,7 @@ def ask_master(address: str, timeout: float = 5.0) -> tuple[list[WorkerSummary] 
     import grpc
 
     from shared.convert import worker_from_pb
+    from shared.credentials import find_token
     from shared.grpc_options import channel_options
     from shared.protos import logcast_pb2 as pb
     from shared.protos import logcast_pb2_grpc as pb_grpc
@@ -156,7 +157,9 @@ def ask_master(address: str, timeout: float = 5.0) -> tuple[list[WorkerSummary] 
     with grpc.insecure_channel(address, options=channel_options()) as channel:
         try:
             reply = pb_grpc.MasterStub(channel).ListWorkers(
-                pb.ListWorkersRequest(), timeout=timeout
+                pb.ListWorkersRequest(),
+                timeout=timeout,
+                metadata=(("authorization", f"Bearer {find_token()}"),),
             )
         except grpc.RpcError as err:
             code = err.code() if isinstance(err, grpc.Call) else None

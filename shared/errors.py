@@ -62,3 +62,26 @@ class WorkerUnavailable(LogcastError):
 
 class ConfigError(LogcastError, ValueError):
     """A configuration logcast refuses to run with."""
+
+
+class Unauthenticated(LogcastError):
+    """No token, or one that is malformed, unknown, revoked or expired (gRPC UNAUTHENTICATED,
+    HTTP 401)."""
+
+
+class PermissionDenied(LogcastError):
+    """A valid token whose role or scope does not allow the request (gRPC PERMISSION_DENIED,
+    HTTP 403)."""
+
+
+QUOTED_CHARS = 40
+"""How much of a rejected value an error message repeats."""
+
+
+def quoted(value: object) -> str:
+    """A rejected value as an error message shows it: at most the first QUOTED_CHARS
+    characters of a string, escaped (``repr``: no control character reaches a terminal), or
+    the type's name of anything else."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    return repr(value[:QUOTED_CHARS] + ("..." if len(value) > QUOTED_CHARS else ""))

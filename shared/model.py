@@ -178,7 +178,8 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
-    """What to run: an image, a command, its environment, and whether it gets a TTY."""
+    """What to run: an image, a command, its environment, whether it gets a TTY, and the
+    limits it asks for (None: the worker's default; 0: none; see :mod:`shared.limits`)."""
 
     task_id: str
     image: str
@@ -186,6 +187,10 @@ class TaskSpec:
     env: tuple[tuple[str, str], ...] = ()
     tty: bool = False
     labels: tuple[tuple[str, str], ...] = ()
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+    pids_limit: int | None = None
+    timeout: float | None = None  # seconds from the container's start
 
 
 @dataclass(slots=True)
@@ -208,6 +213,11 @@ class TaskInfo:
     started_at: float = 0.0
     store_error: str = ""  # why some lines could not be stored (disk full, ...)
     expired: bool = False  # retention removed its log
+    # the limits it runs with (0: none); the timeout counts from started_at
+    memory: int = 0
+    cpus: float = 0.0
+    pids_limit: int = 0
+    timeout: float = 0.0
 
 
 SUMMARY_CHARS: Final = 1024

@@ -15,9 +15,11 @@ from shared.errors import (
     InvalidRequest,
     LogcastError,
     LogExpired,
+    PermissionDenied,
     TaskExists,
     TaskNotFound,
     TaskStartFailed,
+    Unauthenticated,
     WorkerUnavailable,
 )
 
@@ -32,6 +34,8 @@ _CODES: list[tuple[type[LogcastError], grpc.StatusCode]] = [
     (TaskStartFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (DockerUnavailable, grpc.StatusCode.UNAVAILABLE),
     (WorkerUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 ]
 _ERRORS = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest,
@@ -39,6 +43,8 @@ _ERRORS = {
     grpc.StatusCode.OUT_OF_RANGE: LogExpired,
     grpc.StatusCode.ALREADY_EXISTS: TaskExists,
     grpc.StatusCode.FAILED_PRECONDITION: TaskStartFailed,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
 }
 
 

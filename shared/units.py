@@ -35,3 +35,18 @@ def format_size(n: int) -> str:
         if n >= 1024**power and n % 1024**power == 0:
             return f"{n // 1024**power}{unit}"
     return f"{n}B"
+
+
+def format_duration(seconds: float) -> str:
+    """``seconds`` as :func:`parse_duration` reads it back, in the largest unit that divides
+    it exactly (``10m``, ``2h``, ``90s``, ``1.5s``, ``500ms``)."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds >= _SECONDS[unit] and seconds % _SECONDS[unit] == 0:
+            return f"{int(seconds // _SECONDS[unit])}{unit}"
+    if seconds == 0 or seconds >= 1:
+        return f"{_number(seconds)}s"
+    return f"{_number(seconds * 1000)}ms"
+
+
+def _number(x: float) -> str:
+    return f"{x:.6f}".rstrip("0").rstrip(".")

@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.access import seed
+
 BIN = Path(sys.executable).parent
 MASTER = str(BIN / "master")
 WORKER = str(BIN / "worker")
@@ -65,6 +67,7 @@ class Proc:
 
 
 def start_master(tmp: Path, port: int, *extra: str) -> Proc:
+    seed(tmp / "state")  # the session's owner credential: the test's clients find it
     proc = Proc(
         [MASTER, "serve", "--grpc", f"127.0.0.1:{port}", "--http", "127.0.0.1:0", *extra],
         tmp / f"master-{port}.log",
@@ -75,6 +78,7 @@ def start_master(tmp: Path, port: int, *extra: str) -> Proc:
 
 
 def start_worker(tmp: Path, master: str, name: str, *extra: str) -> Proc:
+    seed(tmp / "state")  # its heartbeats carry the owner's credential
     proc = Proc(
         [WORKER, "serve", "--master", master, "--listen", "127.0.0.1:0", "--name", name, *extra],
         tmp / f"worker-{name}.log",

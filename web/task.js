@@ -80,18 +80,33 @@ function onFrame(msg) {
   }
 }
 
+// A WebSocket refused before its upgrade shows only as 1006: ask the API whether we are
+// still logged in (false when the master cannot be reached: then we keep retrying).
+async function sessionEnded() {
+  try {
+    return (await fetch("/api/tasks?limit=1")).status === 401;
+  } catch {
+    return false;
+  }
+}
+
 function connect() {
   const params = new URLSearchParams({ batch: "1" });
   if (state.lastSeq > 0) params.set("after", String(state.lastSeq));
-  const ws = new WebSocket(`ws://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
+  const scheme = location.protocol === "https:" ? "wss" : "ws"; // behind a proxy that ends TLS
+  const ws = new WebSocket(`${scheme}://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
   state.ws = ws;
   ws.onopen = () => {
     state.attempt = 0;
     setConn("live");
   };
   ws.onmessage = (event) => onFrame(JSON.parse(event.data));
-  ws.onclose = (event) => {
+  ws.onclose = async (event) => {
     if (state.finished || state.fatal) return;
+    if (event.code === 1006 && (await sessionEnded())) {
+      location.replace("/login"); // refused before the upgrade: the session ended
+      return;
+    }
     const delay = RETRY_DELAYS[Math.min(state.attempt, RETRY_DELAYS.length - 1)];
     state.attempt += 1;
     setConn("reconnecting", `reconnecting (attempt ${state.attempt})…`);

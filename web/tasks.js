@@ -36,6 +36,10 @@ function render(tasks) {
 async function poll() {
   try {
     const response = await fetch("/api/tasks");
+    if (response.status === 401) {
+      location.replace("/login"); // the session ended (logged out, token revoked or expired)
+      return;
+    }
     render(await response.json());
     $("conn").dataset.state = "live";
     $("conn").textContent = "live";

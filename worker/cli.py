@@ -28,6 +28,16 @@ from shared.cliutil import (
 )
 from shared.errors import LogcastError
 from shared.hub import HubLimits
+from shared.ids import validate_worker_name
+from shared.limits import (
+    LIMITS,
+    LimitPolicy,
+    TaskLimits,
+    parse_cpus,
+    parse_memory,
+    parse_pids_limit,
+    parse_timeout,
+)
 from shared.paths import default_state_dir
 from shared.units import format_size, parse_duration, parse_size
 from worker.config import WorkerConfig
@@ -63,6 +73,12 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("LOGCAST_MASTER", ""),
         help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
     )
+    p.add_argument(
+        "--token",
+        default="",
+        help="admin token of the master, sent with heartbeats (default: $LOGCAST_TOKEN, else "
+        "the owner's credential in the state directory; prefer the variable: flags show in ps)",
+    )
     p.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
     p.add_argument(
         "--drain",
@@ -77,7 +93,12 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="serve /healthz, /readyz and /metrics over HTTP on ADDRESS (default: off)",
     )
-    p.add_argument("--name", default=defaults.name, help="worker name (default: host name)")
+    p.add_argument(
+        "--name",
+        type=checked(validate_worker_name),
+        default=defaults.name,
+        help="worker name: 1-63 of a-z, 0-9, - and _ (default: the host name)",
+    )
     p.add_argument(
         "--advertise", default="", help="address the master dials (default: the listen address)"
     )
@@ -166,7 +187,51 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
     )
+    add_task_limit_options(p, defaults.task_limits)
     add_log_options(p)
+
+
+_LIMIT_OPTIONS = (  # (option, metavar, parser, help of the default)
+    ("--task-memory", "SIZE", parse_memory, "a task container's memory, swap included (e.g. 512m)"),
+    ("--task-cpus", "N", parse_cpus, "CPUs a task's container may use (e.g. 1.5)"),
+    ("--task-pids-limit", "N", parse_pids_limit, "processes and threads a task may have at once"),
+    ("--task-timeout", "DURATION", parse_timeout, "a task running longer is stopped, fails (10m)"),
+)
+
+
+def add_task_limit_options(p: argparse.ArgumentParser, policy: LimitPolicy) -> None:
+    """``--task-memory``, ``--task-cpus``, ``--task-pids-limit``, ``--task-timeout``: the
+    limits of a task that does not ask for its own, each with ``-max``: the most a task may
+    ask for. 0: none."""
+    for (flag, metavar, parse, help_text), limit in zip(_LIMIT_OPTIONS, LIMITS, strict=True):
+        for suffix, limits, what in (
+            ("", policy.default, f"{help_text}; 0: none"),
+            ("-max", policy.maximum, "the most a task may ask for; 0: no maximum"),
+        ):
+            value = getattr(limits, limit.name)
+            shown = limit.show(value) if value else "0"
+            p.add_argument(
+                flag + suffix,
+                type=checked(parse),
+                default=shown,
+                metavar=metavar,
+                help=f"{what} (default {shown})",
+            )
+
+
+def task_limits_of(args: argparse.Namespace) -> LimitPolicy:
+    """The LimitPolicy of serve's ``--task-*`` settings (ConfigError: a default above its
+    maximum)."""
+
+    def limits(suffix: str) -> TaskLimits:
+        return TaskLimits(
+            memory=parse_memory(getattr(args, "task_memory" + suffix)),
+            cpus=parse_cpus(getattr(args, "task_cpus" + suffix)),
+            pids_limit=parse_pids_limit(getattr(args, "task_pids_limit" + suffix)),
+            timeout=parse_timeout(getattr(args, "task_timeout" + suffix)),
+        )
+
+    return LimitPolicy(default=limits(""), maximum=limits("_max"))
 
 
 def add_settings_command_options(p: argparse.ArgumentParser) -> None:
@@ -217,6 +282,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         drain=args.drain,
         advertise=args.advertise,
         master=args.master,
+        token=args.token,
         docker_host=args.docker_host,
         limits=HubLimits(
             history=args.history, max_lag_lines=args.queue_lines, max_lag_bytes=args.queue_bytes
@@ -233,6 +299,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         task_max_bytes=parse_size(args.task_max_bytes),
         docker_log_max_size=args.docker_log_max_size,
         docker_log_max_file=args.docker_log_max_file,
+        task_limits=task_limits_of(args),
     )
 
 

@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.hub import HubLimits
+from shared.limits import LimitPolicy
 from worker.docker_logs import DEFAULT_DOCKER_HOST
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 
 
 def _default_name() -> str:
-    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname().lower())
-    return host[:40] or "worker"
+    """The host name made a valid worker name (:func:`shared.ids.validate_worker_name`)."""
+    host = "".join(
+        c if (c.isascii() and c.isalnum()) or c in "-_" else "-"
+        for c in socket.gethostname().lower()
+    )
+    return host.lstrip("-_")[:40] or "worker"
 
 
 def _default_limits() -> HubLimits:
@@ -35,6 +40,7 @@ class WorkerConfig:
     flow_metrics: bool = True
     advertise: str = ""  # address the master dials; "" = the listen address (with its real port)
     master: str = ""  # master to register with; "" = serve on its own
+    token: str = ""  # sent to the master ("": $LOGCAST_TOKEN or this user's admin.token)
     docker_host: str = field(
         default_factory=lambda: os.environ.get("DOCKER_HOST", DEFAULT_DOCKER_HOST)
     )
@@ -54,6 +60,8 @@ class WorkerConfig:
     retention_interval: float = 60.0  # seconds between retention sweeps
     docker_log_max_size: str = "1g"  # Docker's own json-file log per container ...
     docker_log_max_file: int = 2  # ... and its files (logcast keeps the history)
+    # task containers' memory, CPUs, processes and run time: defaults and maxima
+    task_limits: LimitPolicy = field(default_factory=LimitPolicy)
 
     @property
     def log_options(self) -> dict[str, str]:

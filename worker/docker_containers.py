@@ -21,12 +21,14 @@ import requests.exceptions
 from docker.types import LogConfig
 
 from shared.errors import ContainerGone, DockerUnavailable, TaskExists, TaskStartFailed
+from shared.limits import TaskLimits
 from shared.model import TaskSpec
 
 T = TypeVar("T")
 
 LABEL_TASK = "logcast.task"
 LABEL_WORKER = "logcast.worker"
+LABEL_INSTANCE = "logcast.instance"  # the worker's instance id (worker.instance): whose it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +81,18 @@ class ContainerRuntime:
         await self._call(lambda: self._docker().ping())
 
     async def create(
-        self, spec: TaskSpec, worker: str, *, log_options: dict[str, str] | None = None
+        self,
+        spec: TaskSpec,
+        worker: str,
+        *,
+        instance: str,
+        log_options: dict[str, str] | None = None,
+        limits: TaskLimits | None = None,
     ) -> str:
-        """Create (not start) the container of ``spec``; return its id. ``log_options``: the
-        json-file driver's (``max-size``, ``max-file``: Docker's own copy stays bounded)."""
+        """Create (not start) the container of ``spec``, labelled with its task, its worker's
+        name and the worker's ``instance`` id; return its id. ``log_options``: the
+        json-file driver's (``max-size``, ``max-file``: Docker's own copy stays bounded);
+        ``limits``: its memory, CPUs and processes (see :func:`resources`)."""
 
         def create() -> str:
             try:
@@ -92,8 +102,13 @@ class ContainerRuntime:
                     name=f"logcast-{worker}-{spec.task_id}",
                     environment=dict(spec.env),
                     tty=spec.tty,
-                    labels={LABEL_TASK: spec.task_id, LABEL_WORKER: worker},
+                    labels={
+                        LABEL_TASK: spec.task_id,
+                        LABEL_WORKER: worker,
+                        LABEL_INSTANCE: instance,
+                    },
                     log_config=LogConfig(type=LogConfig.types.JSON, config=log_options or {}),
+                    **resources(limits or TaskLimits()),
                 )
             except docker.errors.ImageNotFound as exc:
                 raise TaskStartFailed(
@@ -139,12 +154,14 @@ class ContainerRuntime:
         except ContainerGone:
             pass
 
-    async def list_tasks(self, worker: str) -> list[ContainerState]:
-        """Every container this worker created, running or not."""
+    async def list_tasks(self, worker: str, instance: str) -> list[ContainerState]:
+        """Every container this worker created, running or not: those with its name and its
+        instance id (another worker of the same name on this engine has another id)."""
 
         def find() -> list[dict[str, Any]]:
             api = self._docker().api
-            found = api.containers(all=True, filters={"label": f"{LABEL_WORKER}={worker}"})
+            mine = [f"{LABEL_WORKER}={worker}", f"{LABEL_INSTANCE}={instance}"]  # both
+            found = api.containers(all=True, filters={"label": mine})
             states = []
             for c in found:
                 try:
@@ -187,3 +204,16 @@ def _explain(exc: docker.errors.DockerException) -> str:
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
         return str(exc.explanation)
     return str(exc)
+
+
+def resources(limits: TaskLimits) -> dict[str, Any]:
+    """docker-py's ``create`` arguments for ``limits`` (0: none). The memory limit includes
+    swap (``memswap_limit`` = ``mem_limit``): a task cannot go past it by swapping. No
+    process limit is ``-1`` (unlimited, whatever the engine's default). The timeout is the
+    executor's (Docker has none)."""
+    out: dict[str, Any] = {"pids_limit": limits.pids_limit or -1}
+    if limits.memory:
+        out["mem_limit"] = out["memswap_limit"] = limits.memory
+    if limits.cpus:
+        out["nano_cpus"] = round(limits.cpus * 1e9)
+    return out

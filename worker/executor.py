@@ -4,7 +4,9 @@ For each task: register it (``pending``, already subscribable) → create the co
 start it (``running``) → its broadcaster reads the log until the container stops → inspect
 the exit code → ``success`` / ``failed`` / ``cancelled`` delivered to every subscriber after
 the last line → remove the container (its log was fully read). Containers carry the labels
-``logcast.task`` and ``logcast.worker``, so a restarted worker adopts the ones it left.
+``logcast.task``, ``logcast.worker`` and ``logcast.instance`` (the worker's instance id, kept
+in its data directory: :mod:`worker.instance`), so a restarted worker adopts the ones it left,
+and never those of another worker, even one of the same name on the same Docker engine.
 
 Every change of a task's info is recorded in the store's catalog, so a restarted worker knows
 every task it ran (finished ones are served from the store; a running one's container is
@@ -29,7 +31,10 @@ from shared.errors import (
     WorkerUnavailable,
 )
 from shared.ids import validate_task_id
+from shared.limits import LimitPolicy
 from shared.model import TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.taskcheck import validate_spec
+from shared.units import format_duration
 from worker.docker_containers import ContainerRuntime, ContainerState
 from worker.docker_logs import DockerLogAPI
 from worker.docker_source import DockerContainerLog
@@ -53,6 +58,8 @@ class _Task:
     supervisor: asyncio.Task[None] | None = None
     done: asyncio.Event | None = None
     version: int = 0  # when its info last changed (memory-only workers: see changes)
+    timed_out: bool = False  # stopped because it ran past its timeout
+    watchdog: asyncio.Task[None] | None = None  # stops it at its deadline
 
 
 class TaskExecutor:
@@ -62,6 +69,7 @@ class TaskExecutor:
         self,
         *,
         name: str,
+        instance: str,
         runtime: ContainerRuntime,
         logs: DockerLogAPI,
         manager: LogStreamManager,
@@ -70,9 +78,11 @@ class TaskExecutor:
         on_change: Callable[[TaskInfo], None] | None = None,
         store: LogStore | None = None,
         log_options: dict[str, str] | None = None,
+        limits: LimitPolicy | None = None,
     ) -> None:
         self.draining = False  # worker serve --drain, stopping: no new task
         self.name = name
+        self.instance = instance  # labels our containers: we adopt only those
         self.runtime = runtime
         self.logs = logs
         self.manager = manager
@@ -81,6 +91,7 @@ class TaskExecutor:
         self.on_change = on_change
         self.store = store
         self.log_options = log_options or {}
+        self.limits = limits or LimitPolicy()  # task containers' defaults and maxima
         self._tasks: dict[str, _Task] = {}
         self._version = 0
         self._forget: dict[str, asyncio.TimerHandle] = {}
@@ -150,14 +161,14 @@ class TaskExecutor:
     async def start(self, spec: TaskSpec) -> TaskInfo:
         """Run ``spec`` as a container. Returns once it runs (or failed to start).
 
-        Raises :class:`InvalidTaskId` / :class:`InvalidRequest` before any Docker call, and
-        :class:`TaskExists` for a task id in use.
+        Raises :class:`InvalidTaskId` / :class:`InvalidRequest` before any Docker call (also
+        for limits above this worker's maxima), and :class:`TaskExists` for a task id in use.
         """
         validate_task_id(spec.task_id)
         if self.draining:
             raise WorkerUnavailable(f"worker {self.name} is draining: it takes no new task")
-        if not spec.image or len(spec.image) > 512 or any(c.isspace() for c in spec.image):
-            raise InvalidRequest(f"invalid image name {spec.image[:80]!r}")
+        validate_spec(spec)
+        limits = self.limits.apply(spec)
         if spec.task_id in self._tasks or (self.store and spec.task_id in self.store.tasks):
             raise TaskExists(f"task {spec.task_id} already exists on this worker")
         source = DockerContainerLog(self.logs, self.runtime, tty=spec.tty)
@@ -171,13 +182,21 @@ class TaskExecutor:
                 worker=self.name,
                 created_at=time.time(),
                 labels=dict(spec.labels),
+                memory=limits.memory,
+                cpus=limits.cpus,
+                pids_limit=limits.pids_limit,
+                timeout=limits.timeout,
             ),
             source,
             read=False,
         )
         try:
             source.container_id = await self.runtime.create(
-                spec, self.name, log_options=self.log_options
+                spec,
+                self.name,
+                instance=self.instance,
+                log_options=self.log_options,
+                limits=limits,
             )
             task.info.container_id = source.container_id
             if task.cancel_requested:
@@ -198,6 +217,7 @@ class TaskExecutor:
         self._changed(task)
         self.manager.begin_reading(spec.task_id)
         task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{spec.task_id}")
+        self._watch_deadline(task)
         return self._snapshot(task)
 
     async def stop(self, task_id: str) -> TaskInfo:
@@ -216,15 +236,17 @@ class TaskExecutor:
         return self._snapshot(task)
 
     async def adopt_existing(self) -> list[str]:
-        """Take over the containers a previous run of this worker left behind.
+        """Take over the containers a previous run of this worker left behind: those with its
+        name and its instance id (its data directory's, :mod:`worker.instance`); another
+        worker's are never touched, whatever its name.
 
         A task the store knows continues exactly after its last stored line; one it does not
-        (no store, or a lost data directory) is read again from the start, so every line gets
+        (a memory-only worker, ``--no-store``) is read again from the start, so every line gets
         the same ``seq`` as before. Tasks the store has as unfinished whose container is gone
         end ``lost``. Returns the adopted task ids.
         """
         adopted = []
-        states = await self.runtime.list_tasks(self.name)
+        states = await self.runtime.list_tasks(self.name, self.instance)
         present = {state.task_id for state in states}
         if self.store is not None:
             for task_id, stored in list(self.store.tasks.items()):
@@ -266,6 +288,7 @@ class TaskExecutor:
                 recent = await self.store.last_lines(task_id, RECENT)
             task = self._track(info, source, read=True, first_seq=first_seq, recent=recent)
             task.supervisor = asyncio.create_task(self._supervise(task), name=f"task-{task_id}")
+            self._watch_deadline(task)  # a stored task keeps its timeout and start time
             adopted.append(task_id)
         return adopted
 
@@ -296,6 +319,39 @@ class TaskExecutor:
             end = TaskEnd(status, None, "the container was removed")
         await self._end(task, end)
 
+    def _watch_deadline(self, task: _Task) -> None:
+        """Stop ``task`` once it has run for its timeout (if it has one): the deadline is
+        started_at + timeout, wall clock, so a restarted worker keeps it."""
+        info = task.info
+        if info.timeout <= 0 or info.status.is_final:
+            return
+        deadline = (info.started_at or time.time()) + info.timeout
+        task.watchdog = asyncio.create_task(
+            self._time_out(task, deadline), name=f"timeout-{info.task_id}"
+        )
+
+    async def _time_out(self, task: _Task, deadline: float) -> None:
+        """At ``deadline``, stop the task as ``stop`` does (SIGTERM, SIGKILL after the grace);
+        it then ends ``failed``, "timed out after ..." (see _end_for)."""
+        await asyncio.sleep(max(0.0, deadline - time.time()))
+        if task.info.status.is_final or task.cancel_requested:
+            return
+        task.timed_out = True
+        log.info(
+            "%s ran past its timeout of %s: stopping it",
+            task.info.task_id,
+            format_duration(task.info.timeout),
+        )
+        for attempt in range(10_000):  # until it stopped (or ended: _end cancels this)
+            try:
+                await self.runtime.stop(task.info.container_id, self.stop_grace)
+                return
+            except ContainerGone:
+                return
+            except DockerUnavailable as exc:
+                log.warning("stopping %s (timed out): %s", task.info.task_id, exc)
+                await asyncio.sleep(_INSPECT_RETRY[min(attempt, len(_INSPECT_RETRY) - 1)])
+
     async def _inspect_until_answered(self, container_id: str) -> ContainerState:
         for attempt in range(10_000):
             try:
@@ -309,6 +365,10 @@ class TaskExecutor:
 
     def _end_for(self, task: _Task, state: ContainerState) -> TaskEnd:
         code = state.exit_code
+        if task.timed_out:
+            return TaskEnd(
+                TaskStatus.FAILED, code, f"timed out after {format_duration(task.info.timeout)}"
+            )
         if task.cancel_requested:
             return TaskEnd(TaskStatus.CANCELLED, code, "stopped on request")
         if code == 0:
@@ -322,6 +382,8 @@ class TaskExecutor:
         info.exit_code = end.exit_code
         info.error = end.error
         info.finished_at = time.time()
+        if task.watchdog is not None:
+            task.watchdog.cancel()
         if self.manager.stats is not None:
             self.manager.stats.exits[end.status.value] += 1
         self.manager.stop_task(info.task_id, end)
@@ -354,6 +416,7 @@ class TaskExecutor:
     async def close(self) -> None:
         """Stop supervising. Running containers keep running (a restarted worker adopts them)."""
         supervisors = [t.supervisor for t in self._tasks.values() if t.supervisor is not None]
+        supervisors += [t.watchdog for t in self._tasks.values() if t.watchdog is not None]
         for sup in supervisors:
             sup.cancel()
         await asyncio.gather(*supervisors, return_exceptions=True)

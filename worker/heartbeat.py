@@ -21,15 +21,25 @@ from worker.executor import TaskExecutor
 log = logging.getLogger(__name__)
 
 CHANGES_PER_HEARTBEAT = 300
+_REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 class Heartbeat:
     """Reports to the master every ``interval`` seconds, and at once after a task changes."""
 
     def __init__(
-        self, master: str, name: str, address: str, executor: TaskExecutor, interval: float
+        self,
+        master: str,
+        name: str,
+        address: str,
+        executor: TaskExecutor,
+        interval: float,
+        token: str = "",
     ) -> None:
+        """``token``: the credential sent with every heartbeat (an admin token of the master,
+        until workers join with certificates)."""
         self.master = master
+        self._metadata = (("authorization", f"Bearer {token}"),)
         self.name = name
         self.address = address
         self.executor = executor
@@ -62,7 +72,9 @@ class Heartbeat:
                 request = self._request()
                 delay = self.interval
                 try:
-                    reply = await stub.Heartbeat(request, timeout=max(2.0, self.interval * 3))
+                    reply = await stub.Heartbeat(
+                        request, timeout=max(2.0, self.interval * 3), metadata=self._metadata
+                    )
                     if reply.interval > 0:
                         delay = min(self.interval, reply.interval)
                     self.synced = reply.synced_version
@@ -73,7 +85,23 @@ class Heartbeat:
                         connected = True
                 except grpc.aio.AioRpcError as err:
                     if connected is not False:
-                        log.warning("master %s unreachable (%s); retrying", self.master, err.code())
+                        if err.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                            log.error(
+                                "master %s refuses this worker's heartbeat: %s; retrying",
+                                self.master,
+                                err.details(),
+                            )
+                        elif err.code() in _REFUSED:
+                            log.error(
+                                "master %s refuses this worker: %s (its admin token: --token or "
+                                "LOGCAST_TOKEN); retrying",
+                                self.master,
+                                err.details(),
+                            )
+                        else:
+                            log.warning(
+                                "master %s unreachable (%s); retrying", self.master, err.code()
+                            )
                         connected = False
                 if delay > 0:
                     with contextlib.suppress(TimeoutError):

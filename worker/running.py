@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from shared.addresses import bind_grpc, check_bind
+from shared.addresses import bind_grpc, check_bind, join_hostport
+from shared.credentials import find_token
 from shared.errors import ConfigError
 from shared.flowstats import FlowStats
 from shared.grpc_options import server_options
@@ -24,6 +25,7 @@ from worker.executor import TaskExecutor
 from worker.grpc_service import WorkerService
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
+from worker.instance import instance_id
 from worker.manager import LogStreamManager
 from worker.metrics import worker_metrics
 from worker.probes import Probes, run_probes
@@ -58,7 +60,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
 
     Raises ConfigError for a refused listen address and DockerUnavailable when no Docker
     engine answers. Tasks in the store's data directory are known again; containers left
-    running by a previous run of this worker are adopted.
+    running by a previous run of this worker (this data directory's instance id) are adopted.
     """
     host, _ = check_bind(config.listen, insecure_expose=config.insecure_expose, what="the worker")
     data_dir = config.data_dir or worker_data_dir(default_state_dir(), config.name)
@@ -67,6 +69,11 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         store.open()
     except OSError as exc:
         raise ConfigError(f"cannot use the data directory {data_dir}: {exc}") from exc
+    try:
+        instance = instance_id(data_dir)  # which containers on the engine are ours
+    except ConfigError:
+        await store.close()
+        raise
     runtime = ContainerRuntime(config.docker_host)
     logs = DockerLogAPI(config.docker_host)
     used = store if config.store else None
@@ -87,6 +94,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     )
     executor = TaskExecutor(
         name=config.name,
+        instance=instance,
         runtime=runtime,
         logs=logs,
         manager=manager,
@@ -94,6 +102,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         keep_containers=config.keep_containers,
         store=used,
         log_options=config.log_options,
+        limits=config.task_limits,
     )
     server = grpc.aio.server(options=server_options())
     service = WorkerService(executor, manager, stats)
@@ -107,7 +116,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         port = bind_grpc(server, config.listen, "the worker")
         await server.start()
         await health.serving()
-        address = config.advertise or f"{host}:{port}"
+        address = config.advertise or join_hostport(host, port)
         adopted = await executor.adopt_existing()
         if adopted:
             log.info("adopted %d running task(s) from a previous run: %s", len(adopted), adopted)
@@ -115,7 +124,12 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
             retention.start()
         if config.master:
             heartbeat = Heartbeat(
-                config.master, config.name, address, executor, config.heartbeat_interval
+                config.master,
+                config.name,
+                address,
+                executor,
+                config.heartbeat_interval,
+                token=config.token or find_token(),
             )
             executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
             heartbeat.start()

@@ -19,11 +19,12 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from master.monitor import CONNECT_TIMEOUT, MonitorConfig, log_stream
-from master.presentation import EXIT_USAGE, exit_code_for, state_notice
+from master.presentation import EXIT_USAGE, exit_code_for, labels_column, state_notice
 from master.tui.logview import LogView
 from master.tui.render import banner_text
 from shared.errors import LogcastError, TaskNotFound
 from shared.model import Batch, ConnectionState, Stream, TaskEnd, TaskInfo, TaskStatus
+from shared.terminal import escape_controls
 
 BatchSource = Callable[[], AsyncIterator[Batch]]
 InfoLoader = Callable[[], Awaitable[TaskInfo]]
@@ -72,6 +73,7 @@ class MonitorApp(App[int]):
         self._source = source
         self._info = info
         self.worker_name = ""
+        self.labels: dict[str, str] = {}
         self.status: TaskStatus = TaskStatus.PENDING
         self.connection = "connecting"
         self.end: TaskEnd | None = None
@@ -79,9 +81,10 @@ class MonitorApp(App[int]):
         self.filter_label = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        # markup=False: what these show is data (Text objects), never Textual markup
+        yield Static(id="status", markup=False)
         yield LogView(max_lines=self.config.max_lines, id="log")
-        yield Static(id="banner")
+        yield Static(id="banner", markup=False)
         yield Input(placeholder="filter: text or regex, Enter to apply, Esc to cancel", id="filter")
         yield Footer()
 
@@ -105,6 +108,7 @@ class MonitorApp(App[int]):
             try:
                 info = await self._info()
                 self.worker_name, self.status = info.worker, info.status
+                self.labels = dict(info.labels)
             except TaskNotFound as exc:
                 self._fail(str(exc))
                 return
@@ -150,23 +154,27 @@ class MonitorApp(App[int]):
         self.error = message
         self.connection = "error"
         banner = self.query_one("#banner", Static)
-        banner.update(Text(f"Cannot monitor {self.task_id}: {message}", style="bold red"))
+        why = escape_controls(message)  # errors quote data (names, Docker's words)
+        banner.update(Text(f"Cannot monitor {self.task_id}: {why}", style="bold red"))
         banner.add_class("visible", "bad")
         self._show_status()
 
     def _show_status(self) -> None:
         view = self.log_view
-        # built from Text, never from markup: names and filters are data ("[/]" is text)
+        # built from Text, never from markup: names, labels and filters are data ("[/]" is
+        # text), and their control characters are shown (^[), never sent to the terminal
         header = Text.assemble(
             (self.task_id, "bold"),
-            f" · worker {self.worker_name or '?'} · status ",
+            f" · worker {escape_controls(self.worker_name or '?')} · status ",
             (self.status.value, "bold"),
             f" · {self.connection} · follow {'on' if view.follow else 'off'}",
         )
+        if self.labels:
+            header.append(f" · labels {escape_controls(labels_column(self.labels))}")
         if view.stream_filter is not None:
             header.append(f" · {view.stream_filter.value} only")
         if self.filter_label:
-            header.append(f" · filter {self.filter_label}")
+            header.append(f" · filter {escape_controls(self.filter_label)}")
         status = self.query_one("#status", Static)
         status.update(header)
         status.set_class(self.connection in _TROUBLE, "trouble")

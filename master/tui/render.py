@@ -1,6 +1,10 @@
 """Log lines and notices as Rich ``Text`` for the monitor. Pure: no app, no terminal.
 
-The words come from :mod:`master.presentation`; this module only styles them.
+The words come from :mod:`master.presentation`; this module only styles them. Everything is
+built as ``Text``, never parsed as markup (``[/]`` in a line or an error is text). A line's
+control sequences are removed (colours kept: :mod:`master.tui.sanitize`); in notices and the
+banner, which quote data (a gap's reason, a task's error), they are shown (``^[``:
+:mod:`shared.terminal`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from rich.text import Text
 from master.presentation import dropped_notice, end_status, gap_notice, truncated_note
 from master.tui.sanitize import sanitize
 from shared.model import Dropped, Gap, LogLine, Stream, TaskEnd, TaskStatus
+from shared.terminal import escape_controls
 
 STDERR_MARK = "▌"
 _STATUS_STYLE = {
@@ -47,7 +52,7 @@ def render_notice(notice: Gap | Dropped | str) -> Text:
         body = gap_notice(notice)
     else:
         body = notice
-    return Text(f"── {body} ──", style="bold yellow", no_wrap=True, end="")
+    return Text(f"── {escape_controls(body)} ──", style="bold yellow", no_wrap=True, end="")
 
 
 def banner_text(end: TaskEnd) -> Text:
@@ -56,5 +61,5 @@ def banner_text(end: TaskEnd) -> Text:
     text.append(end.status.value, style=_STATUS_STYLE.get(end.status, "bold"))
     text.append(end_status(end)[len(end.status.value) :])
     if end.error and end.status is not TaskStatus.SUCCESS:
-        text.append(f" — {end.error}", style="dim")
+        text.append(f" — {escape_controls(end.error)}", style="dim")
     return text

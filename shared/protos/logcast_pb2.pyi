@@ -146,7 +146,7 @@ class ReadLogsRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., before_seq: _Optional[int] = ..., max_lines: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...
 
 class TaskSpec(_message.Message):
-    __slots__ = ("task_id", "image", "command", "env", "tty", "labels")
+    __slots__ = ("task_id", "image", "command", "env", "tty", "labels", "memory", "cpus", "pids_limit", "timeout")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,16 +167,24 @@ class TaskSpec(_message.Message):
     ENV_FIELD_NUMBER: _ClassVar[int]
     TTY_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     image: str
     command: _containers.RepeatedScalarFieldContainer[str]
     env: _containers.ScalarMap[str, str]
     tty: bool
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, task_id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    memory: int
+    cpus: float
+    pids_limit: int
+    timeout: float
+    def __init__(self, task_id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., memory: _Optional[int] = ..., cpus: _Optional[float] = ..., pids_limit: _Optional[int] = ..., timeout: _Optional[float] = ...) -> None: ...
 
 class TaskInfo(_message.Message):
-    __slots__ = ("task_id", "status", "exit_code", "error", "worker", "image", "command", "tty", "created_at", "finished_at", "lines", "container_id", "labels", "started_at", "store_error", "expired")
+    __slots__ = ("task_id", "status", "exit_code", "error", "worker", "image", "command", "tty", "created_at", "finished_at", "lines", "container_id", "labels", "started_at", "store_error", "expired", "memory", "cpus", "pids_limit", "timeout")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +208,10 @@ class TaskInfo(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     STORE_ERROR_FIELD_NUMBER: _ClassVar[int]
     EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     status: TaskStatus
     exit_code: int
@@ -216,7 +228,11 @@ class TaskInfo(_message.Message):
     started_at: float
     store_error: str
     expired: bool
-    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., created_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., lines: _Optional[int] = ..., container_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., started_at: _Optional[float] = ..., store_error: _Optional[str] = ..., expired: _Optional[bool] = ...) -> None: ...
+    memory: int
+    cpus: float
+    pids_limit: int
+    timeout: float
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., created_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., lines: _Optional[int] = ..., container_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., started_at: _Optional[float] = ..., store_error: _Optional[str] = ..., expired: _Optional[bool] = ..., memory: _Optional[int] = ..., cpus: _Optional[float] = ..., pids_limit: _Optional[int] = ..., timeout: _Optional[float] = ...) -> None: ...
 
 class TaskRef(_message.Message):
     __slots__ = ("task_id",)
@@ -286,6 +302,94 @@ class WorkerList(_message.Message):
 class ListWorkersRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("token_id", "user", "role", "created_at", "expires_at", "revoked_at", "state", "task_ids", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    user: str
+    role: str
+    created_at: float
+    expires_at: float
+    revoked_at: float
+    state: str
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, token_id: _Optional[str] = ..., user: _Optional[str] = ..., role: _Optional[str] = ..., created_at: _Optional[float] = ..., expires_at: _Optional[float] = ..., revoked_at: _Optional[float] = ..., state: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class CreateTokenRequest(_message.Message):
+    __slots__ = ("role", "user", "expires_in", "task_ids", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    user: str
+    expires_in: float
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, role: _Optional[str] = ..., user: _Optional[str] = ..., expires_in: _Optional[float] = ..., task_ids: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class CreatedToken(_message.Message):
+    __slots__ = ("info", "token")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    info: TokenInfo
+    token: str
+    def __init__(self, info: _Optional[_Union[TokenInfo, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+
+class ListTokensRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TokenList(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class RevokeTokenRequest(_message.Message):
+    __slots__ = ("token_id",)
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    def __init__(self, token_id: _Optional[str] = ...) -> None: ...
+
+class CreateLoginCodeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LoginCode(_message.Message):
+    __slots__ = ("code", "expires_in", "url")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    expires_in: float
+    url: str
+    def __init__(self, code: _Optional[str] = ..., expires_in: _Optional[float] = ..., url: _Optional[str] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("name", "address", "tasks", "since_version", "catalog_version", "more", "sent_at")

@@ -317,6 +317,26 @@ class MasterStub:
                 request_serializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
                 response_deserializer=shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
                 _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/logcast.v1.Master/CreateToken',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.CreatedToken.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/logcast.v1.Master/ListTokens',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.TokenList.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/logcast.v1.Master/RevokeToken',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.TokenInfo.FromString,
+                _registered_method=True)
+        self.CreateLoginCode = channel.unary_unary(
+                '/logcast.v1.Master/CreateLoginCode',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.CreateLoginCodeRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.LoginCode.FromString,
+                _registered_method=True)
 
 
 class MasterServicer:
@@ -365,6 +385,31 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateToken(self, request, context):
+        """API tokens (admin), and single-use browser login links (any valid token, for itself)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLoginCode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +447,26 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.StreamLogs,
                     request_deserializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.FromString,
                     response_serializer=shared_dot_protos_dot_logcast__pb2.LogBatch.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.CreateTokenRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.CreatedToken.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.ListTokensRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.TokenList.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.TokenInfo.SerializeToString,
+            ),
+            'CreateLoginCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLoginCode,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.CreateLoginCodeRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.LoginCode.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -594,6 +659,114 @@ class Master:
             '/logcast.v1.Master/StreamLogs',
             shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
             shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Master/CreateToken',
+            shared_dot_protos_dot_logcast__pb2.CreateTokenRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.CreatedToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Master/ListTokens',
+            shared_dot_protos_dot_logcast__pb2.ListTokensRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.TokenList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Master/RevokeToken',
+            shared_dot_protos_dot_logcast__pb2.RevokeTokenRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.TokenInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLoginCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Master/CreateLoginCode',
+            shared_dot_protos_dot_logcast__pb2.CreateLoginCodeRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.LoginCode.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.access import seed
 from tests.procs import MASTER, WORKER, Proc, free_port, master_cli
 
 pytestmark = pytest.mark.docker
@@ -99,8 +100,7 @@ def test_bad_settings_are_refused_at_start_naming_the_key_and_where(tmp_path, fi
 
 
 def test_sighup_reloads_the_log_level_and_format_and_says_what_waits_for_a_restart(tmp_path):
-    state = tmp_path / "state"
-    state.mkdir()
+    state = seed(tmp_path / "state")  # the owner's credential the test's CLI calls send
     config = state / "master.toml"
     config.write_text('log_level = "info"\nmax_finished_tasks = 1000\n')
     env = {"LOGCAST_STATE_DIR": str(state)}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.access import seed
 from tests.procs import MASTER, WORKER, free_port, master_cli, start_master
 
 pytestmark = pytest.mark.docker
@@ -37,7 +38,7 @@ def inotify_instances(value: int) -> Iterator[None]:
 def run(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """A doctor command, with no master configured by the environment and state in tmp."""
     env = {k: v for k, v in os.environ.items() if k != "LOGCAST_MASTER"}
-    env["LOGCAST_STATE_DIR"] = str(tmp_path / "state")
+    env["LOGCAST_STATE_DIR"] = str(seed(tmp_path / "state"))  # the owner's credential
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, env=env)
 
 

@@ -22,6 +22,7 @@ from master.config import MasterConfig
 from master.master_client import MasterClient
 from master.running import run_master
 from shared.model import Stream, TaskSpec, TaskStatus
+from tests.access import auth_headers
 from tests.comparator import Received
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually, eventually_async
 from tests.procs import MASTER, free_port, start_master, start_worker
@@ -43,7 +44,7 @@ async def ws_lines(url: str) -> tuple[list[tuple[int, str]], list[dict], int | N
     """Every (seq, content) of a WebSocket log stream, its other frames, and the close code."""
     lines: list[tuple[int, str]] = []
     other: list[dict] = []
-    async with connect(url, max_size=None) as ws:
+    async with connect(url, max_size=None, additional_headers=auth_headers()) as ws:
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
                 frame = json.loads(message)

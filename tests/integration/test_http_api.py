@@ -17,6 +17,7 @@ import websockets
 
 from master.master_client import MasterClient
 from shared.model import TaskSpec
+from tests.access import auth_headers
 from tests.fixtures import TEST_IMAGE, eventually, eventually_async
 from tests.integration.test_websocket import frames, ws_lines
 
@@ -39,7 +40,9 @@ async def get(running, path: str) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and the whole body of ``GET path``."""
 
     def fetch() -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(f"http://{running.http_address}{path}")
+        request = urllib.request.Request(
+            f"http://{running.http_address}{path}", headers=auth_headers()
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as resp:
                 return resp.status, dict(resp.headers), resp.read()
@@ -127,7 +130,10 @@ def stalled_download(address: str, path: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no room to hide in
     sock.settimeout(10)
     sock.connect((host, int(port)))
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
+    auth = auth_headers()["Authorization"]
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {auth}\r\n\r\n".encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1024)
@@ -264,7 +270,9 @@ def metric_samples(body: bytes) -> dict[str, float]:
 async def test_metrics_say_what_the_master_sees_and_reflection_lists_the_api(master_factory):
     async with master_factory(workers=1) as (running, _):
         task_id = await run(running, "echo started; sleep 30")
-        async with websockets.connect(f"ws://{running.http_address}/logs/{task_id}") as ws:
+        async with websockets.connect(
+            f"ws://{running.http_address}/logs/{task_id}", additional_headers=auth_headers()
+        ) as ws:
             await ws.recv()  # the stream is open: its first frame arrived
 
             async def streaming() -> bool:

@@ -10,6 +10,7 @@ import sysconfig
 import urllib.request
 from pathlib import Path
 
+from tests.access import auth_headers
 from tests.procs import Proc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,8 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    request = urllib.request.Request(url, headers=auth_headers())  # the session's owner
+    with urllib.request.urlopen(request, timeout=10) as resp:
         return resp.status, resp.headers.get("Content-Type", ""), resp.read()
 
 
@@ -76,7 +78,7 @@ def test_the_installed_wheel_serves_the_page_and_every_asset_it_references(tmp_p
         http = _WEB.search(master.log.read_text()).group(1)
         fetched: dict[str, bytes] = {}
         pending = []
-        for page in ("/", "/tasks/task-123456"):
+        for page in ("/", "/tasks/task-123456", "/login"):
             status, ctype, body = _get(f"http://{http}{page}")
             assert status == 200 and ctype.startswith("text/html"), page
             pending += _REFS.findall(body.decode())
@@ -94,5 +96,6 @@ def test_the_installed_wheel_serves_the_page_and_every_asset_it_references(tmp_p
         # every file the page needs came from the package
         assert {"/static/task.js", "/static/logview.js", "/static/ansi.js"} <= set(fetched)
         assert {"/static/tasks.js", "/static/style.css", "/static/favicon.svg"} <= set(fetched)
+        assert "/static/login.js" in fetched
     finally:
         master.stop()

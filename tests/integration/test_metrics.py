@@ -14,10 +14,12 @@ import websockets
 
 from master.master_client import MasterClient
 from shared.hub import HubLimits
+from tests.access import auth_headers, seed
 from tests.fixtures import eventually, eventually_async
 from tests.integration.test_http_api import finished, get, metric_samples, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
+AUTH = auth_headers()
 
 LINES = 60_000  # of ~210 bytes: ~14 MB, more than loopback's socket buffers hold
 ERR_LINES = 500
@@ -65,7 +67,7 @@ async def scrape(running) -> dict[str, float]:
 async def test_metrics_match_what_the_clients_received_and_were_told(master_factory, tmp_path):
     limits = HubLimits(max_lag_lines=2000, max_lag_bytes=8 * 1024 * 1024)
     async with master_factory(
-        workers=0, local_worker=True, state_dir=tmp_path, relay_limits=limits
+        workers=0, local_worker=True, state_dir=seed(tmp_path), relay_limits=limits
     ) as (running, _):
         await eventually(
             lambda: any(w.alive for w in running.master.registry.workers()), "the local worker"
@@ -74,8 +76,8 @@ async def test_metrics_match_what_the_clients_received_and_were_told(master_fact
         url = f"ws://{running.http_address}/logs/{task_id}"
         fast, slow, cli = Seen(), Seen(), Seen()
         async with (
-            websockets.connect(url + "?batch=1", max_size=None) as ws_fast,
-            websockets.connect(url, max_queue=1) as ws_slow,
+            websockets.connect(url + "?batch=1", max_size=None, additional_headers=AUTH) as ws_fast,
+            websockets.connect(url, max_queue=1, additional_headers=AUTH) as ws_slow,
             MasterClient(running.grpc_address) as client,
         ):
             fast_reader = asyncio.create_task(read_ws(ws_fast, fast))
@@ -109,7 +111,9 @@ async def test_metrics_match_what_the_clients_received_and_were_told(master_fact
         await eventually_async(all_closed, "the subscriptions to close")
         # refused: a malformed id and an unknown task, each counted with its reason
         for path, code in (("/logs/bad%20id", 4400), ("/logs/task-nosuchtask", 4404)):
-            async with websockets.connect(f"ws://{running.http_address}{path}") as ws:
+            async with websockets.connect(
+                f"ws://{running.http_address}{path}", additional_headers=AUTH
+            ) as ws:
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     while True:
                         await ws.recv()

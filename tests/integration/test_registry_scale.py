@@ -17,8 +17,10 @@ from shared.grpc_options import channel_options
 from shared.model import TaskInfo, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.access import auth_headers
 from tests.procs import MASTER, free_port, start_master
 
+AUTH = (("authorization", auth_headers()["Authorization"]),)
 pytestmark = pytest.mark.asyncio
 
 TASKS = 100_000
@@ -49,12 +51,12 @@ async def test_a_hundred_thousand_finished_tasks_never_stall_the_master(tmp_path
     try:
         async with grpc.aio.insecure_channel(master.address, options=channel_options()) as ch:
             stub = pb_grpc.MasterStub(ch)
-            await stub.ListWorkers(pb.ListWorkersRequest())
+            await stub.ListWorkers(pb.ListWorkersRequest(), metadata=AUTH)
 
             async def probe() -> None:
                 while True:
                     start = time.perf_counter()
-                    await stub.ListWorkers(pb.ListWorkersRequest())
+                    await stub.ListWorkers(pb.ListWorkersRequest(), metadata=AUTH)
                     latencies.append(time.perf_counter() - start)
                     await asyncio.sleep(0.01)
 
@@ -71,7 +73,8 @@ async def test_a_hundred_thousand_finished_tasks_never_stall_the_master(tmp_path
                         since_version=synced,
                         catalog_version=version,
                         more=version < TASKS,
-                    )
+                    ),
+                    metadata=AUTH,
                 )
                 assert reply.synced_version == version
                 synced = version

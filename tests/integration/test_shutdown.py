@@ -10,6 +10,7 @@ import signal
 import pytest
 import websockets
 
+from tests.access import auth_headers
 from tests.integration.test_http_api import run
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -29,7 +30,9 @@ async def test_a_stopping_master_tells_its_viewers_and_closes_going_away(master_
     async with master_factory() as (running, _):
         task_id = await run(running, "echo started; sleep 60")
         url = f"ws://{running.http_address}/logs/{task_id}"
-        viewers = [await websockets.connect(url) for _ in range(3)]
+        viewers = [
+            await websockets.connect(url, additional_headers=auth_headers()) for _ in range(3)
+        ]
         for ws in viewers:
             first = json.loads(await ws.recv())
             assert first.get("content") == "started" or first["type"] != "error", first
@@ -87,6 +90,7 @@ async def test_a_monitor_follows_a_task_across_a_master_restart_without_gap_or_d
     as `docker logs` has them, then exits 0 when the task succeeds."""
     import time
 
+    from tests.access import seed
     from tests.fixtures import TEST_IMAGE
     from tests.integration.test_logs_cli import remove_containers
     from tests.procs import MASTER, Proc, free_port, master_cli
@@ -99,7 +103,7 @@ async def test_a_monitor_follows_a_task_across_a_master_restart_without_gap_or_d
 
     def serve(log: str) -> Proc:
         args = ["serve", "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}"]
-        state = ["--local-worker", "--state-dir", str(tmp_path / "state")]
+        state = ["--local-worker", "--state-dir", str(seed(tmp_path / "state"))]
         return Proc([MASTER, *args, *state], tmp_path / log)  # a log each: its own "listening"
 
     def docker_logs() -> list[str]:

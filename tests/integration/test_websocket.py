@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from master.master_client import MasterClient
 from shared.model import TaskSpec
+from tests.access import auth_headers
 from tests.fixtures import TEST_IMAGE, eventually
 from tests.integration.test_fanout import numbered
 
@@ -29,6 +30,7 @@ async def run(running, script: str) -> str:
 async def frames(url: str, **kw) -> tuple[list[dict], int | None]:
     """Every frame until the server closes, and the close code."""
     got = []
+    kw.setdefault("additional_headers", auth_headers())
     async with connect(url, max_size=None, **kw) as ws:
         try:
             async for message in ws:
@@ -112,7 +114,9 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_others(master_fa
         )
         task_id = await run(running, f"sleep 1; {padded}")
         url = f"ws://{running.http_address}/logs/{task_id}?batch=1"
-        async with connect(url, max_size=None, max_queue=1) as stalled:
+        async with connect(
+            url, max_size=None, max_queue=1, additional_headers=auth_headers()
+        ) as stalled:
             await stalled.recv()  # then it stops reading
             others = await asyncio.gather(*(frames(url) for _ in range(5)))
             for got, code in others:  # all done while the stalled client still waits
@@ -146,7 +150,9 @@ async def stalled_client(url: str, address: str):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
-    return await connect(url, sock=sock, max_size=None, max_queue=1)
+    return await connect(
+        url, sock=sock, max_size=None, max_queue=1, additional_headers=auth_headers()
+    )
 
 
 async def read_all(ws) -> tuple[list[int], list[dict], dict | None]:
@@ -269,7 +275,7 @@ async def test_static_files_never_escape_web_and_pages_send_a_csp(master_factory
         base = f"http://{running.http_address}"
 
         def get(path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
-            req = urllib.request.Request(base + path, headers=headers or {})
+            req = urllib.request.Request(base + path, headers={**auth_headers(), **(headers or {})})
             try:
                 with urllib.request.urlopen(req, timeout=10) as resp:
                     return resp.status, dict(resp.headers), resp.read()

@@ -63,15 +63,20 @@ async def collect_stored(w, task_id: str) -> list[str]:
 
 
 async def test_tasks_with_megabyte_commands_keep_their_worker_alive(master_factory):
-    """Two 1.1 MB commands: heartbeats carry summaries, so the worker stays up and the tasks
-    are listed (their commands cut, with a note)."""
+    """A 1.1 MB command is refused with the limit (64 KiB of command, environment and labels
+    in all); commands at the limit travel in heartbeats as summaries, so the worker stays up
+    and the tasks are listed (their commands cut, with a note)."""
     from master.master_client import MasterClient
+    from shared.errors import InvalidRequest
     from shared.model import TaskSpec
     from tests.fixtures import TEST_IMAGE
 
-    big = tuple("x" * 100_000 for _ in range(11))  # 1.1 MB (one argument may not pass 128 KB)
+    huge = tuple("x" * 100_000 for _ in range(11))  # 1.1 MB
+    big = tuple("x" * 20_000 for _ in range(3))  # 60 KB: under the limit
     async with master_factory(worker_timeout=2.0) as (running, _):
         async with MasterClient(running.grpc_address) as client:
+            with pytest.raises(InvalidRequest, match="65536 bytes \\(64 KiB\\)"):
+                await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "sleep 6", *huge)))
             ids = [
                 (await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "sleep 6", *big)))).task_id
                 for _ in range(2)

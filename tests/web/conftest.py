@@ -36,17 +36,21 @@ async def browser(chromium) -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture
-async def web_only() -> AsyncIterator[str]:
+async def web_only(tmp_path) -> AsyncIterator[str]:
     """The master's web server on 127.0.0.1:0 with in-memory workers (no Docker): for tests of
     the page's own scripts. Yields its address."""
+    from master.access import MasterAccess
     from master.config import MasterConfig
     from master.coordinator import Master
     from master.web_server import run_web
+    from tests.access import seed
     from tests.fakes.workers import FakeWorkers
 
     config = MasterConfig()
     master = Master(config, FakeWorkers())
-    async with run_web(master, config.web_dir, "127.0.0.1", 0) as (server, _):
+    access = MasterAccess(seed(tmp_path / "state"))
+    access.open()
+    async with run_web(master, access, config.web_dir, "127.0.0.1", 0) as (server, _):
         port = next(iter(server.sockets)).getsockname()[1]
         yield f"127.0.0.1:{port}"
     await master.close()

@@ -36,6 +36,7 @@ async def open_task(browser, running, task_id: str) -> tuple[Page, list[str]]:
     problems: list[str] = []
     page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    await page.goto(running.login_link())  # the single-use link `master serve` prints
     await page.goto(f"http://{running.http_address}/tasks/{task_id}")
     return page, problems
 

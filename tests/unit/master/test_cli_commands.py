@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from master.cli import build_parser, labels_column, parse_labels
+from master.cli import build_parser, parse_labels
 from master.config import MasterConfig
+from master.presentation import labels_column
 from shared.errors import InvalidRequest
 
 

@@ -11,6 +11,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
+from master.access import MasterAccess
 from master.config import MasterConfig
 from master.coordinator import Master
 from master.grpc_service import MasterService
@@ -21,6 +22,9 @@ from tests.fakes.workers import FakeWorkers
 
 pytestmark = pytest.mark.asyncio
 TASK, ADDRESS = "task-123456", "10.0.0.1:50052"
+
+
+OWNER = ""  # the owner's token of the master under test
 
 
 class Aborted(Exception):
@@ -55,19 +59,26 @@ class FakeContext:
     def peer(self) -> str:
         return "ipv4:127.0.0.1:40000"
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {OWNER}"),)
+
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
         raise Aborted(code, details)
 
 
 @pytest_asyncio.fixture
-async def running() -> AsyncIterator[tuple[MasterService, LogHub]]:
+async def running(tmp_path) -> AsyncIterator[tuple[MasterService, LogHub]]:
     """The service of a master whose worker runs TASK; and TASK's log on that worker."""
     workers = FakeWorkers()
     upstream = workers.get(ADDRESS).add_task(TASK)
     master = Master(MasterConfig(), workers)
     info = TaskInfo(TASK, TaskStatus.RUNNING, worker="w1", created_at=time.time())
     master.registry.heartbeat("w1", ADDRESS, [info], time.time())
-    yield MasterService(master), upstream
+    access = MasterAccess(tmp_path)
+    access.open()
+    global OWNER
+    OWNER = access.owner_token
+    yield MasterService(master, access), upstream
     await master.close()
 
 

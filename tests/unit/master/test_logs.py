@@ -68,14 +68,30 @@ def test_stdout_lines_and_stderr_lines_are_split_in_order():
     assert split_text(lines[:1], timestamps=False) == ("o1\n", "")
 
 
-def test_only_a_terminal_gets_output_cleaned_of_control_sequences():
+def test_only_a_terminal_gets_control_characters_shown_instead_of_obeyed():
     hostile = line(1, "\x1b]0;pwned\x07\x1b[31mred\x1b[0m\x1b[2J")
     assert format_line(hostile, timestamps=False) == hostile.content  # a pipe: as written
-    assert format_line(hostile, timestamps=False, clean=True) == "\x1b[31mred\x1b[0m"
+    shown = "^[]0;pwned^G^[[31mred^[[0m^[[2J"
+    assert format_line(hostile, timestamps=False, clean=True) == shown
     out, err = split_text(
         [hostile, line(2, "\x1b[2Jerr", STDERR)], timestamps=False, clean_err=True
     )
-    assert (out, err) == (hostile.content + "\n", "err\n")
+    assert (out, err) == (hostile.content + "\n", "^[[2Jerr\n")
+
+
+def test_raw_keeps_the_bytes_on_a_terminal_and_notices_never_carry_control_characters():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out, err = Terminal(), Terminal()
+    printer = printer_for(LogsConfig("task-123456", raw=True), out, err)
+    printer.lines([line(1, "\x1b[31mred\x1b[0m")])
+    printer.end("task-123456", TaskEnd(TaskStatus.FAILED, None, "no \x1b]0;such\x07 file"))
+    assert out.getvalue() == "\x1b[31mred\x1b[0m\n"
+    assert err.getvalue().endswith("failed — no ^[]0;such^G file\n")
+    cooked = printer_for(LogsConfig("task-123456"), Terminal(), Terminal())
+    assert cooked.clean_out and cooked.clean_err and not printer.clean_out
 
 
 def test_jsonl_is_one_object_per_line_with_seq_timestamp_stream_content():

@@ -24,7 +24,9 @@ class PagingStub:
         self.total = total
         self.requests: list[pb.ListTasksRequest] = []
 
-    async def ListTasks(self, request: pb.ListTasksRequest, timeout: float) -> pb.TaskList:
+    async def ListTasks(
+        self, request: pb.ListTasksRequest, timeout: float, metadata: object = None
+    ) -> pb.TaskList:
         self.requests.append(request)
         start = int(request.page_token or 0)
         end = min(start + (request.limit or 100), self.total)
@@ -80,7 +82,7 @@ class StreamStub:
     def __init__(self) -> None:
         self.requests: list[pb.StreamLogsRequest] = []
 
-    def StreamLogs(self, request: pb.StreamLogsRequest) -> ExpiredCall:
+    def StreamLogs(self, request: pb.StreamLogsRequest, metadata: object = None) -> ExpiredCall:
         self.requests.append(request)
         return ExpiredCall()
 

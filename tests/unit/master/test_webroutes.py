@@ -14,6 +14,7 @@ from master.webroutes import (
     parse_export_query,
     parse_logs_query,
     parse_tasks_query,
+    repeated_header,
     route,
     static_file,
 )
@@ -131,5 +132,47 @@ def test_origin_and_host_checks():
     assert host_allowed("localhost:8080", "127.0.0.1")
     assert host_allowed("[::1]:8080", "127.0.0.1")
     assert not host_allowed("evil.example:8080", "127.0.0.1")  # DNS rebinding
-    assert host_allowed("logs.example:8080", "0.0.0.0")  # exposed on purpose
     assert not host_allowed(None, "127.0.0.1")
+    # exposed: IP literals, and only the names the operator allowed (no DNS rebinding there)
+    assert host_allowed("10.0.0.5:8080", "0.0.0.0")
+    assert not host_allowed("logs.example:8080", "0.0.0.0")
+    assert host_allowed("Logs.Example:443", "0.0.0.0", ("logs.example",))
+    assert host_allowed("logs.example", "127.0.0.1", ("logs.example",))  # a proxy in front
+    # behind a proxy that ends TLS, and origins the operator allowed
+    assert origin_allowed("https://127.0.0.1:8080", "127.0.0.1:8080")
+    assert origin_allowed("https://logs.example/", "127.0.0.1:8080", ("https://logs.example",))
+    assert not origin_allowed("https://evil.example", "127.0.0.1:8080", ("https://logs.example",))
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\uff11\uff12", "\u0663", "1\u00b2"])
+def test_numbers_in_queries_are_ascii_digits_only(value):
+    """int() reads Unicode digits (``int("\uff11\uff12") == 12``): refused, with a clear message."""
+    for parse in (parse_logs_query, parse_export_query):
+        for name in ("after", "tail"):
+            with pytest.raises(InvalidRequest) as err:
+                parse(f"{name}={value}")
+            assert str(err.value) == f"{name} must be a non-negative integer"
+    with pytest.raises(InvalidRequest) as err:
+        parse_tasks_query(f"limit={value}")
+    assert "limit must be an integer" in str(err.value)
+
+
+def test_headers_that_must_not_repeat():
+    assert repeated_header(["Host", "Accept", "Accept", "Origin"]) is None  # others may repeat
+    assert repeated_header(["Host", "Upgrade", "host"]) == "host"
+    assert repeated_header(["Origin", "ORIGIN"]) == "origin"
+    assert repeated_header(["Authorization", "Cookie", "authorization"]) == "authorization"
+    assert repeated_header([]) is None
+
+
+def test_login_links_go_on_to_a_page_of_this_site_only():
+    from master.webroutes import OPEN_KINDS, login_code
+
+    assert login_code("code=abc&next=/tasks/task-123456") == ("abc", "/tasks/task-123456")
+    assert login_code("") == (None, "/")  # the login page itself
+    for elsewhere in ("//evil.example/", "http://evil.example/", "/api/tasks", "/logs/x"):
+        assert login_code(f"code=abc&next={elsewhere}") == ("abc", "/"), elsewhere
+    # only these answer without a token or a session
+    assert route("/login").kind in OPEN_KINDS and route("/healthz").kind in OPEN_KINDS
+    for path in ("/", "/tasks/task-123456", "/api/tasks", "/metrics", "/logs/task-123456"):
+        assert route(path).kind not in OPEN_KINDS, path
