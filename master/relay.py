@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from master.registry import Registry
 from master.worker_client import WorkerClient, WorkerClients
+from shared.aio import wait_set
 from shared.cursor import ResumeCursor
 from shared.errors import LogcastError, LogExpired, TaskNotFound, WorkerUnavailable
 from shared.flowstats import FlowStats
@@ -37,16 +38,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 HISTORY_ATTEMPTS = 8  # a history read retries this many times (~6 s) before it fails
-
-
-async def wait_set(event: asyncio.Event, timeout: float) -> None:
-    """Wait until ``event`` is set, at most ``timeout`` seconds; a cancellation always
-    propagates. Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that comes
-    in the step the event is set (python/cpython#86296, fixed in 3.12), and the cancelled
-    caller runs on (a stopping master's log stream kept streaming)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout):
-            await event.wait()
 
 
 class WorkerHistory:

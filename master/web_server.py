@@ -226,6 +226,7 @@ class WebServer:
         self.clients = 0  # open WebSocket log streams
         self.streams: set[ServerConnection] = set()  # ... and their connections
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
+        self.stopping = False  # going_away() was called: no new log streams
         config = master.config
         self.caps = ConnectionCaps(config.max_websockets, config.max_websockets_per_address)
 
@@ -272,6 +273,8 @@ class WebServer:
                 log.info("refused %s from %s: %s", target.kind, _peer(connection), exc)
                 return _text(HTTPStatus.FORBIDDEN, f"permission denied: {exc}\n")
             connection.principal = who  # type: ignore[attr-defined]
+        if target.kind == "logs" and self.stopping:
+            return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the master is restarting\n")
         if target.kind == "logs":
             if not origin_allowed(
                 headers.get("Origin"), headers.get("Host"), config.allowed_origins
@@ -532,7 +535,9 @@ class WebServer:
     async def going_away(self) -> None:
         """The master is shutting down: tell every WebSocket client (a ``state`` frame,
         ``master restarting``) and close with 1001, within :data:`GOING_AWAY_TIMEOUT`. Their
-        pages reconnect, and resume after the last line they have."""
+        pages reconnect, and resume after the last line they have; a log stream asked for from
+        now on is refused (503), so a page retries and reaches the next master."""
+        self.stopping = True
         frame = json.dumps({"type": "state", "state": ConnectionState.MASTER_RESTARTING.value})
 
         async def tell(ws: ServerConnection) -> None:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from shared.aio import wait_set
 from shared.errors import (
     ContainerGone,
     DockerUnavailable,
@@ -231,8 +232,7 @@ class TaskExecutor:
             with contextlib.suppress(ContainerGone):
                 await self.runtime.stop(task.info.container_id, self.stop_grace)
         if task.done is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task.done.wait(), timeout=self.stop_grace + 10)
+            await wait_set(task.done, self.stop_grace + 10)
         return self._snapshot(task)
 
     async def adopt_existing(self) -> list[str]:

@@ -11,6 +11,7 @@ import time
 
 import grpc
 
+from shared.aio import wait_set
 from shared.convert import info_to_pb
 from shared.grpc_options import channel_options
 from shared.model import summary
@@ -104,8 +105,7 @@ class Heartbeat:
                             )
                         connected = False
                 if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), delay)
+                    await wait_set(self._wake, delay)
 
     def _request(self) -> pb.HeartbeatRequest:
         executor = self.executor

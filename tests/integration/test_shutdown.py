@@ -9,6 +9,7 @@ import signal
 
 import pytest
 import websockets
+from websockets.exceptions import InvalidStatus
 
 from tests.access import auth_headers
 from tests.integration.test_http_api import run
@@ -37,6 +38,10 @@ async def test_a_stopping_master_tells_its_viewers_and_closes_going_away(master_
             first = json.loads(await ws.recv())
             assert first.get("content") == "started" or first["type"] != "error", first
         readers = [asyncio.create_task(read_all(ws)) for ws in viewers]
+        await running.web.going_away()  # what a stop does first
+        with pytest.raises(InvalidStatus) as refused:  # a page retrying now: the next master
+            await websockets.connect(url, additional_headers=auth_headers())
+        assert refused.value.response.status_code == 503
     # the master has stopped
     for frames, code in await asyncio.gather(*readers):
         assert {"type": "state", "state": "master restarting"} in frames
