@@ -254,9 +254,10 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-websockets-per-address",
-        type=positive_int,
+        type=non_negative_int,
         default=defaults.max_websockets_per_address,
-        help="open WebSocket connections from one client address (HTTP 503 beyond)",
+        help="open WebSocket connections from one client address (HTTP 503 beyond; default 0: "
+        "no cap, as every client behind a reverse proxy has the proxy's address)",
     )
     add_log_options(p)
 

@@ -33,4 +33,6 @@ class MasterConfig:
     allowed_origins: tuple[str, ...] = ()  # WebSocket Origins allowed besides same-origin
     # open WebSocket connections: more are refused with 503 before the upgrade
     max_websockets: int = 10_000  # in all
-    max_websockets_per_address: int = 256  # from one client address
+    # from one client address; 0: no cap (a reverse proxy, or a benchmark's 1,000 viewers,
+    # comes from one address)
+    max_websockets_per_address: int = 0

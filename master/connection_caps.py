@@ -7,11 +7,12 @@ from collections import Counter
 
 
 class ConnectionCaps:
-    """Open connections under two caps: ``total`` and ``per_address`` (one client address)."""
+    """Open connections under two caps: ``total`` and ``per_address`` (one client address;
+    0: no cap per address)."""
 
     def __init__(self, total: int, per_address: int) -> None:
-        if total < 1 or per_address < 1:
-            raise ValueError("connection caps must be at least 1")
+        if total < 1 or per_address < 0:
+            raise ValueError("the total cap must be at least 1, the cap per address >= 0")
         self.total = total
         self.per_address = per_address
         self.open = 0
@@ -22,7 +23,7 @@ class ConnectionCaps:
         refused (counting nothing)."""
         if self.open >= self.total:
             return f"too many WebSocket connections (the master's limit is {self.total})"
-        if self._by_address[address] >= self.per_address:
+        if self.per_address and self._by_address[address] >= self.per_address:
             return (
                 f"too many WebSocket connections from {address} "
                 f"(the limit is {self.per_address} per client address)"

@@ -29,8 +29,11 @@ def test_the_total_cap_holds_across_addresses():
     assert caps.admit("10.0.0.9") is None
 
 
-def test_caps_below_one_are_refused():
+def test_bad_caps_are_refused_and_zero_per_address_means_no_cap():
     with pytest.raises(ValueError):
         ConnectionCaps(total=0, per_address=1)
     with pytest.raises(ValueError):
-        ConnectionCaps(total=1, per_address=0)
+        ConnectionCaps(total=1, per_address=-1)
+    caps = ConnectionCaps(total=1000, per_address=0)  # a proxy's, or a benchmark's, viewers
+    assert all(caps.admit("127.0.0.1") is None for _ in range(1000))
+    assert caps.admit("127.0.0.1") is not None  # the total cap still holds
