@@ -94,7 +94,7 @@ class MasterAccess:
         record = self.book.records.get(token_id) if token_id else None
         if record is None or record.state(now) != "active":
             return None
-        return Principal(record.token_id, record.user, record.role, record.scope)
+        return record.principal()
 
     # ------------------------------------------------------------------ managing
 

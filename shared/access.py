@@ -130,6 +130,10 @@ class TokenRecord:
             return "expired"
         return "active"
 
+    def principal(self) -> Principal:
+        """Who presents this token."""
+        return Principal(self.token_id, self.user, self.role, self.scope)
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["role"] = self.role.label
@@ -225,7 +229,7 @@ class TokenBook:
         state = record.state(now)
         if state != "active":
             raise Unauthenticated(f"token {token_id} is {state}")
-        return Principal(record.token_id, record.user, record.role, record.scope)
+        return record.principal()
 
     def to_json(self) -> dict[str, Any]:
         return {"tokens": [r.to_json() for r in self.records.values()]}

@@ -42,19 +42,14 @@ class Resolved:
         return argparse.Namespace(**self.values, **extra)
 
     def redacted(self) -> dict[str, Any]:
-        """The values, secrets redacted (for JSON)."""
+        """The values, secrets redacted, in key order."""
         return {
             k: REDACTED if k in SECRET_KEYS and v else v for k, v in sorted(self.values.items())
         }
 
     def rows(self) -> list[tuple[str, str, str]]:
         """``(key, value, source)`` for printing, secrets redacted, in key order."""
-        out = []
-        for key in sorted(self.values):
-            value = self.values[key]
-            shown = REDACTED if key in SECRET_KEYS and value else _show(value)
-            out.append((key, shown, self.sources[key]))
-        return out
+        return [(key, _show(value), self.sources[key]) for key, value in self.redacted().items()]
 
 
 def settings_of(parser: argparse.ArgumentParser, skip: Sequence[str] = ()) -> list[argparse.Action]:
@@ -148,9 +143,6 @@ def _one(action: argparse.Action, raw: object, where: str) -> Any:
     if isinstance(raw, bool) or isinstance(raw, (dict, list)):
         raise ConfigError(f"{where}: expected {_expected(action)}, got {raw!r}")
     convert = action.type if callable(action.type) else str
-    if convert in (int, float) or getattr(convert, "__name__", "") in ("positive_int",):
-        if isinstance(raw, float) and convert is not float:
-            raise ConfigError(f"{where}: expected an integer, got {raw!r}")
     text = raw if isinstance(raw, str) else str(raw)
     try:
         value = convert(text)
