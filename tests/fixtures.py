@@ -36,6 +36,22 @@ TEST_IMAGE = "logcast/busybox:test"
 DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
+def remove_containers(
+    api: docker.APIClient,
+    worker: str | None = None,
+    keep: Callable[[dict[str, str]], bool] | None = None,
+) -> None:
+    """Force-remove the containers a test's workers made: those of worker ``worker`` (every
+    logcast container when None) whose labels ``keep`` accepts. A container already gone or
+    being removed (its worker ended the task meanwhile) is fine: the race is the worker's,
+    not the test's."""
+    label = f"{LABEL_WORKER}={worker}" if worker is not None else LABEL_WORKER
+    for c in api.containers(all=True, filters={"label": label}):
+        if keep is None or keep(c["Labels"]):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                api.remove_container(c["Id"], force=True)
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[docker.DockerClient]:
     """A live Docker engine with the test image. Fails (never skips) when there is none:
@@ -86,10 +102,7 @@ def worker_factory(docker_engine, docker_proxy, tmp_path_factory) -> Callable[..
             async with run_worker(config) as running:
                 yield running
         finally:
-            api = docker_engine.api
-            for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={config.name}"}):
-                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                    api.remove_container(c["Id"], force=True)
+            remove_containers(docker_engine.api, config.name)
 
     return make
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures import TEST_IMAGE
+from tests.fixtures import TEST_IMAGE, remove_containers
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, free_port, master_cli, start_master, start_worker
 from worker.docker_containers import LABEL_WORKER
@@ -34,10 +34,8 @@ def cluster(tmp_path, docker_engine):
     yield master, workers
     for proc in (*workers, master):
         proc.stop()
-    api = docker_engine.api
-    for c in api.containers(all=True, filters={"label": LABEL_WORKER}):
-        if c["Labels"].get(LABEL_WORKER, "").startswith(prefix):
-            api.remove_container(c["Id"], force=True)
+    ours = lambda labels: labels[LABEL_WORKER].startswith(prefix)  # noqa: E731
+    remove_containers(docker_engine.api, keep=ours)
 
 
 def run_task(master: str, script: str, *extra: str) -> str:
@@ -199,9 +197,7 @@ def test_restarting_the_master_monitors_resume_without_gap_or_duplicate(tmp_path
     finally:
         worker.stop()
         master.stop()
-        api = docker_engine.api
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)
 
 
 def test_worker_killed_and_restarted_adopts_its_task_and_monitors_continue(tmp_path, docker_engine):
@@ -230,9 +226,7 @@ def test_worker_killed_and_restarted_adopts_its_task_and_monitors_continue(tmp_p
     finally:
         worker.stop()
         master.stop()
-        api = docker_engine.api
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)
 
 
 def test_run_of_an_unknown_image_prints_the_id_and_the_reason(cluster):

@@ -24,7 +24,7 @@ from master.running import run_master
 from shared.model import Stream, TaskSpec, TaskStatus
 from tests.access import auth_headers
 from tests.comparator import Received
-from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually, eventually_async
+from tests.fixtures import DOCKER_HOST, TEST_IMAGE, eventually, eventually_async, remove_containers
 from tests.procs import MASTER, free_port, start_master, start_worker
 from worker.docker_containers import LABEL_WORKER
 
@@ -193,10 +193,7 @@ async def test_kill_9_of_the_worker_mid_burst_loses_nothing_and_duplicates_nothi
     finally:
         worker.stop()
         master.stop()
-        for c in docker_engine.api.containers(
-            all=True, filters={"label": f"{LABEL_WORKER}={name}"}
-        ):
-            docker_engine.api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)
 
 
 async def test_an_embedded_master_keeps_finished_logs_across_its_restart(tmp_path: Path):

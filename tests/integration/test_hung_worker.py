@@ -18,10 +18,9 @@ import pytest
 
 from master.master_client import MasterClient
 from shared.model import TaskSpec, TaskStatus
-from tests.fixtures import TEST_IMAGE, eventually_async
+from tests.fixtures import TEST_IMAGE, eventually_async, remove_containers
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, free_port, start_master, start_worker
-from worker.docker_containers import LABEL_WORKER
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
 
@@ -127,6 +126,4 @@ async def test_a_stopped_worker_is_down_in_time_and_believed_again_when_it_conti
             proc.communicate(timeout=30)
         worker.stop()
         master.stop()
-        api = docker_engine.api
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)

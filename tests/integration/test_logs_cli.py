@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.fixtures import TEST_IMAGE
+from tests.fixtures import TEST_IMAGE, remove_containers
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, Proc, free_port, master_cli, start_master, start_worker
 from worker.docker_containers import LABEL_TASK
@@ -66,11 +66,8 @@ class Cluster:
         return task_id
 
 
-def remove_containers(docker_engine, task_ids: list[str]) -> None:
-    api = docker_engine.api
-    for c in api.containers(all=True, filters={"label": LABEL_TASK}):
-        if c["Labels"].get(LABEL_TASK) in task_ids:
-            api.remove_container(c["Id"], force=True)
+def remove_tasks(docker_engine, task_ids: list[str]) -> None:
+    remove_containers(docker_engine.api, keep=lambda labels: labels.get(LABEL_TASK) in task_ids)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +78,7 @@ def cluster(tmp_path_factory, docker_engine) -> Iterator[Cluster]:
         yield cluster
     finally:
         master.stop()
-        remove_containers(docker_engine, cluster.tasks)
+        remove_tasks(docker_engine, cluster.tasks)
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +299,7 @@ def test_follow_survives_a_master_restart_without_gap_or_duplicate(tmp_path, doc
     finally:
         worker.stop()
         master.stop()
-        remove_containers(docker_engine, [task_id])
+        remove_tasks(docker_engine, [task_id])
 
 
 def test_a_log_removed_by_retention_says_it_expired(tmp_path, docker_engine):
@@ -336,4 +333,4 @@ def test_a_log_removed_by_retention_says_it_expired(tmp_path, docker_engine):
     finally:
         running.stop()
         master.stop()
-        remove_containers(docker_engine, [task_id])
+        remove_tasks(docker_engine, [task_id])

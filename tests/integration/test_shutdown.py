@@ -57,7 +57,7 @@ async def test_a_stopping_master_tells_its_cli_monitors_before_they_reconnect(
     from master.master_client import MasterClient
     from shared.model import ConnectionState, TaskSpec
     from tests.fixtures import TEST_IMAGE
-    from tests.integration.test_logs_cli import remove_containers
+    from tests.integration.test_logs_cli import remove_tasks
     from tests.procs import free_port, start_master
 
     master = start_master(tmp_path, free_port(), "--local-worker")
@@ -81,7 +81,7 @@ async def test_a_stopping_master_tells_its_cli_monitors_before_they_reconnect(
     finally:
         await client.close()
         master.stop()
-        remove_containers(docker_engine, task_ids)  # still running: no worker removes it
+        remove_tasks(docker_engine, task_ids)  # still running: no worker removes it
     assert states == [ConnectionState.MASTER_RESTARTING, ConnectionState.RECONNECTING]
 
 
@@ -97,7 +97,7 @@ async def test_a_monitor_follows_a_task_across_a_master_restart_without_gap_or_d
 
     from tests.access import seed
     from tests.fixtures import TEST_IMAGE
-    from tests.integration.test_logs_cli import remove_containers
+    from tests.integration.test_logs_cli import remove_tasks
     from tests.procs import MASTER, Proc, free_port, master_cli
     from worker.docker_containers import LABEL_TASK
 
@@ -168,7 +168,7 @@ async def test_a_monitor_follows_a_task_across_a_master_restart_without_gap_or_d
             await monitor.wait()
         for master in masters:
             master.stop()
-        remove_containers(docker_engine, [task_id])
+        remove_tasks(docker_engine, [task_id])
     assert when_stopped < when_back < lines  # lines came while no master ran ...
     assert before_resume < when_back  # ... and reached the monitor through the new master
     assert rc == 0, told
@@ -192,9 +192,8 @@ async def test_a_draining_worker_takes_no_new_task_and_waits_for_the_running_one
     import grpc
 
     from shared.protos import logcast_pb2_grpc as pb_grpc
-    from tests.fixtures import start_task
+    from tests.fixtures import remove_containers, start_task
     from tests.procs import WORKER, Proc
-    from worker.docker_containers import LABEL_WORKER
 
     name = f"drain{uuid.uuid4().hex[:6]}"
     args = [WORKER, "serve", "--listen", "127.0.0.1:0", "--name", name]
@@ -225,6 +224,4 @@ async def test_a_draining_worker_takes_no_new_task_and_waits_for_the_running_one
             assert took < 2.0  # at once: the container keeps running, adopted on restart
     finally:
         worker.stop()
-        api = docker_engine.api
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)

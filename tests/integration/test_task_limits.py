@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import docker.errors
 import grpc
 import pytest
 
@@ -23,7 +22,7 @@ from shared.model import TaskInfo, TaskSpec, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.comparator import Received
-from tests.fixtures import DOCKER_HOST, TEST_IMAGE, collect, eventually
+from tests.fixtures import DOCKER_HOST, TEST_IMAGE, collect, eventually, remove_containers
 from tests.procs import master_cli
 from worker.config import WorkerConfig
 from worker.docker_containers import LABEL_WORKER
@@ -227,11 +226,7 @@ async def test_a_restarted_worker_keeps_the_deadline_of_an_adopted_task(
         assert ended.started_at == began  # the stored start, kept through the restart
         assert 5.0 <= ended.finished_at - began < 7.5  # from adoption it would be >= 8.5 s
     finally:
-        for c in docker_engine.api.containers(
-            all=True, filters={"label": f"{LABEL_WORKER}={config.name}"}
-        ):
-            with contextlib.suppress(docker.errors.APIError):  # NotFound, or being removed
-                docker_engine.api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, config.name)
 
 
 def _spec(script: str, **limits: Any) -> TaskSpec:

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures import TEST_IMAGE
+from tests.fixtures import TEST_IMAGE, remove_containers
 from tests.procs import MASTER, Proc, free_port, master_cli, start_master, start_worker
-from worker.docker_containers import LABEL_WORKER
 
 pytestmark = pytest.mark.docker
 
@@ -56,9 +55,7 @@ def master_with_task(tmp_path, docker_engine) -> Iterator[tuple[Proc, str]]:
     finally:
         worker.stop()
         master.stop()
-        api = docker_engine.api
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(docker_engine.api, name)
 
 
 def on_terminal(master: str, *args: str, timeout: float = 60) -> tuple[int, bytes]:

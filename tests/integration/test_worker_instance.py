@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.model import TaskSpec
-from tests.fixtures import DOCKER_HOST, TEST_IMAGE
+from tests.fixtures import DOCKER_HOST, TEST_IMAGE, remove_containers
 from worker.config import WorkerConfig
 from worker.docker_containers import LABEL_INSTANCE, LABEL_WORKER
 from worker.instance import FILE_NAME
@@ -64,5 +64,4 @@ async def test_same_name_other_data_directory_never_adopts_the_others_containers
             assert api.inspect_container(b.container_id)["State"]["Running"]  # ... not the other
             assert running_tasks(two) == {b.task_id}
     finally:
-        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKER}={name}"}):
-            api.remove_container(c["Id"], force=True)
+        remove_containers(api, name)
