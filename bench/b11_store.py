@@ -437,9 +437,7 @@ def grpc_export(cluster: Cluster, task: str) -> dict[str, float]:
     """The worker's ReadLogs, READ_MAX_LINES at a time, from seq 1 to the end."""
 
     async def read_all() -> tuple[int, float]:
-        async with grpc.aio.insecure_channel(
-            cluster.worker.address, options=channel_options()
-        ) as channel:
+        async with cluster.worker_channel() as channel:
             stub = pb_grpc.WorkerStub(channel)
             after, lines, first = 0, 0, 0.0
             while True:
@@ -480,9 +478,7 @@ def stored_lines(cluster: Cluster, task: str) -> list[str]:
 
     async def read_all() -> list[str]:
         contents: list[str] = []
-        async with grpc.aio.insecure_channel(
-            cluster.worker.address, options=channel_options()
-        ) as channel:
+        async with cluster.worker_channel() as channel:
             stub = pb_grpc.WorkerStub(channel)
             while True:
                 msg = await stub.ReadLogs(
@@ -651,9 +647,7 @@ def _wait_for_stored(cluster: Cluster, task: str, seq: int, timeout: float = 120
     """Poll the worker's ReadLogs until its store has line ``seq``."""
 
     async def poll() -> None:
-        async with grpc.aio.insecure_channel(
-            cluster.worker.address, options=channel_options()
-        ) as channel:
+        async with cluster.worker_channel() as channel:
             stub = pb_grpc.WorkerStub(channel)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import docker
 
 if TYPE_CHECKING:
+    import grpc
+
     from shared.model import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +153,25 @@ class Cluster:
     store: bool = True  # the worker stores every line (False: `worker serve --no-store`)
     metrics: str = ""  # the worker's --metrics address ("": not served, the flow not counted)
 
+    def worker_channel(self) -> grpc.aio.Channel:
+        """A channel to the worker holding its master's certificate (the benchmarks' masters
+        use the default state directory, where the master keeps its CA and certificate)."""
+        from master.cluster import ClusterAuthority
+        from shared import pki
+        from shared.grpc_options import channel_options
+        from shared.paths import default_state_dir
+        from shared.tls_grpc import mutual_channel
+
+        authority = ClusterAuthority(default_state_dir())
+        authority.open()
+        return mutual_channel(
+            self.worker.address,
+            authority.master_identity(),
+            authority.ca_cert,
+            pki.worker_dns(self.worker_name),
+            channel_options(),
+        )
+
     @property
     def data_dir(self) -> Path:
         """The worker's store (``--data-dir``), under the cluster's temporary directory."""
@@ -188,6 +209,8 @@ def start_cluster(
             "--grpc",
             f"127.0.0.1:{free_port()}",
             "--http",
+            f"127.0.0.1:{free_port()}",
+            "--cluster",
             f"127.0.0.1:{free_port()}",
             "--log-level",
             "warning",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 from shared.access import Principal, Role, Scope, TokenBook, TokenRecord, Unauthenticated
 from shared.credentials import ADMIN_FILE
 from shared.errors import ConfigError
+from shared.files import write_private
 from shared.sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class MasterAccess:
             self.reload()
             key_file = self.state_dir / SESSION_KEY_FILE
             if not key_file.exists():
-                _write_private(key_file, secrets.token_hex(32) + "\n")
+                write_private(key_file, secrets.token_hex(32) + "\n")
             self.sessions = Sessions(bytes.fromhex(key_file.read_text().strip()))
             admin = self.state_dir / ADMIN_FILE
             token = admin.read_text().strip() if admin.exists() else ""
@@ -63,7 +63,7 @@ class MasterAccess:
             except Unauthenticated:
                 _, token = self.book.create(Role.ADMIN, "owner", self.clock())
                 self.save()
-                _write_private(admin, token + "\n")
+                write_private(admin, token + "\n")
                 log.info("made the owner's admin credential in %s", admin)
             self.owner_token = token
         except OSError as exc:
@@ -80,7 +80,7 @@ class MasterAccess:
             raise ConfigError(f"{path}: not a token list: {exc}") from None
 
     def save(self) -> None:
-        _write_private(self.tokens_path, json.dumps(self.book.to_json(), indent=1) + "\n")
+        write_private(self.tokens_path, json.dumps(self.book.to_json(), indent=1) + "\n")
 
     # ------------------------------------------------------------------ asking
 
@@ -123,18 +123,3 @@ class MasterAccess:
 
     def login_code(self, principal: Principal) -> str:
         return self.sessions.login_code(principal, self.clock())
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``path`` readable by its owner only, atomically (a crash leaves the old file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

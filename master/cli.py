@@ -171,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         add_client_options(p)
 
     client_command("login-link", "print a single-use link that logs a browser in (10 minutes)")
+    join = client_command("join-token", "print a token a worker joins this master with (admin)")
+    join.add_argument(
+        "--ttl", default="24h", help="how long the token lets workers join (default 24h; 0: ever)"
+    )
+    join.add_argument(
+        "--replace",
+        default="",
+        metavar="NAME",
+        help="let worker NAME, which joined before, join again with a new key (a reinstall)",
+    )
 
     doctor = sub.add_parser("doctor", help="check this host and the running master; say how to fix")
     add_settings_command_options(doctor, doctor=True)
@@ -195,6 +205,14 @@ def add_client_options(p: argparse.ArgumentParser) -> None:
         help="API token (default: $LOGCAST_TOKEN, else the owner's credential in "
         "$LOGCAST_STATE_DIR or ~/.local/state/logcast, made by `master serve`)",
     )
+    p.add_argument(
+        "--tls-ca",
+        default=None,
+        metavar="FILE",
+        help="CA certificate(s) that check the master's TLS certificate (default: "
+        "$LOGCAST_TLS_CA, else the system's); TLS is used for a master not on loopback, "
+        "or with this option",
+    )
 
 
 def add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -204,6 +222,19 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     add_config_option(p, "master")
     p.add_argument("--grpc", default=defaults.grpc_listen, help="gRPC listen address")
     p.add_argument("--http", default=defaults.http_listen, help="HTTP/WebSocket address")
+    p.add_argument(
+        "--cluster",
+        default=defaults.cluster_listen,
+        help="address workers report to (mutual TLS with the master's CA, on any address)",
+    )
+    p.add_argument(
+        "--tls-cert",
+        default=defaults.tls_cert,
+        metavar="FILE",
+        help="PEM certificate (chain) for HTTPS/WSS and the gRPC client port; needed to "
+        "listen beyond loopback",
+    )
+    p.add_argument("--tls-key", default=defaults.tls_key, metavar="FILE", help="its PEM key")
     p.add_argument("--local-worker", action="store_true", help="also run a worker in this process")
     p.add_argument(
         "--worker-timeout",
@@ -214,7 +245,8 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--insecure-expose",
         action="store_true",
-        help="allow non-loopback listen addresses (no auth, no TLS: trusted networks only)",
+        help="allow non-loopback gRPC and HTTP addresses without TLS (plaintext: tokens and "
+        "logs cross the network readable; trusted networks only, logged loudly)",
     )
     p.add_argument(
         "--allowed-host",
@@ -300,6 +332,9 @@ def config_of(args: argparse.Namespace) -> MasterConfig:
     return MasterConfig(
         grpc_listen=args.grpc,
         http_listen=args.http,
+        cluster_listen=args.cluster,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
         local_worker=args.local_worker,
         worker_timeout=args.worker_timeout,
         insecure_expose=args.insecure_expose,
@@ -329,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "token", None):
         os.environ["LOGCAST_TOKEN"] = args.token  # every client this command makes sends it
+    if getattr(args, "tls_ca", None):
+        os.environ["LOGCAST_TLS_CA"] = args.tls_ca  # and checks the master with it
+    # gRPC's own INFO lines (each failed TLS handshake: a client's before our message about
+    # it, a server's for every scanner) say nothing our messages and logs do not
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     try:
         if args.command in SETTINGS_COMMANDS:
             return _settings_command(args, argv[argv.index(args.command) + 1 :])
@@ -399,7 +439,8 @@ def _serve(args: argparse.Namespace, reload: Callable[[], Resolved], resolved: R
             gc.freeze()
             where = f"master listening on {running.grpc_address} (gRPC)"
             if running.http_address:
-                where += f" and http://{running.http_address}/"
+                scheme = "https" if running.web.secure else "http"
+                where += f" and {scheme}://{running.http_address}/"
             announce(where, args.log_format)
             if args.log_format == "text" and sys.stderr.isatty():  # never into a log file
                 print(f"log in to the web view: {running.login_link()}", file=sys.stderr)
@@ -438,6 +479,26 @@ async def _client_command(args: argparse.Namespace) -> int:
             return 0
         if args.command == "token":
             return await _token(client, args)
+        if args.command == "join-token":
+            from shared.units import parse_duration
+
+            made = await client.create_token(
+                "join",
+                f"join:{args.replace}" if args.replace else "join",
+                expires_in=parse_duration(args.ttl) if args.ttl not in ("", "0") else 0.0,
+                replace_worker=args.replace,
+            )
+            print(made.join_token)
+            expires = made.info.expires_at
+            until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires))
+            ttl = f"until {until}" if expires else "until revoked"
+            print(
+                f"join token {made.info.token_id}, valid {ttl} (`master token revoke "
+                f"{made.info.token_id}` ends it); on the worker's host: worker serve --master "
+                f"{args.master} --join-token TOKEN",
+                file=sys.stderr,
+            )
+            return 0
         if args.command == "login-link":
             code = await client.login_code()
             print(f"{code.url}?code={code.code}" if code.url else code.code)

@@ -15,6 +15,10 @@ class MasterConfig:
 
     grpc_listen: str = "127.0.0.1:50051"
     http_listen: str = "127.0.0.1:8080"
+    cluster_listen: str = "127.0.0.1:50053"  # workers' port: mutual TLS, any address
+    tls_cert: str = ""  # PEM file: HTTPS/WSS and TLS on the gRPC client port
+    tls_key: str = ""
+    worker_cert_lifetime: float = 30 * 86400.0  # seconds; renewed after two thirds
     local_worker: bool = False  # also run a worker in this process (the embedded default)
     worker_timeout: float = 5.0  # a worker silent this long is down; its tasks become lost
     sweep_interval: float = 0.5

@@ -160,7 +160,7 @@ class Master:
                 task_id = new_task_id()
             spec = replace(spec, task_id=task_id)
         worker = pick_worker(self.registry)
-        info = await self.workers.get(worker.address).start_task(spec)
+        info = await self.workers.get(worker.address, worker.name).start_task(spec)
         info.worker = worker.name
         self.registry.add_task(info)
         log.info("placed %s on %s (%s)", info.task_id, worker.name, info.status)
@@ -174,7 +174,7 @@ class Master:
         worker = self.registry.worker(info.worker)
         if not worker.alive:
             raise WorkerUnavailable(f"worker {worker.name} of {task_id} is not answering")
-        stopped = await self.workers.get(worker.address).stop_task(task_id)
+        stopped = await self.workers.get(worker.address, worker.name).stop_task(task_id)
         self.registry.task_ended(task_id, stopped.status, stopped.exit_code, stopped.error)
         return self.get_task(task_id)
 

@@ -1,5 +1,6 @@
-"""Adapter: the master's gRPC service, for workers (Heartbeat) and CLI clients. Thin: every
-call goes to the coordinator (:class:`master.coordinator.Master`)."""
+"""Adapter: the master's gRPC service for CLI clients (and workers' Join). Thin: every call
+goes to the coordinator (:class:`master.coordinator.Master`). Workers' heartbeats come to
+the cluster port (:mod:`master.cluster_service`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 import grpc
 
 from master.access import MasterAccess
+from master.cluster import ClusterAuthority, replace_scope
 from master.coordinator import LogUpdate, Master
+from shared import pki
 from shared.access import Principal, Role, Scope, TokenRecord, bearer
-from shared.convert import batch_to_pb, info_from_pb, info_to_pb, spec_from_pb, worker_to_pb
+from shared.convert import batch_to_pb, info_to_pb, spec_from_pb, worker_to_pb
 from shared.errors import InvalidRequest, PermissionDenied, Unauthenticated, WorkerUnavailable
 from shared.listing import TaskQuery
 from shared.model import ConnectionState, TaskInfo, summary
@@ -25,12 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class MasterService(pb_grpc.MasterServicer):
-    """Heartbeat, RunTask, StopTask, GetTask, ListTasks, ListWorkers, StreamLogs."""
+    """Join, RunTask, StopTask, GetTask, ListTasks, ListWorkers, StreamLogs, tokens."""
 
-    def __init__(self, master: Master, access: MasterAccess) -> None:
+    def __init__(
+        self, master: Master, access: MasterAccess, authority: ClusterAuthority | None = None
+    ) -> None:
         self.master = master
         self.access = access
-        self.login_url = ""  # http://HOST:PORT/login once the web server listens
+        self.authority = authority
+        self.cluster_port = 0  # where workers report (set once the cluster port listens)
+        self.login_url = ""  # http(s)://HOST:PORT/login once the web server listens
         self.stats = master.stats  # refusals, counted by maps_errors
         self._stopping = asyncio.Event()
 
@@ -58,21 +65,20 @@ class MasterService(pb_grpc.MasterServicer):
         self._stopping.set()
 
     @maps_errors
-    async def Heartbeat(
-        self, request: pb.HeartbeatRequest, context: grpc.aio.ServicerContext
-    ) -> pb.HeartbeatResponse:
-        self._who(context, Role.ADMIN, "registering as a worker")
-        tasks = [info_from_pb(t) for t in request.tasks]
-        synced = self.master.heartbeat(
-            request.name,
-            request.address,
-            tasks,
-            since=request.since_version,
-            version=request.catalog_version,
-            sent_at=request.sent_at if request.HasField("sent_at") else None,
-        )
-        return pb.HeartbeatResponse(
-            interval=self.master.config.worker_timeout / 5, synced_version=synced
+    async def Join(
+        self, request: pb.JoinRequest, context: grpc.aio.ServicerContext
+    ) -> pb.JoinReply:
+        who = self._who(context, Role.JOIN, "joining a worker")
+        if who.role not in (Role.JOIN, Role.ADMIN):
+            raise PermissionDenied(
+                f"joining a worker needs a join token (`master join-token`) or an admin token; "
+                f"token {who.token_id} ({who.user}) is {who.role.label}"
+            )
+        if self.authority is None:
+            raise WorkerUnavailable("this master takes no workers")
+        certificate = self.authority.join(request.name, bytes(request.csr), who)
+        return pb.JoinReply(
+            certificate=certificate, ca=self.authority.ca_cert, cluster_port=self.cluster_port
         )
 
     @maps_errors
@@ -177,12 +183,21 @@ class MasterService(pb_grpc.MasterServicer):
         try:
             role = Role.parse(request.role)
             scope = Scope(tuple(request.task_ids), tuple(sorted(request.labels.items())))
+            if request.replace_worker:
+                if role is not Role.JOIN:
+                    raise ValueError("replace_worker is for join tokens")
+                scope = replace_scope(request.replace_worker)
             record, token = self.access.create(
                 role, request.user, expires_in=max(0.0, request.expires_in), scope=scope
             )
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
-        return pb.CreatedToken(info=token_to_pb(record, self.access.clock()), token=token)
+        join = ""
+        if role is Role.JOIN and self.authority is not None:
+            join = pki.join_token(self.authority.fingerprint, token)
+        return pb.CreatedToken(
+            info=token_to_pb(record, self.access.clock()), token=token, join_token=join
+        )
 
     @maps_errors
     async def ListTokens(

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
+from grpc_health.v1.health_pb2 import HealthCheckRequest
+from grpc_health.v1.health_pb2_grpc import HealthStub
 
 from shared.convert import batch_from_pb, info_from_pb, spec_to_pb, worker_from_pb
 from shared.credentials import find_token
 from shared.cursor import ResumeCursor
 from shared.errors import (
+    ConfigError,
     InvalidRequest,
     LogcastError,
     LogExpired,
@@ -29,6 +34,7 @@ from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec, TaskStatus,
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import error_from_rpc
+from shared.tls_grpc import client_channel, uses_tls
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
 # errors a retry cannot mend: a log stream raises them at once
@@ -39,13 +45,24 @@ T = TypeVar("T")
 class MasterClient:
     """Calls on one master. Use as ``async with MasterClient(address) as client``."""
 
-    def __init__(self, address: str, *, timeout: float = 10.0, token: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 10.0,
+        token: str | None = None,
+        tls_ca: str | None = None,
+    ) -> None:
         """``token``: sent with every call (default: ``$LOGCAST_TOKEN``, else the owner's
-        credential in this user's state directory: see :mod:`shared.credentials`)."""
+        credential in this user's state directory: see :mod:`shared.credentials`).
+        ``tls_ca``: CA file that checks the master's certificate (default ``$LOGCAST_TLS_CA``,
+        else the system's roots); TLS is used beyond loopback, or with a CA file."""
         self.address = address
         self.timeout = timeout
         self._md = (("authorization", f"Bearer {find_token(token)}"),)
-        self._channel = grpc.aio.insecure_channel(address, options=channel_options())
+        ca = os.environ.get("LOGCAST_TLS_CA", "") if tls_ca is None else tls_ca
+        self._tls = uses_tls(address, ca)
+        self._channel = client_channel(address, self._tls, ca, channel_options())
         self._stub = pb_grpc.MasterStub(self._channel)
 
     async def __aenter__(self) -> MasterClient:
@@ -67,7 +84,7 @@ class MasterClient:
         try:
             return await call()
         except grpc.aio.AioRpcError as err:
-            raise _client_error(err, self.address) from None
+            raise _client_error(err, self.address, self._tls) from None
 
     async def run(self, spec: TaskSpec) -> TaskInfo:
         """Submit a task; the master places it and returns its info."""
@@ -132,6 +149,7 @@ class MasterClient:
         expires_in: float = 0.0,
         task_ids: Iterable[str] = (),
         labels: Iterable[tuple[str, str]] = (),
+        replace_worker: str = "",
     ) -> pb.CreatedToken:
         """Make a token (admin); the answer carries the token itself, once."""
         request = pb.CreateTokenRequest(
@@ -140,6 +158,7 @@ class MasterClient:
             expires_in=expires_in,
             task_ids=list(task_ids),
             labels=dict(labels),
+            replace_worker=replace_worker,
         )
         return await self._call(
             lambda: self._stub.CreateToken(request, timeout=self.timeout, metadata=self._md)
@@ -225,7 +244,7 @@ class MasterClient:
                     return
                 error: LogcastError = WorkerUnavailable("the master ended the stream")
             except grpc.aio.AioRpcError as err:
-                error = _client_error(err, self.address)
+                error = _client_error(err, self.address, self._tls)
                 if isinstance(error, _FINAL):
                     raise error from None
             finally:
@@ -240,11 +259,33 @@ class MasterClient:
             attempt += 1
 
     async def wait_connected(self, timeout: float) -> None:
-        """Raise WorkerUnavailable unless the master answers within ``timeout`` seconds."""
+        """Raise WorkerUnavailable unless the master answers within ``timeout`` seconds; a
+        ConfigError at once when the connection fails for TLS (a certificate this client does
+        not trust, TLS spoken to a plaintext master or the other way round)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        state = self._channel.get_state(try_to_connect=True)
+        while state is not grpc.ChannelConnectivity.READY:
+            if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                problem = await self._tls_problem()
+                if problem is not None:
+                    raise ConfigError(problem)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise WorkerUnavailable(f"cannot reach the master at {self.address}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._channel.wait_for_state_change(state), remaining)
+            state = self._channel.get_state(try_to_connect=True)
+
+    async def _tls_problem(self) -> str | None:
+        """Why the channel failed, when that is TLS (one health check, answered at once by
+        the channel with its last connection error)."""
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), timeout)
-        except TimeoutError:
-            raise WorkerUnavailable(f"cannot reach the master at {self.address}") from None
+            stub: Any = HealthStub(self._channel)  # (the stubs declare no methods)
+            await stub.Check(HealthCheckRequest(), timeout=2.0)
+        except grpc.aio.AioRpcError as err:
+            return _tls_failure(err.details() or "", self.address, self._tls)
+        return None
 
 
 _TRANSPORT_FAILURES = (
@@ -255,9 +296,44 @@ _TRANSPORT_FAILURES = (
 )
 
 
-def _client_error(err: grpc.aio.AioRpcError, address: str) -> LogcastError:
-    """A failed call as a logcast error; transport failures name the master's address."""
+_TLS_HINT = "give the CA certificate that signed it with --tls-ca FILE (or $LOGCAST_TLS_CA)"
+
+
+def _tls_failure(details: str, address: str, tls: bool) -> str | None:
+    """What a connection failure's ``details`` say about TLS, in the user's words (None: not
+    a TLS failure)."""
+    low = details.lower()
+    if "certificate_verify_failed" in low:
+        return (
+            f"the master at {address} serves a TLS certificate this client does not trust: "
+            f"{_TLS_HINT}"
+        )
+    if "hostname verification" in low:
+        return (
+            f"the master's TLS certificate does not name {address.rpartition(':')[0]}: dial it "
+            "by a name or address its certificate lists"
+        )
+    if tls and "wrong_version_number" in low:
+        return (
+            f"the master at {address} does not answer TLS (a master started without "
+            "--tls-cert serves plaintext, on loopback): drop --tls-ca / $LOGCAST_TLS_CA for it"
+        )
+    if not tls and ("socket closed" in low or "connection reset" in low):
+        return (
+            f"the master at {address} closed the connection at once: if it serves TLS "
+            f"(master serve --tls-cert), {_TLS_HINT}"
+        )
+    return None
+
+
+def _client_error(err: grpc.aio.AioRpcError, address: str, tls: bool) -> LogcastError:
+    """A failed call as a logcast error; transport failures name the master's address, and
+    TLS failures say what to do."""
     details = err.details() or ""
+    if err.code() is grpc.StatusCode.UNAVAILABLE:
+        problem = _tls_failure(details, address, tls)
+        if problem is not None:  # plaintext: a closed socket may be a master going away
+            return ConfigError(problem) if tls else WorkerUnavailable(problem)
     if err.code() is grpc.StatusCode.UNAVAILABLE and any(
         f in details.lower() for f in _TRANSPORT_FAILURES
     ):

@@ -55,7 +55,7 @@ class WorkerHistory:
             try:
                 info = self.registry.task(self.task_id)
                 worker = self.registry.worker(info.worker)
-                client = self.workers.get(worker.address)
+                client = self.workers.get(worker.address, worker.name)
                 return await client.read_logs(self.task_id, after, before, max_lines, max_bytes)
             except WorkerUnavailable:
                 if attempt == HISTORY_ATTEMPTS - 1:
@@ -151,7 +151,7 @@ class TaskRelay:
                 await self._wait_change(1.0)
                 continue
             try:
-                if await self._follow_unless_lost(self.workers.get(worker.address)):
+                if await self._follow_unless_lost(self.workers.get(worker.address, worker.name)):
                     attempt = 0
             except TaskNotFound:
                 self._gone(info.status, info.exit_code, info.error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import re
 import secrets
@@ -16,18 +17,23 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 
 from master.access import MasterAccess
+from master.cluster import ClusterAuthority
+from master.cluster_service import ClusterService
 from master.config import MasterConfig
 from master.coordinator import Master
 from master.grpc_service import MasterService
 from master.web_server import WebServer, run_web
 from master.worker_client import GrpcWorkers
-from shared.addresses import bind_grpc, check_bind
+from shared.addresses import bind_grpc, check_bind, join_hostport, split_hostport
 from shared.errors import ConfigError
 from shared.grpc_options import server_options
 from shared.health import HEALTH_SERVICE, MASTER_SERVICE, Health
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from shared.tls_grpc import mutual_server_credentials
+from shared.tls_server import server_tls
 from worker.config import WorkerConfig
+from worker.identity import IdentityFiles, WorkerIdentity
 from worker.running import RunningWorker, run_worker
 
 log = logging.getLogger(__name__)
@@ -49,7 +55,8 @@ class RunningMaster:
     def login_link(self) -> str:
         """A single-use link that logs a browser in as the owner (admin)."""
         owner = self.access.authenticate(self.access.owner_token)
-        return f"http://{self.http_address}/login?code={self.access.login_code(owner)}"
+        scheme = "https" if self.web.secure else "http"
+        return f"{scheme}://{self.http_address}/login?code={self.access.login_code(owner)}"
 
 
 @contextlib.asynccontextmanager
@@ -58,49 +65,88 @@ async def run_master(
 ) -> AsyncIterator[RunningMaster]:
     """Start a master (and, with ``config.local_worker``, a worker in the same process
     registered with it); stop everything on exit."""
-    host, _ = check_bind(config.grpc_listen, insecure_expose=config.insecure_expose, what="gRPC")
-    http_host, http_port = check_bind(
-        config.http_listen, insecure_expose=config.insecure_expose, what="HTTP"
+    tls = server_tls(config)
+    host, _ = check_bind(
+        config.grpc_listen, insecure_expose=config.insecure_expose, what="gRPC", tls=tls is not None
     )
-    access = MasterAccess(config.state_dir or default_state_dir())
+    http_host, http_port = check_bind(
+        config.http_listen, insecure_expose=config.insecure_expose, what="HTTP", tls=tls is not None
+    )
+    cluster_host, _ = split_hostport(config.cluster_listen)  # any address: mutual TLS
+    state_dir = config.state_dir or default_state_dir()
+    access = MasterAccess(state_dir)
     access.open()  # the token book; the owner's admin credential on the first start
-    master = Master(config, GrpcWorkers())
+    authority = ClusterAuthority(state_dir, worker_lifetime=config.worker_cert_lifetime)
+    authority.open()  # the CA for the workers' link; made on the first start
+    master = Master(config, GrpcWorkers(authority.master_identity, authority.ca_cert))
     server = grpc.aio.server(options=server_options())
-    service = MasterService(master, access)
+    service = MasterService(master, access, authority)
     pb_grpc.add_MasterServicer_to_server(service, server)
+    cluster = grpc.aio.server(options=server_options())
+    cluster_service = ClusterService(master, authority)
+    pb_grpc.add_ClusterServicer_to_server(cluster_service, cluster)
     health = Health(server, (MASTER_SERVICE,))
     # reflection on the client-facing port: grpcurl-style tools can list and call the API
     reflection.enable_server_reflection(
         (MASTER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server
     )
-    port = bind_grpc(server, config.grpc_listen, "the master's gRPC")
+    port = bind_grpc(
+        server,
+        config.grpc_listen,
+        "the master's gRPC",
+        grpc.ssl_server_credentials([tls.pair]) if tls is not None else None,
+    )
+    cluster_port = bind_grpc(
+        cluster,
+        config.cluster_listen,
+        "the master's cluster port",
+        mutual_server_credentials(authority.master_identity, authority.ca_cert),
+    )
+    service.cluster_port = cluster_service.cluster_port = cluster_port
+    await cluster.start()
     await server.start()
     await health.serving()
     await master.start()
     grpc_address = f"{host}:{port}"
-    log.info("master gRPC on %s", grpc_address)
+    log.info(
+        "master gRPC on %s%s; workers report to %s:%d (mutual TLS)",
+        grpc_address,
+        " (TLS)" if tls is not None else "",
+        cluster_host,
+        cluster_port,
+    )
     try:
         async with contextlib.AsyncExitStack() as stack:
             try:
                 web_server, web = await stack.enter_async_context(
-                    run_web(master, access, config.web_dir, http_host, http_port)
+                    run_web(
+                        master,
+                        access,
+                        config.web_dir,
+                        http_host,
+                        http_port,
+                        ssl=tls.context() if tls is not None else None,
+                    )
                 )
             except OSError as exc:
                 raise ConfigError(f"cannot listen on {config.http_listen} for HTTP: {exc}") from exc
             sock = next(iter(web_server.sockets)).getsockname()
             http_address = f"{http_host}:{sock[1]}"
-            service.login_url = f"http://{http_address}/login"
-            log.info("master web view on http://%s/", http_address)
+            scheme = "https" if tls is not None else "http"
+            service.login_url = f"{scheme}://{http_address}/login"
+            log.info("master web view on %s://%s/", scheme, http_address)
             local = None
             if config.local_worker:
-                state_dir = config.state_dir or default_state_dir()
                 wconf = worker_config or WorkerConfig(
                     name=embedded_worker_name(state_dir), listen="127.0.0.1:0"
                 )
                 if wconf.data_dir is None:  # the embedded worker keeps its logs with the master
                     wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
+                data_dir = wconf.data_dir or worker_data_dir(state_dir, wconf.name)
+                reach = join_hostport(_dialable(cluster_host), cluster_port)
+                provision(authority, data_dir, wconf.name, reach)
                 local = await stack.enter_async_context(
-                    run_worker(replace(wconf, master=grpc_address, token=access.owner_token))
+                    run_worker(replace(wconf, master=grpc_address))
                 )
                 web.metrics.add(local.collector)  # one /metrics for the process
                 await _registered(master, wconf.name)
@@ -117,6 +163,7 @@ async def run_master(
         service.going_away()  # log streams tell their clients, then end
         await health.stopping()
         await server.stop(grace=1.0)
+        await cluster.stop(grace=1.0)
         await master.close()
 
 
@@ -151,3 +198,22 @@ async def _registered(master: Master, name: str, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     log.warning("the local worker %s has not reported in after %g s", name, timeout)
+
+
+def provision(authority: ClusterAuthority, data_dir: Path, name: str, cluster: str) -> None:
+    """Give the embedded worker its certificate directly (its key never travels): a new
+    certificate for the key it keeps, or a new key on its first start."""
+    files = IdentityFiles(data_dir)
+    kept = files.load(name)
+    key = kept.key if kept is not None and kept.ca == authority.ca_cert else None
+    key, cert = authority.provision(name, key)
+    files.save(WorkerIdentity(name, key, cert, authority.ca_cert, cluster))
+
+
+def _dialable(host: str) -> str:
+    """A host to dial for a listen host: loopback for "every address" (0.0.0.0, ::)."""
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host
+    return "127.0.0.1" if unspecified else host

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
+from ssl import SSLContext
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -216,13 +217,24 @@ _DOWNLOAD_ERRORS: list[tuple[type[Exception], HTTPStatus]] = [
 class WebServer:
     """HTTP + WebSocket on one port, for one master."""
 
-    def __init__(self, master: Master, access: MasterAccess, web_dir: Path, bind_host: str) -> None:
+    def __init__(
+        self,
+        master: Master,
+        access: MasterAccess,
+        web_dir: Path,
+        bind_host: str,
+        *,
+        secure: bool = False,
+    ) -> None:
+        """``secure``: the port serves HTTPS/WSS (the session cookie is ``Secure``, and only
+        ``https://`` Origins are this server's own)."""
         self.master = master
         self.access = access
         self.metrics = Metrics()
         self.metrics.add(StateCollector(lambda: master_metrics(master, self)))
         self.web_dir = web_dir
         self.bind_host = bind_host
+        self.secure = secure
         self.clients = 0  # open WebSocket log streams
         self.streams: set[ServerConnection] = set()  # ... and their connections
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
@@ -276,9 +288,7 @@ class WebServer:
         if target.kind == "logs" and self.stopping:
             return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the master is restarting\n")
         if target.kind == "logs":
-            if not origin_allowed(
-                headers.get("Origin"), headers.get("Host"), config.allowed_origins
-            ):
+            if not self._same_origin(headers.get("Origin"), headers.get("Host")):
                 return _text(HTTPStatus.FORBIDDEN, "cross-origin WebSocket refused\n")
             if "websocket" not in headers.get("Upgrade", "").lower():
                 return _text(HTTPStatus.UPGRADE_REQUIRED, "this is a WebSocket endpoint\n")
@@ -301,6 +311,17 @@ class WebServer:
         if target.kind == "api_task_log":
             return await self._download(connection, target)
         return _text(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _same_origin(self, origin: str | None, host: str | None) -> bool:
+        """:func:`~master.webroutes.origin_allowed`; on a TLS port, a page of this host served
+        over plain ``http://`` is not this server's (only an Origin the operator allowed)."""
+        allowed = self.master.config.allowed_origins
+        if not origin_allowed(origin, host, allowed):
+            return False
+        if not self.secure or origin is None:
+            return True
+        origin = origin.lower().rstrip("/")
+        return origin.startswith("https://") or origin in (a.lower().rstrip("/") for a in allowed)
 
     def _principal(self, headers: Headers) -> Principal:
         """Who asks: ``Authorization: Bearer TOKEN``, else the browser's session cookie."""
@@ -330,7 +351,7 @@ class WebServer:
         now = self.access.clock()
         if target.kind == "logout":
             self.access.sessions.close(cookie_value(headers.get("Cookie")))
-            return _redirect("/login", cookie=clear_cookie())
+            return _redirect("/login", cookie=clear_cookie(secure=self.secure))
         if target.kind == "session":
             try:
                 who = self.access.authenticate(bearer(headers.get("Authorization")))
@@ -343,7 +364,7 @@ class WebServer:
                 body,
                 "application/json",
                 cache=False,
-                extra=[("Set-Cookie", set_cookie(session))],
+                extra=[("Set-Cookie", set_cookie(session, secure=self.secure))],
             )
         try:
             code, after = login_code(target.query)
@@ -360,7 +381,8 @@ class WebServer:
                 "this login link was used already or has expired: ask for a new one "
                 "(master login-link), or log in with a token at /login\n",
             )
-        return _redirect(after, cookie=set_cookie(self.access.sessions.open(owner, now)))
+        session = self.access.sessions.open(owner, now)
+        return _redirect(after, cookie=set_cookie(session, secure=self.secure))
 
     def _admit(self, connection: ServerConnection) -> Response | None:
         """Count a WebSocket connection against the caps until it closes, or refuse it (503)."""
@@ -586,10 +608,17 @@ async def _closed(connection: ServerConnection) -> None:
 
 @asynccontextmanager
 async def run_web(
-    master: Master, access: MasterAccess, web_dir: Path, host: str, port: int
+    master: Master,
+    access: MasterAccess,
+    web_dir: Path,
+    host: str,
+    port: int,
+    *,
+    ssl: SSLContext | None = None,
 ) -> AsyncIterator[tuple[Server, WebServer]]:
-    """Serve the web view and the WebSocket endpoint on ``host:port`` until exit."""
-    web = WebServer(master, access, web_dir, host)
+    """Serve the web view and the WebSocket endpoint on ``host:port`` until exit (HTTPS and
+    WSS with ``ssl``)."""
+    web = WebServer(master, access, web_dir, host, secure=ssl is not None)
     server = await serve(
         web.handle,
         host,
@@ -606,6 +635,7 @@ async def run_web(
         ping_timeout=20,
         write_limit=64 * 1024,
         server_header="logcast",
+        ssl=ssl,
     )
     try:
         yield server, web

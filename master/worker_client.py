@@ -12,17 +12,19 @@ does not have the task), :class:`WorkerUnavailable` (it cannot be reached, or a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 import grpc
 
+from shared import pki
 from shared.convert import batch_from_pb, info_from_pb, spec_to_pb
 from shared.grpc_options import channel_options
 from shared.model import Batch, TaskInfo, TaskSpec
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import error_from_rpc
+from shared.tls_grpc import Identity, mutual_channel
 
 CALL_TIMEOUT = 60.0  # start and stop wait for Docker (a stop for the task's grace period)
 
@@ -65,10 +67,10 @@ class WorkerClient(Protocol):
 
 
 class WorkerClients(Protocol):
-    """Clients for workers by address (what a worker's heartbeat says it listens on)."""
+    """Clients for workers by name and address (what a worker's heartbeat says)."""
 
-    def get(self, address: str) -> WorkerClient:
-        """The client of the worker at ``address``."""
+    def get(self, address: str, name: str) -> WorkerClient:
+        """The client of worker ``name`` at ``address`` (it must prove it is ``name``)."""
         ...
 
     async def close(self) -> None:
@@ -151,22 +153,32 @@ class GrpcWorkerClient:
 
 
 class GrpcWorkers:
-    """:class:`WorkerClients` over gRPC: one channel per address, created on first use."""
+    """:class:`WorkerClients` over mutual TLS: one channel per worker and address, created on
+    first use. A channel accepts only the certificate of the worker it is for, and presents
+    the master's (``identity()``: asked again for new channels, so a renewal takes effect)."""
 
-    def __init__(self) -> None:
-        self._channels: dict[str, grpc.aio.Channel] = {}
+    def __init__(self, identity: Callable[[], Identity], ca: bytes) -> None:
+        self._identity = identity
+        self._ca = ca
+        self._channels: dict[tuple[str, str], tuple[Identity, grpc.aio.Channel]] = {}
+        self._retired: list[grpc.aio.Channel] = []
 
-    def get(self, address: str) -> GrpcWorkerClient:
+    def get(self, address: str, name: str) -> GrpcWorkerClient:
         """See :meth:`WorkerClients.get`."""
-        channel = self._channels.get(address)
-        if channel is None:
-            channel = self._channels[address] = grpc.aio.insecure_channel(
-                address, options=channel_options()
+        identity = self._identity()
+        known = self._channels.get((address, name))
+        if known is None or known[0] != identity:
+            channel = mutual_channel(
+                address, identity, self._ca, pki.worker_dns(name), channel_options()
             )
-        return GrpcWorkerClient(channel)
+            if known is not None:  # renewed: new calls use the new certificate; calls
+                self._retired.append(known[1])  # under way finish on the old channel
+            known = self._channels[(address, name)] = (identity, channel)
+        return GrpcWorkerClient(known[1])
 
     async def close(self) -> None:
         """See :meth:`WorkerClients.close`."""
-        channels, self._channels = list(self._channels.values()), {}
+        channels = [c for _, c in self._channels.values()] + self._retired
+        self._channels, self._retired = {}, []
         for channel in channels:
             await channel.close()

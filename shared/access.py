@@ -41,6 +41,7 @@ _TOKEN = re.compile(r"lct_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 
 class Role(enum.IntEnum):
+    JOIN = 0  # joins a worker to the master (``master join-token``), nothing else
     VIEWER = 1
     OPERATOR = 2
     ADMIN = 3
@@ -54,7 +55,7 @@ class Role(enum.IntEnum):
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise ValueError(f"unknown role {text!r} (viewer, operator, admin)") from None
+            raise ValueError(f"unknown role {text!r} (viewer, operator, admin, join)") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,13 @@ so it refuses to listen beyond this host unless told to accept the risk."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from typing import TYPE_CHECKING
 
 from shared.errors import ConfigError, InvalidRequest, quoted
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # clients import this module too: no gRPC at run time
     import grpc
@@ -68,21 +71,41 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(address: str, *, insecure_expose: bool, what: str) -> tuple[str, int]:
-    """Parse a listen address; refuse a non-loopback one unless ``insecure_expose``."""
+def check_bind(
+    address: str, *, insecure_expose: bool, what: str, tls: bool = False
+) -> tuple[str, int]:
+    """Parse a listen address; refuse a non-loopback one unless its traffic is protected
+    (``tls``) or ``insecure_expose`` (then say loudly that it is not)."""
     host, port = split_hostport(address)
-    if not is_loopback(host) and not insecure_expose:
-        raise ConfigError(
-            f"refusing to serve {what} on {host}:{port}: logcast has no authentication or TLS "
-            "yet, so anyone who can reach that address could run containers and read logs. "
-            "Listen on 127.0.0.1 (the default), or pass --insecure-expose to accept the risk."
+    if not is_loopback(host) and not tls:
+        if not insecure_expose:
+            raise ConfigError(
+                f"refusing to serve {what} on {host}:{port} without TLS: tokens and logs would "
+                "cross the network readable. Give a certificate (--tls-cert FILE --tls-key "
+                "FILE), or listen on 127.0.0.1 (the default; a reverse proxy can end TLS), or "
+                "pass --insecure-expose on a network you trust."
+            )
+        log.warning(
+            "INSECURE: serving %s on %s:%d in plaintext (--insecure-expose): anyone on the "
+            "network path can read its tokens and logs",
+            what,
+            host,
+            port,
         )
     return host, port
 
 
-def bind_grpc(server: grpc.aio.Server, address: str, what: str) -> int:
-    """``server.add_insecure_port(address)`` with a clear error when the port is taken."""
+def bind_grpc(
+    server: grpc.aio.Server,
+    address: str,
+    what: str,
+    credentials: grpc.ServerCredentials | None = None,
+) -> int:
+    """``server.add_insecure_port(address)`` (or ``add_secure_port`` with ``credentials``),
+    with a clear error when the port is taken."""
     try:
+        if credentials is not None:
+            return server.add_secure_port(address, credentials)
         return server.add_insecure_port(address)
     except RuntimeError as exc:
         raise ConfigError(

@@ -17,6 +17,7 @@ Exit code: 0 when no check failed (warnings and notes allowed), 1 when one did.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -332,14 +333,79 @@ def port_check(name: str, option: str, address: str, error: str, holder: str) ->
     )
 
 
-# ---------------------------------------------------------------- TLS
+# ---------------------------------------------------------------- certificates
+
+DAY: Final = 86400.0
+CERT_WARN_DAYS: Final = 7
+"""Doctor warns when a certificate has fewer days left than this, or than a third of its
+lifetime when that is shorter: a certificate renewed after two thirds of its lifetime (a
+worker's, the master's cluster certificate) is then overdue; one shorter-lived than 21 days
+would otherwise warn all its life."""
+
+UNREADABLE_FIX: Final = (
+    "run doctor as the user that runs serve, or fix the file's ownership and permissions"
+)
 
 
-def tls_check() -> Check:
-    """Certificates' expiry: there are none to check yet (an honest note, not a pass)."""
-    return Check(
-        "tls",
-        Status.NOTE,
-        "no TLS certificates configured (master-worker TLS is not built yet): nothing expires; "
-        "keep every port on loopback or a trusted network",
-    )
+def certificate_check(
+    name: str,
+    what: str,
+    pem: bytes | None,
+    now: float,
+    *,
+    missing: str,
+    soon: str,
+    bad: str,
+    required: bool = False,
+    error: str = "",
+) -> Check:
+    """A certificate's validity at ``now`` (unix seconds).
+
+    ``what``: the certificate's file, as people know it (``/state/ca.crt``,
+    ``--tls-cert /etc/x.pem``); ``pem``: that file's bytes, None when there is no such file
+    (a note saying ``missing``; a failure when the file is ``required``); ``error``: why it
+    could not be read. ``soon``: the fix when few days are left (see :data:`CERT_WARN_DAYS`);
+    ``bad``: the fix when it has expired, is not a certificate, or is required and missing.
+    """
+    from shared import pki  # (cryptography: loaded only when a certificate is checked)
+
+    if error:
+        return Check(name, Status.FAIL, f"{what}: cannot read it ({error})", UNREADABLE_FIX)
+    if pem is None:
+        if required:
+            return Check(name, Status.FAIL, f"{what}: {missing}", bad)
+        return Check(name, Status.NOTE, f"{what}: {missing}")
+    try:
+        issued = pki.describe(pem)
+    except ValueError:  # pki.CertificateError, or a field cryptography cannot read
+        why = "an empty file" if not pem.strip() else "no PEM certificate can be read from it"
+        return Check(name, Status.FAIL, f"{what}: {why}", bad)
+    left = issued.not_after - now
+    if left <= 0:
+        found = f"{what}: expired on {format_time(issued.not_after)} ({_span(-left)} ago)"
+        return Check(name, Status.FAIL, found, bad)
+    if now < issued.not_before:
+        return Check(
+            name,
+            Status.WARN,
+            f"{what}: not valid before {format_time(issued.not_before)}, later than this "
+            "host's clock (behind its issuer's?)",
+            NTP_FIX,
+        )
+    found = f"{what}: valid until {format_time(issued.not_after)} ({_span(left)} left)"
+    if left < min(CERT_WARN_DAYS * DAY, (issued.not_after - issued.not_before) / 3):
+        return Check(name, Status.WARN, found, soon)
+    return Check(name, Status.OK, found)
+
+
+def format_time(t: float) -> str:
+    """Unix seconds for people, in UTC: ``2025-07-01 12:00 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
+
+
+def _span(seconds: float) -> str:
+    """A duration in whole days (``12 days``), else hours, else minutes (rounded down)."""
+    for unit, size in (("day", DAY), ("hour", 3600.0), ("minute", 60.0)):
+        if seconds >= size:
+            return _plural(int(seconds // size), unit)
+    return _plural(int(seconds), "second")

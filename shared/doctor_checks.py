@@ -110,7 +110,42 @@ def _dial(address: str) -> str:
 
 
 def grpc_holder(address: str) -> str:
-    """``"master"`` or ``"worker"`` when a logcast server serves gRPC at ``address``, else ""."""
+    """``"master"`` or ``"worker"`` when a logcast server serves gRPC at ``address``, else "".
+    A port of the master-worker link (mutual TLS) is known by the certificate it shows."""
+    return _health_holder(address) or tls_holder(address)
+
+
+def tls_holder(address: str) -> str:
+    """``"master"`` or ``"worker"`` when the TLS server at ``address`` shows a certificate of
+    a logcast master or worker (its common name), else "". Only its certificate is read (TLS
+    1.3 shows it before asking for the client's); nothing is verified or trusted."""
+    import ssl
+
+    from shared import pki
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # who it says it is, no more
+    context.set_alpn_protocols(["h2"])  # as gRPC clients ask
+    host, port = split_hostport(_dial(address))
+    try:
+        with (
+            socket.create_connection((host, port), timeout=PROBE_TIMEOUT) as sock,
+            context.wrap_socket(sock) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except OSError:  # refused, silent, or not TLS (ssl.SSLError is an OSError)
+        return ""
+    try:
+        name = pki.describe(ssl.DER_cert_to_PEM_cert(der or b"").encode()).common_name
+    except ValueError:
+        return ""
+    if name == pki.MASTER_CN:
+        return "master"
+    return "worker" if name.startswith(pki.WORKER_PREFIX) else ""
+
+
+def _health_holder(address: str) -> str:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 

@@ -2,12 +2,13 @@
 
 A browser never holds a token: it logs in once, with a single-use login code (the link
 ``master serve`` prints: ``/login?code=...``, valid ``CODE_TTL`` seconds) or with a token typed
-into the login page, and then carries a session cookie (HttpOnly, SameSite=Strict). The cookie
-is ``<token id>.<expiry>.<nonce>.<HMAC-SHA256>``, signed with the master's session key (kept in
-its state directory), so a session survives a master restart (the page reconnects by itself)
-and the master stores nothing per browser. It stands for its token: a revoked or expired
-token ends its sessions at once (the caller checks the token on every use). Logging out
-forgets the cookie's nonce for the rest of the master's life, and the browser drops it.
+into the login page, and then carries a session cookie (HttpOnly, SameSite=Strict; Secure
+when the master serves HTTPS). The cookie is ``<token id>.<expiry>.<nonce>.<HMAC-SHA256>``,
+signed with the master's session key (kept in its state directory), so a session survives a
+master restart (the page reconnects by itself) and the master stores nothing per browser. It
+stands for its token: a revoked or expired token ends its sessions at once (the caller checks
+the token on every use). Logging out forgets the cookie's nonce for the rest of the master's
+life, and the browser drops it.
 """
 
 from __future__ import annotations
@@ -100,12 +101,15 @@ def cookie_value(header: str | None, name: str = COOKIE) -> str | None:
 
 
 def set_cookie(session_id: str, *, secure: bool = False, max_age: float = SESSION_TTL) -> str:
-    """The ``Set-Cookie`` value of a new session."""
+    """The ``Set-Cookie`` value of a new session (``secure``: served over HTTPS, so the
+    browser sends it back over HTTPS only)."""
     flags = "; Secure" if secure else ""
     return (
         f"{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={int(max_age)}{flags}"
     )
 
 
-def clear_cookie() -> str:
-    return f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+def clear_cookie(*, secure: bool = False) -> str:
+    """The ``Set-Cookie`` value that makes the browser drop its session cookie."""
+    flags = "; Secure" if secure else ""
+    return f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{flags}"

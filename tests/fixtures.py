@@ -17,19 +17,19 @@ from typing import Any
 
 import docker
 import docker.errors
-import grpc
 import pytest
 import pytest_asyncio
 
 from shared.convert import batch_from_pb, info_from_pb
-from shared.grpc_options import channel_options
 from shared.model import TaskInfo
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.cluster import provision, worker_channel
 from tests.comparator import Received
 from tests.dockerproxy import DockerProxy
 from worker.config import WorkerConfig
 from worker.docker_containers import LABEL_WORKER
+from worker.identity import IdentityFiles
 from worker.running import RunningWorker, run_worker
 
 TEST_IMAGE = "logcast/busybox:test"
@@ -98,6 +98,9 @@ def worker_factory(docker_engine, docker_proxy, tmp_path_factory) -> Callable[..
             data_dir=data,
         )
         config = dataclasses.replace(config, **overrides)
+        assert config.data_dir is not None
+        if not config.master and IdentityFiles(config.data_dir).load(config.name) is None:
+            provision(config.data_dir, config.name)  # tests call it as its master would
         try:
             async with run_worker(config) as running:
                 yield running
@@ -115,7 +118,7 @@ async def worker(worker_factory) -> AsyncIterator[RunningWorker]:
 
 @pytest_asyncio.fixture
 async def stub(worker) -> AsyncIterator[pb_grpc.WorkerStub]:
-    async with grpc.aio.insecure_channel(worker.address, options=channel_options()) as channel:
+    async with worker_channel(worker.address, worker.config.name) as channel:
         yield pb_grpc.WorkerStub(channel)
 
 
@@ -154,7 +157,9 @@ def master_factory(worker_factory) -> Callable[..., Any]:
 
     @contextlib.asynccontextmanager
     async def make(workers: int = 1, **overrides: Any) -> AsyncIterator[tuple[Any, list]]:
-        config = MasterConfig(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0")
+        config = MasterConfig(
+            grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0", cluster_listen="127.0.0.1:0"
+        )
         config = dataclasses.replace(config, **overrides)
         async with run_master(config) as running, contextlib.AsyncExitStack() as stack:
             started = [

@@ -66,10 +66,20 @@ class Proc:
         self.kill(signal.SIGTERM)
 
 
+def cluster_port(tmp: Path, port: int) -> int:
+    """The cluster port of the master with gRPC port ``port`` in ``tmp``: kept, so a master
+    started again there is where its workers (their certificates name it) look for it."""
+    path = tmp / f"cluster-port-{port}"
+    if not path.exists():
+        path.write_text(str(free_port()))
+    return int(path.read_text())
+
+
 def start_master(tmp: Path, port: int, *extra: str) -> Proc:
     seed(tmp / "state")  # the session's owner credential: the test's clients find it
+    cluster = [] if "--cluster" in extra else ["--cluster", f"127.0.0.1:{cluster_port(tmp, port)}"]
     proc = Proc(
-        [MASTER, "serve", "--grpc", f"127.0.0.1:{port}", "--http", "127.0.0.1:0", *extra],
+        [MASTER, "serve", "--grpc", f"127.0.0.1:{port}", "--http", "127.0.0.1:0", *cluster, *extra],
         tmp / f"master-{port}.log",
         env={"LOGCAST_STATE_DIR": str(tmp / "state")},
     )

@@ -71,13 +71,26 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--master",
         default=os.environ.get("LOGCAST_MASTER", ""),
-        help="master to register with, HOST:PORT (default: $LOGCAST_MASTER; none: standalone)",
+        help="the master's gRPC address HOST:PORT, to join it (default: $LOGCAST_MASTER)",
+    )
+    p.add_argument(
+        "--join-token",
+        default="",
+        help="token from `master join-token`, used once to get this worker's certificate "
+        "(default: $LOGCAST_JOIN_TOKEN; prefer the variable: flags show in ps)",
     )
     p.add_argument(
         "--token",
         default="",
-        help="admin token of the master, sent with heartbeats (default: $LOGCAST_TOKEN, else "
-        "the owner's credential in the state directory; prefer the variable: flags show in ps)",
+        help="else an admin token of the master to join with (default: $LOGCAST_TOKEN, else "
+        "the owner's credential in the state directory: a worker on the master's host)",
+    )
+    p.add_argument(
+        "--tls-ca",
+        default="",
+        metavar="FILE",
+        help="CA certificate(s) that check the master's gRPC port when it serves TLS "
+        "(default: the system's)",
     )
     p.add_argument("--listen", default=defaults.listen, help="gRPC listen address")
     p.add_argument(
@@ -185,7 +198,8 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--insecure-expose",
         action="store_true",
-        help="allow a non-loopback listen address (no auth, no TLS: trusted networks only)",
+        help="allow a non-loopback --metrics address (plaintext HTTP; the gRPC port is always "
+        "mutual TLS and may listen anywhere)",
     )
     add_task_limit_options(p, defaults.task_limits)
     add_log_options(p)
@@ -283,6 +297,8 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         advertise=args.advertise,
         master=args.master,
         token=args.token,
+        join_token=args.join_token,
+        tls_ca=args.tls_ca,
         docker_host=args.docker_host,
         limits=HubLimits(
             history=args.history, max_lag_lines=args.queue_lines, max_lag_bytes=args.queue_bytes
@@ -364,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``worker`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # (see master.cli.main)
     rest = argv[argv.index(args.command) + 1 :]
     try:
         resolved = settings(args.command, rest)

@@ -40,7 +40,10 @@ class WorkerConfig:
     flow_metrics: bool = True
     advertise: str = ""  # address the master dials; "" = the listen address (with its real port)
     master: str = ""  # master to register with; "" = serve on its own
-    token: str = ""  # sent to the master ("": $LOGCAST_TOKEN or this user's admin.token)
+    # joining the master (once: the certificate is kept in the data directory, and renewed)
+    join_token: str = ""  # from `master join-token` (it pins the master's CA)
+    token: str = ""  # else an admin token ("": $LOGCAST_TOKEN or this user's admin.token)
+    tls_ca: str = ""  # CA file that checks the master's client port, when it serves TLS
     docker_host: str = field(
         default_factory=lambda: os.environ.get("DOCKER_HOST", DEFAULT_DOCKER_HOST)
     )
@@ -51,7 +54,7 @@ class WorkerConfig:
     keep_containers: bool = False  # keep finished containers (for `docker logs`, debugging)
     drain: bool = False  # on SIGTERM: take no new task, wait for the running ones to end
     heartbeat_interval: float = 1.0
-    insecure_expose: bool = False  # allow a non-loopback listen address
+    insecure_expose: bool = False  # allow a non-loopback metrics address (plaintext)
     data_dir: Path | None = None  # the store; None: <state dir>/workers/<name>
     store: bool = True  # False: memory only (the first round's behaviour; for measurements)
     retention_age: float = 7 * 86400.0  # finished tasks' logs older than this are removed

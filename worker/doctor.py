@@ -4,29 +4,33 @@ well on this host, and how to fix it.
 Checks: Docker answers at ``--docker-host`` (and its version), the inotify limits dockerd
 follows logs with, the data directory (``--data-dir``: writable, room), the ports
 (``--listen``, ``--metrics``), the clock skew the master (``--master``) measured for this
-worker (``--name``), and TLS certificates (none yet). The verdicts and the report come from
-:mod:`shared.doctor`; this module gathers the facts.
+worker (``--name``), and the expiry of the worker's certificate from its master (kept in the
+data directory). The verdicts and the report come from :mod:`shared.doctor`; this module
+gathers the facts.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared.doctor import (
     Check,
+    certificate_check,
     docker_check,
     exit_code,
     format_report,
     registration_check,
     report_json,
-    tls_check,
 )
 from shared.doctor_checks import ask_master, check_directory, check_port
 from shared.paths import default_state_dir, worker_data_dir
 from worker.config import WorkerConfig
 from worker.hostcheck import inotify_checks, read_inotify_limit, read_inotify_watches
+from worker.identity import IdentityFiles
 
 DOCKER_TIMEOUT = 5  # seconds Docker has to answer
 
@@ -71,8 +75,37 @@ def worker_checks(config: WorkerConfig) -> list[Check]:
         )
     workers, error = ask_master(config.master) if config.master else (None, "")
     checks.append(registration_check(config.master, config.name, workers, error))
-    checks.append(tls_check())
+    checks.append(check_certificate(data_dir, config.name, time.time()))
     return checks
+
+
+def check_certificate(data_dir: Path, name: str, now: float) -> Check:
+    """The certificate worker ``name`` got from its master (``DATA_DIR/identity/cert.pem``):
+    how long it is valid."""
+    identity = IdentityFiles(data_dir).dir
+    path = identity / "cert.pem"
+    pem: bytes | None
+    try:
+        pem, error = path.read_bytes(), ""
+    except (FileNotFoundError, NotADirectoryError):  # a file in the path: the data-dir check fails
+        pem, error = None, ""
+    except OSError as exc:
+        pem, error = None, exc.strerror or str(exc)
+    return certificate_check(
+        "worker-cert",
+        str(path),
+        pem,
+        now,
+        missing="not joined yet: start it with --master HOST:PORT --join-token TOKEN (from "
+        "`master join-token`)",
+        soon="it renews itself after two thirds of its lifetime, so renewing has failed: check "
+        "that the worker runs and reaches its master's cluster port (its log says why: "
+        '"could not renew")',
+        bad=f"the worker cannot use it: remove {identity} and start the worker with --master "
+        f"HOST:PORT --join-token TOKEN, a token from `master join-token --replace {name}` (the "
+        "name stays bound to its old key otherwise)",
+        error=error,
+    )
 
 
 def run_doctor(config: WorkerConfig, *, as_json: bool = False) -> int:

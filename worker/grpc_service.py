@@ -1,4 +1,6 @@
-"""Adapter: the worker's gRPC service. Thin: every call goes to the executor or the manager."""
+"""Adapter: the worker's gRPC service. Thin: every call goes to the executor or the manager.
+Mutual TLS lets in only certificates of the master's CA; each call then checks that it is the
+master's (:func:`shared.tls_grpc.require_master`): a worker serves its master only."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
+from shared.tls_grpc import require_master
 from worker.executor import TaskExecutor
 from worker.manager import LogStreamManager
 
@@ -36,16 +39,19 @@ class WorkerService(pb_grpc.WorkerServicer):
     async def StartTask(
         self, request: pb.StartTaskRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskInfo:
+        require_master(context, "starting a task")
         return info_to_pb(await self.executor.start(spec_from_pb(request.spec)))
 
     @maps_errors
     async def StopTask(self, request: pb.TaskRef, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        require_master(context, "stopping a task")
         return info_to_pb(await self.executor.stop(request.task_id))
 
     @maps_errors
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.TaskList:
+        require_master(context, "listing tasks")
         if request.HasField("since_version"):
             infos, version = self.executor.changes(request.since_version, request.limit or 500)
             return pb.TaskList(tasks=[info_to_pb(i) for i in infos], version=version)
@@ -61,6 +67,7 @@ class WorkerService(pb_grpc.WorkerServicer):
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.LogBatch]:
         """History, then live lines, then the end. The first message is an empty ack."""
+        require_master(context, "reading a log")
         subscription = await self.manager.subscribe(
             request.task_id,
             tail=request.tail if request.HasField("tail") else None,
@@ -84,6 +91,7 @@ class WorkerService(pb_grpc.WorkerServicer):
         self, request: pb.ReadLogsRequest, context: grpc.aio.ServicerContext
     ) -> pb.LogBatch:
         """A slice of the stored log (for a master's relay): one message, at most ~1 MiB."""
+        require_master(context, "reading a log")
         if request.before_seq and request.before_seq <= request.after_seq:
             raise InvalidRequest("before_seq must be greater than after_seq")
         batch = await self.manager.read(

@@ -11,43 +11,57 @@ import time
 
 import grpc
 
+from shared import pki
 from shared.aio import wait_set
 from shared.convert import info_to_pb
+from shared.errors import ConfigError
 from shared.grpc_options import channel_options
 from shared.model import summary
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from shared.tls_grpc import mutual_channel
 from worker.executor import TaskExecutor
+from worker.identity import IdentityHolder, WorkerIdentity, renew
 
 log = logging.getLogger(__name__)
 
 CHANGES_PER_HEARTBEAT = 300
-_REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+_REFUSED = (
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.INVALID_ARGUMENT,
+)
+
+
+def _when(identity: IdentityHolder) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(identity.current.issued().not_after))
 
 
 class Heartbeat:
-    """Reports to the master every ``interval`` seconds, and at once after a task changes."""
+    """Reports to the master every ``interval`` seconds, and at once after a task changes;
+    renews the worker's certificate when two thirds of its lifetime have passed."""
 
     def __init__(
         self,
-        master: str,
-        name: str,
+        identity: IdentityHolder,
         address: str,
         executor: TaskExecutor,
         interval: float,
-        token: str = "",
     ) -> None:
-        """``token``: the credential sent with every heartbeat (an admin token of the master,
-        until workers join with certificates)."""
-        self.master = master
-        self._metadata = (("authorization", f"Bearer {token}"),)
-        self.name = name
+        """``identity``: the worker's certificate and its master's cluster address."""
+        self.identity = identity
+        self.name = identity.current.name
         self.address = address
         self.executor = executor
         self.interval = interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.synced = 0  # the master has our catalog up to this version
+        self._connected: bool | None = None
+
+    @property
+    def master(self) -> str:
+        return self.identity.current.master
 
     def poke(self) -> None:
         """Report now (a task changed)."""
@@ -65,47 +79,59 @@ class Heartbeat:
                 await self._task
 
     async def _run(self) -> None:
-        connected = None
-        async with grpc.aio.insecure_channel(self.master, options=channel_options()) as channel:
-            stub = pb_grpc.MasterStub(channel)
-            while True:
-                self._wake.clear()
-                request = self._request()
-                delay = self.interval
-                try:
-                    reply = await stub.Heartbeat(
-                        request, timeout=max(2.0, self.interval * 3), metadata=self._metadata
+        while True:  # one channel per certificate: a renewal opens a new one
+            identity = self.identity.current
+            async with mutual_channel(
+                identity.master, identity.pair, identity.ca, pki.MASTER_DNS, channel_options()
+            ) as channel:
+                stub = pb_grpc.ClusterStub(channel)
+                while self.identity.current is identity:
+                    if pki.renew_due(identity.issued(), time.time()):
+                        await self._renew(identity, channel)
+                        if self.identity.current is not identity:
+                            break
+                    self._wake.clear()
+                    delay = await self._beat(stub)
+                    if delay > 0:
+                        await wait_set(self._wake, delay)
+
+    async def _renew(self, identity: WorkerIdentity, channel: grpc.aio.Channel) -> None:
+        try:
+            self.identity.update(await renew(identity, channel))
+            log.info("renewed this worker's certificate (valid until %s)", _when(self.identity))
+        except (grpc.aio.AioRpcError, ConfigError) as exc:
+            details = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
+            log.warning("could not renew this worker's certificate: %s; retrying", details)
+
+    async def _beat(self, stub: pb_grpc.ClusterStub) -> float:
+        """One heartbeat; the seconds until the next."""
+        request = self._request()
+        delay = self.interval
+        try:
+            reply = await stub.Heartbeat(request, timeout=max(2.0, self.interval * 3))
+            if reply.interval > 0:
+                delay = min(self.interval, reply.interval)
+            self.synced = reply.synced_version
+            if request.more and self.synced == request.catalog_version:
+                delay = 0  # more changes to send: at once
+            if self._connected is not True:
+                log.info("registered with master %s as %s", self.master, self.name)
+                self._connected = True
+        except grpc.aio.AioRpcError as err:
+            if self._connected is not False:
+                if err.code() in _REFUSED:
+                    log.error(
+                        "master %s refuses this worker: %s; retrying", self.master, err.details()
                     )
-                    if reply.interval > 0:
-                        delay = min(self.interval, reply.interval)
-                    self.synced = reply.synced_version
-                    if request.more and self.synced == request.catalog_version:
-                        delay = 0  # more changes to send: at once
-                    if connected is not True:
-                        log.info("registered with master %s as %s", self.master, self.name)
-                        connected = True
-                except grpc.aio.AioRpcError as err:
-                    if connected is not False:
-                        if err.code() is grpc.StatusCode.INVALID_ARGUMENT:
-                            log.error(
-                                "master %s refuses this worker's heartbeat: %s; retrying",
-                                self.master,
-                                err.details(),
-                            )
-                        elif err.code() in _REFUSED:
-                            log.error(
-                                "master %s refuses this worker: %s (its admin token: --token or "
-                                "LOGCAST_TOKEN); retrying",
-                                self.master,
-                                err.details(),
-                            )
-                        else:
-                            log.warning(
-                                "master %s unreachable (%s); retrying", self.master, err.code()
-                            )
-                        connected = False
-                if delay > 0:
-                    await wait_set(self._wake, delay)
+                else:
+                    log.warning(
+                        "master %s unreachable (%s: %s); retrying",
+                        self.master,
+                        err.code().name,
+                        err.details(),
+                    )
+                self._connected = False
+        return delay
 
     def _request(self) -> pb.HeartbeatRequest:
         executor = self.executor

@@ -6,10 +6,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
-from shared.addresses import bind_grpc, check_bind, join_hostport
+from shared import pki
+from shared.addresses import bind_grpc, check_bind, join_hostport, split_hostport
 from shared.credentials import find_token
 from shared.errors import ConfigError
 from shared.flowstats import FlowStats
@@ -18,6 +20,7 @@ from shared.health import WORKER_SERVICE, Health
 from shared.metrics import Metrics, StateCollector
 from shared.paths import default_state_dir, worker_data_dir
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from shared.tls_grpc import mutual_server_credentials
 from worker.config import WorkerConfig
 from worker.docker_containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
@@ -25,6 +28,7 @@ from worker.executor import TaskExecutor
 from worker.grpc_service import WorkerService
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
+from worker.identity import IdentityFiles, IdentityHolder, WorkerIdentity, join
 from worker.instance import instance_id
 from worker.manager import LogStreamManager
 from worker.metrics import worker_metrics
@@ -62,8 +66,9 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     engine answers. Tasks in the store's data directory are known again; containers left
     running by a previous run of this worker (this data directory's instance id) are adopted.
     """
-    host, _ = check_bind(config.listen, insecure_expose=config.insecure_expose, what="the worker")
+    host, _ = split_hostport(config.listen)  # any address: only its master's certificate gets in
     data_dir = config.data_dir or worker_data_dir(default_state_dir(), config.name)
+    identity = IdentityHolder(await _identity(config, data_dir), IdentityFiles(data_dir))
     store = LogStore(data_dir, task_max_bytes=config.task_max_bytes)
     try:
         store.open()
@@ -113,7 +118,8 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         await runtime.ping()
         pb_grpc.add_WorkerServicer_to_server(service, server)
         health = Health(server, (WORKER_SERVICE,))
-        port = bind_grpc(server, config.listen, "the worker")
+        credentials = mutual_server_credentials(identity.pair, identity.current.ca)
+        port = bind_grpc(server, config.listen, "the worker", credentials)
         await server.start()
         await health.serving()
         address = config.advertise or join_hostport(host, port)
@@ -123,14 +129,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         if config.store:
             retention.start()
         if config.master:
-            heartbeat = Heartbeat(
-                config.master,
-                config.name,
-                address,
-                executor,
-                config.heartbeat_interval,
-                token=config.token or find_token(),
-            )
+            heartbeat = Heartbeat(identity, address, executor, config.heartbeat_interval)
             executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
             heartbeat.start()
         collector = StateCollector(lambda: worker_metrics(executor, manager, used))
@@ -192,3 +191,25 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
         await store.close()
         await logs.close()
         await runtime.close()
+
+
+async def _identity(config: WorkerConfig, data_dir: Path) -> WorkerIdentity:
+    """The worker's certificate: the one it keeps, else one got by joining its master."""
+    files = IdentityFiles(data_dir)
+    kept = files.load(config.name)
+    if kept is not None and config.join_token.startswith(pki.JOIN_PREFIX):
+        pin, _ = pki.parse_join_token(config.join_token)
+        if pki.fingerprint(kept.ca) != pin:
+            log.info("the join token names another master's CA: joining it")
+            kept = None
+    if kept is not None:
+        return kept
+    if not config.master:
+        raise ConfigError(
+            f"worker {config.name} has no certificate from a master (in {files.dir}): a worker "
+            "serves its master only; start it with --master HOST:PORT --join-token TOKEN"
+        )
+    token = config.join_token or config.token or find_token()
+    identity = await join(config.master, config.name, token, config.tls_ca)
+    files.save(identity)
+    return identity

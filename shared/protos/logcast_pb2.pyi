@@ -333,7 +333,7 @@ class TokenInfo(_message.Message):
     def __init__(self, token_id: _Optional[str] = ..., user: _Optional[str] = ..., role: _Optional[str] = ..., created_at: _Optional[float] = ..., expires_at: _Optional[float] = ..., revoked_at: _Optional[float] = ..., state: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CreateTokenRequest(_message.Message):
-    __slots__ = ("role", "user", "expires_in", "task_ids", "labels")
+    __slots__ = ("role", "user", "expires_in", "task_ids", "labels", "replace_worker")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -346,20 +346,24 @@ class CreateTokenRequest(_message.Message):
     EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
     TASK_IDS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_WORKER_FIELD_NUMBER: _ClassVar[int]
     role: str
     user: str
     expires_in: float
     task_ids: _containers.RepeatedScalarFieldContainer[str]
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, role: _Optional[str] = ..., user: _Optional[str] = ..., expires_in: _Optional[float] = ..., task_ids: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    replace_worker: str
+    def __init__(self, role: _Optional[str] = ..., user: _Optional[str] = ..., expires_in: _Optional[float] = ..., task_ids: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., replace_worker: _Optional[str] = ...) -> None: ...
 
 class CreatedToken(_message.Message):
-    __slots__ = ("info", "token")
+    __slots__ = ("info", "token", "join_token")
     INFO_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    JOIN_TOKEN_FIELD_NUMBER: _ClassVar[int]
     info: TokenInfo
     token: str
-    def __init__(self, info: _Optional[_Union[TokenInfo, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+    join_token: str
+    def __init__(self, info: _Optional[_Union[TokenInfo, _Mapping]] = ..., token: _Optional[str] = ..., join_token: _Optional[str] = ...) -> None: ...
 
 class ListTokensRequest(_message.Message):
     __slots__ = ()
@@ -416,6 +420,30 @@ class HeartbeatResponse(_message.Message):
     interval: float
     synced_version: int
     def __init__(self, interval: _Optional[float] = ..., synced_version: _Optional[int] = ...) -> None: ...
+
+class JoinRequest(_message.Message):
+    __slots__ = ("name", "csr")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CSR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    csr: bytes
+    def __init__(self, name: _Optional[str] = ..., csr: _Optional[bytes] = ...) -> None: ...
+
+class JoinReply(_message.Message):
+    __slots__ = ("certificate", "ca", "cluster_port")
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    CA_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_PORT_FIELD_NUMBER: _ClassVar[int]
+    certificate: bytes
+    ca: bytes
+    cluster_port: int
+    def __init__(self, certificate: _Optional[bytes] = ..., ca: _Optional[bytes] = ..., cluster_port: _Optional[int] = ...) -> None: ...
+
+class RenewRequest(_message.Message):
+    __slots__ = ("csr",)
+    CSR_FIELD_NUMBER: _ClassVar[int]
+    csr: bytes
+    def __init__(self, csr: _Optional[bytes] = ...) -> None: ...
 
 class RunTaskRequest(_message.Message):
     __slots__ = ("spec",)

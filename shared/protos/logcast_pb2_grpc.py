@@ -282,10 +282,10 @@ class MasterStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Heartbeat = channel.unary_unary(
-                '/logcast.v1.Master/Heartbeat',
-                request_serializer=shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.SerializeToString,
-                response_deserializer=shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.FromString,
+        self.Join = channel.unary_unary(
+                '/logcast.v1.Master/Join',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.JoinRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.JoinReply.FromString,
                 _registered_method=True)
         self.RunTask = channel.unary_unary(
                 '/logcast.v1.Master/RunTask',
@@ -343,7 +343,7 @@ class MasterServicer:
     """The master tracks workers and tasks and relays logs to every client.
     """
 
-    def Heartbeat(self, request, context):
+    def Join(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -413,10 +413,10 @@ class MasterServicer:
 
 def add_MasterServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Heartbeat': grpc.unary_unary_rpc_method_handler(
-                    servicer.Heartbeat,
-                    request_deserializer=shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.FromString,
-                    response_serializer=shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.SerializeToString,
+            'Join': grpc.unary_unary_rpc_method_handler(
+                    servicer.Join,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.JoinRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.JoinReply.SerializeToString,
             ),
             'RunTask': grpc.unary_unary_rpc_method_handler(
                     servicer.RunTask,
@@ -481,7 +481,7 @@ class Master:
     """
 
     @staticmethod
-    def Heartbeat(request,
+    def Join(request,
             target,
             options=(),
             channel_credentials=None,
@@ -494,9 +494,9 @@ class Master:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/logcast.v1.Master/Heartbeat',
-            shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.SerializeToString,
-            shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.FromString,
+            '/logcast.v1.Master/Join',
+            shared_dot_protos_dot_logcast__pb2.JoinRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.JoinReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -767,6 +767,124 @@ class Master:
             '/logcast.v1.Master/CreateLoginCode',
             shared_dot_protos_dot_logcast__pb2.CreateLoginCodeRequest.SerializeToString,
             shared_dot_protos_dot_logcast__pb2.LoginCode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClusterStub:
+    """The master's port for its workers: mutual TLS with certificates of the master's CA only.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Heartbeat = channel.unary_unary(
+                '/logcast.v1.Cluster/Heartbeat',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
+        self.Renew = channel.unary_unary(
+                '/logcast.v1.Cluster/Renew',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.RenewRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.JoinReply.FromString,
+                _registered_method=True)
+
+
+class ClusterServicer:
+    """The master's port for its workers: mutual TLS with certificates of the master's CA only.
+    """
+
+    def Heartbeat(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Renew(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClusterServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Heartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.Heartbeat,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'Renew': grpc.unary_unary_rpc_method_handler(
+                    servicer.Renew,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.RenewRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.JoinReply.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'logcast.v1.Cluster', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('logcast.v1.Cluster', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Cluster:
+    """The master's port for its workers: mutual TLS with certificates of the master's CA only.
+    """
+
+    @staticmethod
+    def Heartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Cluster/Heartbeat',
+            shared_dot_protos_dot_logcast__pb2.HeartbeatRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Renew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logcast.v1.Cluster/Renew',
+            shared_dot_protos_dot_logcast__pb2.RenewRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.JoinReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -137,7 +137,7 @@ class FakeWorkers:
     workers: dict[str, FakeWorker] = field(default_factory=dict)
     closed: bool = False
 
-    def get(self, address: str) -> FakeWorker:
+    def get(self, address: str, name: str = "") -> FakeWorker:
         return self.workers.setdefault(address, FakeWorker())
 
     async def close(self) -> None:

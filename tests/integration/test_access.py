@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import stat
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -21,12 +23,13 @@ import websockets
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from shared.grpc_options import channel_options
+from shared import pki
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.access import owner_token
 from tests.fixtures import TEST_IMAGE
 from tests.procs import MASTER, free_port, start_master
+from worker.identity import JoinRefused, join
 
 pytestmark = pytest.mark.docker
 
@@ -185,27 +188,89 @@ def test_http_and_websocket_need_a_token_or_a_session_and_keep_the_origin_check(
     assert http(base, "/api/tasks", cookie)[0] == 401
 
 
-def test_a_process_without_the_owners_credential_cannot_register_as_a_worker(master):
-    """The attack of the issue: a fake Heartbeat to take the next task (and its secrets)."""
+def test_a_process_without_a_certificate_cannot_register_or_command_a_worker(master, tmp_path):
+    """The attack of the issue: a fake worker takes the next task (and its secrets). Workers
+    report on the cluster port, mutual TLS with the master's CA: no certificate, another CA's
+    certificate, or plaintext get nowhere; joining needs a join (or admin) token; a joined
+    worker cannot speak for another; and a worker takes calls from its master only."""
+    log = master.log.read_text()
+    cluster = log.split("workers report to ", 1)[1].split(" ", 1)[0]
+    ca = (tmp_path / "state" / "ca.crt").read_bytes()
+    local = json.loads(cli(master.address, "workers", "--json").stdout)[0]
+    heartbeat = pb.HeartbeatRequest(name="evil", address="127.0.0.1:1")
 
-    async def fake_heartbeat(token: str | None) -> grpc.StatusCode:
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        async with grpc.aio.insecure_channel(master.address, options=channel_options()) as ch:
-            try:
-                await pb_grpc.MasterStub(ch).Heartbeat(
-                    pb.HeartbeatRequest(name="evil", address="127.0.0.1:1"),
-                    metadata=metadata,
-                    timeout=10,
-                )
-            except grpc.aio.AioRpcError as err:
-                return err.code()
+    async def call(make: Callable[[], grpc.aio.Channel], worker: bool = False) -> grpc.StatusCode:
+        try:
+            async with make() as channel:
+                if worker:
+                    await pb_grpc.WorkerStub(channel).ListTasks(pb.ListTasksRequest(), timeout=10)
+                else:
+                    await pb_grpc.ClusterStub(channel).Heartbeat(heartbeat, timeout=10)
+        except grpc.aio.AioRpcError as err:
+            return err.code()
         return grpc.StatusCode.OK
 
-    assert asyncio.run(fake_heartbeat(None)) is grpc.StatusCode.UNAUTHENTICATED
-    operator = cli(master.address, "token", "create", "--role", "operator").stdout.strip()
-    assert asyncio.run(fake_heartbeat(operator)) is grpc.StatusCode.PERMISSION_DENIED
+    def tls(key: bytes | None = None, cert: bytes | None = None) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(ca, key, cert)
+
+    def channel(
+        address: str, credentials: grpc.ChannelCredentials, dns: str
+    ) -> Callable[[], grpc.aio.Channel]:
+        options = [("grpc.ssl_target_name_override", dns)]
+        return lambda: grpc.aio.secure_channel(address, credentials, options=options)
+
+    # no certificate, plaintext, a certificate from another CA: the handshake fails
+    unavailable = grpc.StatusCode.UNAVAILABLE
+    assert asyncio.run(call(channel(cluster, tls(), pki.MASTER_DNS))) is unavailable
+    assert asyncio.run(call(lambda: grpc.aio.insecure_channel(cluster))) is unavailable
+    other_key, other_ca = pki.new_ca("another CA")
+    key = pki.new_key()
+    forged = pki.issue(
+        other_key, other_ca, key, pki.worker_cn("evil"), pki.worker_dns("evil"), 3600
+    )
+    assert asyncio.run(call(channel(cluster, tls(key, forged), pki.MASTER_DNS))) is unavailable
+    # joining needs a join token (or an admin's): no token, or a viewer's or operator's, fail
+    assert "no token" in join_refusal(master.address, "evil", "")
+    for role in ("viewer", "operator"):
+        token = cli(master.address, "token", "create", "--role", role).stdout.strip()
+        assert "needs a join token" in join_refusal(master.address, "evil", token)
+    # a joined worker cannot report as another, nor join under a name already joined
+    join_token = cli(master.address, "join-token").stdout.strip()
+    identity = asyncio.run(join(master.address, "evil", join_token))
+    assert pki.fingerprint(identity.ca) == pki.fingerprint(ca)  # the pinned CA
+    evil = channel(cluster, tls(identity.key, identity.cert), pki.MASTER_DNS)
+    heartbeat = pb.HeartbeatRequest(name=local["name"], address="127.0.0.1:1")
+    assert asyncio.run(call(evil)) is grpc.StatusCode.PERMISSION_DENIED
+    assert "joined before with another key" in join_refusal(
+        master.address, local["name"], join_token
+    )
+    # a worker takes calls from its master only: not from another worker, nor without one
+    to_local = channel(
+        local["address"], tls(identity.key, identity.cert), pki.worker_dns(local["name"])
+    )
+    assert asyncio.run(call(to_local, worker=True)) is grpc.StatusCode.PERMISSION_DENIED
+    no_cert = channel(local["address"], tls(), pki.worker_dns(local["name"]))
+    assert asyncio.run(call(no_cert, worker=True)) is unavailable
     workers = cli(master.address, "workers", "--json").stdout
     assert "evil" not in workers
+
+
+def join_refusal(master: str, name: str, token: str) -> str:
+    """Why the master refuses to join worker ``name`` with ``token`` ("": none at all)."""
+    if token:
+        with pytest.raises(JoinRefused) as refused:
+            asyncio.run(join(master, name, token))
+        return str(refused.value)
+
+    async def bare() -> str:
+        csr = pki.signing_request(pki.new_key(), pki.worker_cn(name))
+        async with grpc.aio.insecure_channel(master) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await pb_grpc.MasterStub(channel).Join(pb.JoinRequest(name=name, csr=csr))
+        assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        return err.value.details() or ""
+
+    return asyncio.run(bare())
 
 
 def test_the_owners_credential_is_private(tmp_path, master):

@@ -64,7 +64,11 @@ def test_the_file_then_the_environment_then_the_flags(tmp_path):
     assert rows["grpc"] == [f"127.0.0.1:{grpc_env}", "env", "LOGCAST_GRPC"]
 
     # the server does what `master config` said
-    proc = Proc([MASTER, "serve", "--log-format", "text"], tmp_path / "master.log", env=env)
+    proc = Proc(
+        [MASTER, "serve", "--log-format", "text", "--cluster", "127.0.0.1:0"],
+        tmp_path / "master.log",
+        env=env,
+    )
     try:
         assert proc.wait_listening() == f"127.0.0.1:{grpc_env}"  # the variable beat the file
         with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=10) as resp:
@@ -106,7 +110,17 @@ def test_sighup_reloads_the_log_level_and_format_and_says_what_waits_for_a_resta
     env = {"LOGCAST_STATE_DIR": str(state)}
     port = free_port()
     proc = Proc(
-        [MASTER, "serve", "--local-worker", "--grpc", f"127.0.0.1:{port}", "--http", "127.0.0.1:0"],
+        [
+            MASTER,
+            "serve",
+            "--local-worker",
+            "--grpc",
+            f"127.0.0.1:{port}",
+            "--http",
+            "127.0.0.1:0",
+            "--cluster",
+            "127.0.0.1:0",
+        ],
         tmp_path / "master.log",
         env=env,
     )

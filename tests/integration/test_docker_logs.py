@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
 import pytest
 
 from shared.model import STDERR, STDOUT, TaskStatus
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.cluster import worker_channel
 from tests.fixtures import collect, start_task
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 
@@ -65,7 +65,7 @@ async def test_64k_of_random_bytes_arrive_as_docker_logs_shows_them(worker_facto
     """Random bytes (invalid UTF-8, control bytes, carriage returns) come out line for line as
     `docker logs` prints them, replacement characters included, and later lines still arrive."""
     async with worker_factory(keep_containers=True) as worker:
-        async with grpc.aio.insecure_channel(worker.address) as channel:
+        async with worker_channel(worker.address, worker.config.name) as channel:
             stub = pb_grpc.WorkerStub(channel)
             info = await start_task(
                 stub, "head -c 65536 /dev/urandom; echo; echo alive; echo still"

@@ -8,11 +8,11 @@ import grpc
 import pytest
 
 from shared.convert import batch_from_pb
-from shared.grpc_options import channel_options
 from shared.hub import HubLimits
 from shared.model import TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.cluster import worker_channel
 from tests.comparator import Received
 from tests.fixtures import collect, start_task
 
@@ -79,7 +79,7 @@ async def test_subscriber_that_never_reads_does_not_slow_the_others(worker_facto
     limits = HubLimits(history=1000, max_lag_lines=5000, max_lag_bytes=64 * 1024 * 1024)
     async with (
         worker_factory(limits=limits) as w,
-        grpc.aio.insecure_channel(w.address, options=channel_options()) as channel,
+        worker_channel(w.address, w.config.name) as channel,
     ):
         stub = pb_grpc.WorkerStub(channel)
         total = 100_000

@@ -66,7 +66,9 @@ async def history(address: str, task_id: str, **kw: Any) -> Received:
 
 @contextlib.asynccontextmanager
 async def master_and_worker(worker_factory, **worker: Any) -> AsyncIterator[tuple[Any, Any]]:
-    config = MasterConfig(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0")
+    config = MasterConfig(
+        grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0", cluster_listen="127.0.0.1:0"
+    )
     async with (
         run_master(config) as running,
         worker_factory(master=running.grpc_address, **worker) as w,

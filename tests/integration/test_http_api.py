@@ -212,12 +212,16 @@ async def test_the_task_list_filters_pages_and_refuses_bad_parameters(master_fac
             assert message in body.decode() and len(body) < 300, query
 
 
-async def grpc_health(address: str, service: str) -> str:
-    """The status a ``grpc.health.v1.Health/Check`` call gets (what grpc_health_probe asks)."""
+async def grpc_health(address: str, service: str, worker: str = "") -> str:
+    """The status a ``grpc.health.v1.Health/Check`` call gets (what grpc_health_probe asks);
+    to worker ``worker`` with the master's certificate (a worker's port is mutual TLS)."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    async with grpc.aio.insecure_channel(address) as channel:
+    from tests.cluster import worker_channel
+
+    channel = worker_channel(address, worker) if worker else grpc.aio.insecure_channel(address)
+    async with channel:
         stub: Any = health_pb2_grpc.HealthStub(channel)  # (the stubs type the sync channel)
         try:
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
@@ -239,7 +243,7 @@ async def test_health_and_readiness_on_http_and_grpc(master_factory, worker_fact
         assert await grpc_health(running.grpc_address, "no.such.Service") == "NOT_FOUND"
         async with worker_factory(master=running.grpc_address) as worker:
             for service in ("", "logcast.v1.Worker"):
-                assert await grpc_health(worker.address, service) == "SERVING"
+                assert await grpc_health(worker.address, service, worker.config.name) == "SERVING"
 
             async def ready() -> bool:
                 return (await get(running, "/readyz"))[0] == 200

@@ -70,7 +70,16 @@ def test_the_installed_wheel_serves_the_page_and_every_asset_it_references(tmp_p
     assert where.startswith(str(venv)), where  # the installed copy, not the checkout
 
     master = Proc(
-        [str(venv / "bin" / "master"), "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+        [
+            str(venv / "bin" / "master"),
+            "serve",
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--cluster",
+            "127.0.0.1:0",
+        ],
         tmp_path / "master.log",
     )
     try:

@@ -9,10 +9,10 @@ import threading
 import grpc
 import pytest
 
-from shared.grpc_options import channel_options
 from shared.model import TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.cluster import worker_channel
 from tests.fixtures import DOCKER_HOST, collect, start_task
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -108,7 +108,7 @@ async def test_no_task_thread_or_fd_leaks_after_100_short_tasks(worker_factory, 
     """Straight to the Docker socket (no test proxy, whose connections would be counted)."""
     async with (
         worker_factory(docker_host=DOCKER_HOST) as w,
-        grpc.aio.insecure_channel(w.address, options=channel_options()) as channel,
+        worker_channel(w.address, w.config.name) as channel,
     ):
         await _no_leaks(pb_grpc.WorkerStub(channel))
 

@@ -24,6 +24,7 @@ from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.taskcheck import MAX_REPORTED_INFO_BYTES, MAX_SPEC_BYTES
 from tests.access import owner_token
+from tests.cluster import cluster_channel, join_as, worker_channel
 from tests.comparator import Received
 from tests.fixtures import TEST_IMAGE, eventually
 from tests.integration.test_fanout import numbered
@@ -67,13 +68,15 @@ async def follow_to_end(client: MasterClient, task_id: str) -> Received:
 
 
 def bad_heartbeats() -> list[tuple[str, str, list[pb.TaskInfo], str]]:
-    """(name, address, tasks, what the refusal says)."""
+    """(name, address, tasks, what the refusal says), from worker evil-1's certificate: a
+    name not its own is refused before anything else (PERMISSION_DENIED), the rest as
+    invalid (INVALID_ARGUMENT)."""
     fine = "127.0.0.1:50052"
     return [
-        ("a[/]", fine, [], "invalid worker name 'a[/]'"),
-        ("w\x1b[31m", fine, [], "invalid worker name 'w\\x1b[31m'"),
-        ("x" * 10_000, fine, [], "invalid worker name 'xxxxxxxx"),
-        ("", fine, [], "invalid worker name ''"),
+        ("a[/]", fine, [], "cannot report as 'a[/]'"),
+        ("w\x1b[31m", fine, [], "cannot report as 'w\\x1b[31m'"),
+        ("x" * 10_000, fine, [], "cannot report as 'xxxxxxxx"),
+        ("", fine, [], "cannot report as ''"),
         ("evil-1", "nohost", [], "invalid address 'nohost'"),
         ("evil-1", "dns:///evil:1", [], "invalid address 'dns:///evil:1'"),
         ("evil-1", "127.0.0.1:0", [], "invalid address '127.0.0.1:0'"),
@@ -99,25 +102,29 @@ async def test_bad_heartbeats_are_refused_change_nothing_and_real_workers_keep_w
     async with master_factory() as (running, _workers):
         registry = running.master.registry
         workers_before = [(w.name, w.address) for w in registry.workers()]
-        metadata = (("authorization", f"Bearer {owner_token()}"),)
-        async with grpc.aio.insecure_channel(
-            running.grpc_address, options=channel_options()
-        ) as channel:
-            stub = pb_grpc.MasterStub(channel)
+        identity = await join_as(running.grpc_address, "evil-1")  # a worker with a certificate
+        async with cluster_channel(identity) as channel:
+            stub = pb_grpc.ClusterStub(channel)
             for name, address, tasks, reason in bad_heartbeats():
                 request = pb.HeartbeatRequest(name=name, address=address, tasks=tasks, sent_at=1.0)
                 with pytest.raises(grpc.aio.AioRpcError) as err:
-                    await stub.Heartbeat(request, metadata=metadata, timeout=10)
-                assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT, name[:20]
+                    await stub.Heartbeat(request, timeout=10)
                 details = err.value.details() or ""
                 assert reason in details, details
-                assert details.startswith("heartbeat ") and len(details) < 400
+                if name == "evil-1":
+                    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT, name[:20]
+                    assert details.startswith("heartbeat ")
+                else:
+                    assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED, name[:20]
+                assert len(details) < 400
                 assert "\x1b" not in details
                 # nothing changed: no new worker, no task, no other address
                 assert [(w.name, w.address) for w in registry.workers()] == workers_before
                 assert registry.tasks() == []
-        refused = running.master.stats.refusals["grpc", "invalid_argument"]
-        assert refused == len(bad_heartbeats())
+        refused = running.master.stats.refusals
+        others = [b for b in bad_heartbeats() if b[0] != "evil-1"]
+        assert refused["grpc", "invalid_argument"] == len(bad_heartbeats()) - len(others)
+        assert refused["grpc", "permission_denied"] == len(others)
         # and the real worker keeps working
         async with MasterClient(running.grpc_address) as client:
             info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", numbered(3))))
@@ -155,7 +162,7 @@ async def test_bad_task_specs_are_refused_before_any_worker_or_docker_call(
         metadata = (("authorization", f"Bearer {owner_token()}"),)
         async with (
             grpc.aio.insecure_channel(running.grpc_address, options=channel_options()) as channel,
-            grpc.aio.insecure_channel(workers[0].address, options=channel_options()) as direct,
+            worker_channel(workers[0].address, workers[0].config.name) as direct,
         ):
             stub = pb_grpc.MasterStub(channel)
             worker = pb_grpc.WorkerStub(direct)

@@ -18,6 +18,7 @@ from shared.model import TaskInfo, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from tests.access import auth_headers
+from tests.cluster import cluster_channel, join_as
 from tests.procs import MASTER, free_port, start_master
 
 AUTH = (("authorization", auth_headers()["Authorization"]),)
@@ -49,8 +50,13 @@ async def test_a_hundred_thousand_finished_tasks_never_stall_the_master(tmp_path
 
     latencies: list[float] = []
     try:
-        async with grpc.aio.insecure_channel(master.address, options=channel_options()) as ch:
+        identity = await join_as(master.address, "w1")
+        async with (
+            grpc.aio.insecure_channel(master.address, options=channel_options()) as ch,
+            cluster_channel(identity) as cluster,
+        ):
             stub = pb_grpc.MasterStub(ch)
+            as_worker = pb_grpc.ClusterStub(cluster)
             await stub.ListWorkers(pb.ListWorkersRequest(), metadata=AUTH)
 
             async def probe() -> None:
@@ -65,7 +71,7 @@ async def test_a_hundred_thousand_finished_tasks_never_stall_the_master(tmp_path
             for first in range(0, TASKS, PER_HEARTBEAT):
                 chunk = [info(i) for i in range(first, min(first + PER_HEARTBEAT, TASKS))]
                 version = first + len(chunk)
-                reply = await stub.Heartbeat(
+                reply = await as_worker.Heartbeat(
                     pb.HeartbeatRequest(
                         name="w1",
                         address="127.0.0.1:1",
@@ -74,7 +80,6 @@ async def test_a_hundred_thousand_finished_tasks_never_stall_the_master(tmp_path
                         catalog_version=version,
                         more=version < TASKS,
                     ),
-                    metadata=AUTH,
                 )
                 assert reply.synced_version == version
                 synced = version

@@ -108,6 +108,7 @@ async def test_a_monitor_follows_a_task_across_a_master_restart_without_gap_or_d
 
     def serve(log: str) -> Proc:
         args = ["serve", "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}"]
+        args += ["--cluster", "127.0.0.1:0"]  # (the embedded worker is told the new one)
         state = ["--local-worker", "--state-dir", str(seed(tmp_path / "state"))]
         return Proc([MASTER, *args, *state], tmp_path / log)  # a log each: its own "listening"
 
@@ -192,10 +193,12 @@ async def test_a_draining_worker_takes_no_new_task_and_waits_for_the_running_one
     import grpc
 
     from shared.protos import logcast_pb2_grpc as pb_grpc
+    from tests.cluster import provision, worker_channel
     from tests.fixtures import remove_containers, start_task
     from tests.procs import WORKER, Proc
 
     name = f"drain{uuid.uuid4().hex[:6]}"
+    provision(tmp_path / "state" / "workers" / name, name)  # the test is its master
     args = [WORKER, "serve", "--listen", "127.0.0.1:0", "--name", name]
     worker = Proc(
         [*args, "--drain"] if drain else args,
@@ -204,7 +207,7 @@ async def test_a_draining_worker_takes_no_new_task_and_waits_for_the_running_one
     )
     try:
         address = worker.wait_listening()
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with worker_channel(address, name) as channel:
             stub = pb_grpc.WorkerStub(channel)
             await start_task(stub, "sleep 3; echo done")
             stopped_at = time.monotonic()

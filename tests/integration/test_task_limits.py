@@ -16,11 +16,11 @@ import grpc
 import pytest
 
 from shared.convert import info_from_pb
-from shared.grpc_options import channel_options
 from shared.limits import LimitPolicy, TaskLimits
 from shared.model import TaskInfo, TaskSpec, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
+from tests.cluster import provision, worker_channel
 from tests.comparator import Received
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, collect, eventually, remove_containers
 from tests.procs import master_cli
@@ -43,7 +43,7 @@ async def worker_with(
     """A worker (stop grace 1 s) and a gRPC stub to it."""
     async with (
         worker_factory(**config) as w,
-        grpc.aio.insecure_channel(w.address, options=channel_options()) as channel,
+        worker_channel(w.address, w.config.name) as channel,
     ):
         yield w, pb_grpc.WorkerStub(channel)
 
@@ -211,6 +211,7 @@ async def test_a_restarted_worker_keeps_the_deadline_of_an_adopted_task(
         stop_grace=1.0,
         data_dir=tmp_path / "data",
     )
+    provision(tmp_path / "data", config.name)  # the test is its master
     try:
         async with run_worker(config) as first:
             info = await first.executor.start(_spec("sleep 60", timeout=5.0))

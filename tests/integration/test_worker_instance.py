@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.model import TaskSpec
+from tests.cluster import provision
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, remove_containers
 from worker.config import WorkerConfig
 from worker.docker_containers import LABEL_INSTANCE, LABEL_WORKER
@@ -38,6 +39,9 @@ async def test_same_name_other_data_directory_never_adopts_the_others_containers
         data_dir=tmp_path / "first",
     )
     second = dataclasses.replace(first, data_dir=tmp_path / "second")
+    for config in (first, second):
+        assert config.data_dir is not None
+        provision(config.data_dir, name)  # the test is their master
     api = docker_engine.api
     try:
         async with run_worker(first) as one:

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from shared.model import TaskStatus
+from tests.cluster import worker_channel
 from tests.fixtures import collect, start_task
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -22,12 +23,9 @@ async def test_rotation_of_the_containers_log_during_follow_repeats_nothing(
     store holds exactly what was published, in the same order."""
     total = 60_000
     async with worker_factory(docker_log_max_size="100k", docker_log_max_file=50) as w:
-        import grpc
-
-        from shared.grpc_options import channel_options
         from shared.protos import logcast_pb2_grpc as pb_grpc
 
-        async with grpc.aio.insecure_channel(w.address, options=channel_options()) as channel:
+        async with worker_channel(w.address, w.config.name) as channel:
             stub = pb_grpc.WorkerStub(channel)
             script = (
                 f"i=1; while [ $i -le {total} ]; do echo seq=$i; "
@@ -100,7 +98,12 @@ async def test_a_memory_only_worker_still_reports_how_its_tasks_ended(worker_fac
     from shared.model import TaskSpec
     from tests.fixtures import TEST_IMAGE, eventually
 
-    config = MasterConfig(grpc_listen="127.0.0.1:0", http_listen="127.0.0.1:0", worker_timeout=1.0)
+    config = MasterConfig(
+        grpc_listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        cluster_listen="127.0.0.1:0",
+        worker_timeout=1.0,
+    )
     async with (
         run_master(config) as running,
         worker_factory(master=running.grpc_address, store=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import uuid
 
 import pytest
 from playwright.async_api import Page
@@ -14,6 +15,7 @@ from master.master_client import MasterClient
 from master.running import run_master
 from master.tui.sanitize import plain_text
 from shared.model import TaskSpec
+from tests.cluster import provision
 from tests.fixtures import TEST_IMAGE, eventually
 from tests.integration.test_fanout import numbered
 from tests.procs import MASTER, free_port
@@ -162,14 +164,22 @@ async def test_filter_follow_and_download_work_like_a_person_uses_them(browser, 
         assert problems == []
 
 
-async def test_page_reconnects_after_a_master_restart_without_duplicates(browser, worker_factory):
-    grpc_port, http_port = free_port(), free_port()
+async def test_page_reconnects_after_a_master_restart_without_duplicates(
+    browser, worker_factory, tmp_path
+):
+    grpc_port, http_port, cluster_port = free_port(), free_port(), free_port()
     config = MasterConfig(
         grpc_listen=f"127.0.0.1:{grpc_port}",
         http_listen=f"127.0.0.1:{http_port}",
+        cluster_listen=f"127.0.0.1:{cluster_port}",
         worker_timeout=2.0,
     )
-    async with worker_factory(master=f"127.0.0.1:{grpc_port}"):
+    name = f"w{uuid.uuid4().hex[:8]}"
+    # the worker starts first (it joined before): its certificate names the master's cluster port
+    provision(tmp_path / "worker", name, f"127.0.0.1:{cluster_port}")
+    async with worker_factory(
+        master=f"127.0.0.1:{grpc_port}", name=name, data_dir=tmp_path / "worker"
+    ):
         first = contextlib.AsyncExitStack()
         running = await first.enter_async_context(run_master(config))
         await eventually(lambda: running.master.registry.workers(), "the worker to register")

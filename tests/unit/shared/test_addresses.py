@@ -8,15 +8,20 @@ from shared.addresses import check_bind, join_hostport, split_hostport, validate
 from shared.errors import ConfigError, InvalidRequest
 
 
-def test_a_non_loopback_bind_is_refused_with_a_clear_message():
+def test_a_non_loopback_bind_needs_tls_or_says_loudly_that_it_has_none(caplog):
     assert check_bind("127.0.0.1:0", insecure_expose=False, what="gRPC") == ("127.0.0.1", 0)
     assert check_bind("[::1]:8080", insecure_expose=False, what="HTTP") == ("::1", 8080)
     for address in ("0.0.0.0:8080", "10.1.2.3:50051", "[::]:8080"):
         with pytest.raises(ConfigError) as err:
             check_bind(address, insecure_expose=False, what="HTTP")
-        assert "no authentication or TLS" in str(err.value)
+        assert "without TLS" in str(err.value) and "--tls-cert" in str(err.value)
         assert "--insecure-expose" in str(err.value)
+        host, port = check_bind(address, insecure_expose=False, what="HTTP", tls=True)
+        assert f"{host}:{port}".endswith(address.rsplit(":", 1)[1])
+    assert caplog.records == []  # TLS: nothing to warn about
     assert check_bind("0.0.0.0:8080", insecure_expose=True, what="HTTP") == ("0.0.0.0", 8080)
+    [warning] = caplog.records
+    assert warning.levelname == "WARNING" and "INSECURE" in warning.getMessage()
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from shared import pki
 from shared.doctor import (
+    DAY,
     FAIL_FREE_BYTES,
+    NTP_FIX,
+    UNREADABLE_FIX,
     Check,
     GiB,
     Status,
+    certificate_check,
     directory_check,
     docker_check,
     exit_code,
@@ -22,14 +28,13 @@ from shared.doctor import (
     report_json,
     skew_check,
     space_status,
-    tls_check,
     worker_check,
     worst,
 )
 from shared.model import WorkerSummary
 
 OK = Check("docker", Status.OK, "reachable")
-NOTE = Check("tls", Status.NOTE, "no certificates")
+NOTE = Check("ca-cert", Status.NOTE, "none yet: made on the first start of master serve")
 WARN = Check("inotify", Status.WARN, "limit is 128", "sysctl -w ...")
 FAIL = Check("data-dir", Status.FAIL, "cannot write /x", "choose another")
 
@@ -198,7 +203,7 @@ def test_worker_check_down_never_seen():
     assert "never" in check.found
 
 
-# ---------------------------------------------------------------- ports, Docker, TLS
+# ---------------------------------------------------------------- ports, Docker
 
 
 def test_a_free_port_is_ok_and_port_0_is_any_free_port():
@@ -242,7 +247,97 @@ def test_docker_unreachable_fails_with_the_fix_for_its_cause():
     assert remote.status is Status.FAIL and "listens there" in remote.fix
 
 
-def test_tls_is_reported_honestly_as_not_built():
-    check = tls_check()
-    assert check.status is Status.NOTE
-    assert "no TLS certificates configured" in check.found and "not built yet" in check.found
+# ---------------------------------------------------------------- certificates
+
+CERT = "/state/workers/w1/identity/cert.pem"
+
+
+@pytest.fixture(scope="module")
+def ca() -> tuple[bytes, bytes]:
+    return pki.new_ca("test CA")
+
+
+def issued(ca: tuple[bytes, bytes], seconds: float) -> tuple[bytes, pki.Issued]:
+    """A worker certificate valid ``seconds`` from now, and what it says."""
+    pem = pki.issue(*ca, pki.new_key(), "worker:w1", pki.worker_dns("w1"), seconds)
+    return pem, pki.describe(pem)
+
+
+def cert_check(pem: bytes | None, now: float, *, required: bool = False, error: str = "") -> Check:
+    return certificate_check(
+        "worker-cert",
+        CERT,
+        pem,
+        now,
+        missing="not joined yet",
+        soon="check the link",
+        bad="join again",
+        required=required,
+        error=error,
+    )
+
+
+def test_a_certificate_with_weeks_left_passes_with_its_end_and_the_days_left(ca):
+    pem, cert = issued(ca, 30 * DAY)
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(cert.not_after))
+    check = cert_check(pem, cert.not_after - 20 * DAY - 1)
+    assert check == Check("worker-cert", Status.OK, f"{CERT}: valid until {until} (20 days left)")
+    assert cert_check(pem, cert.not_after - 7 * DAY).status is Status.OK  # 7 days: still ok
+
+
+def test_fewer_than_7_days_left_warns_with_the_fix_for_this_certificate(ca):
+    pem, cert = issued(ca, 30 * DAY)
+    check = cert_check(pem, cert.not_after - 6.5 * DAY)
+    assert check.status is Status.WARN
+    assert check.found.endswith("(6 days left)") and check.fix == "check the link"
+    assert cert_check(pem, cert.not_after - 5 * 3600).found.endswith("(5 hours left)")
+    assert cert_check(pem, cert.not_after - 90).found.endswith("(1 minute left)")
+
+
+def test_a_short_lived_certificate_warns_only_once_its_renewal_is_overdue(ca):
+    """Renewed after two thirds of its lifetime, a 6-day certificate always has fewer than 7
+    days left: it warns only in its last third."""
+    pem, cert = issued(ca, 6 * DAY)
+    assert cert_check(pem, cert.not_before + DAY).status is Status.OK
+    assert cert_check(pem, cert.not_after - DAY).status is Status.WARN
+
+
+def test_an_expired_certificate_fails_naming_its_file_and_when_it_ended(ca):
+    pem, cert = issued(ca, 30 * DAY)
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(cert.not_after))
+    check = cert_check(pem, cert.not_after + 2 * DAY)
+    assert check == Check(
+        "worker-cert", Status.FAIL, f"{CERT}: expired on {until} (2 days ago)", "join again"
+    )
+    assert cert_check(pem, cert.not_after).status is Status.FAIL  # its last second is gone
+
+
+def test_a_file_that_is_no_certificate_fails_naming_the_file():
+    for pem, why in (
+        (b"garbage\n", "no PEM certificate can be read from it"),
+        (b"", "an empty file"),
+    ):
+        check = cert_check(pem, 0.0)
+        assert check == Check("worker-cert", Status.FAIL, f"{CERT}: {why}", "join again")
+    truncated = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    assert cert_check(truncated, 0.0).status is Status.FAIL
+
+
+def test_a_missing_certificate_is_a_note_unless_it_is_required():
+    assert cert_check(None, 0.0) == Check("worker-cert", Status.NOTE, f"{CERT}: not joined yet")
+    required = cert_check(None, 0.0, required=True)
+    assert required == Check("worker-cert", Status.FAIL, f"{CERT}: not joined yet", "join again")
+
+
+def test_an_unreadable_certificate_fails_with_why():
+    check = cert_check(None, 0.0, error="Permission denied")
+    assert check == Check(
+        "worker-cert", Status.FAIL, f"{CERT}: cannot read it (Permission denied)", UNREADABLE_FIX
+    )
+
+
+def test_a_certificate_not_valid_yet_blames_this_hosts_clock(ca):
+    pem, cert = issued(ca, 30 * DAY)
+    check = cert_check(pem, cert.not_before - DAY)
+    assert check.status is Status.WARN and check.fix == NTP_FIX
+    assert "not valid before" in check.found
