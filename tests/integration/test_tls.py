@@ -28,6 +28,7 @@ from master.running import RunningMaster, run_master
 from shared.errors import ConfigError
 from shared.model import TaskSpec
 from tests.access import owner_token, seed
+from tests.browser import goto
 from tests.fixtures import TEST_IMAGE, eventually, remove_containers
 from tests.integration.test_websocket import frames, lines_of
 from tests.procs import master_cli
@@ -268,13 +269,13 @@ async def test_a_browser_logs_in_over_https_and_gets_lines_over_wss(
             page.on("websocket", lambda ws: sockets.append(ws.url))
             script = "for i in $(seq 1 20); do echo line $i; sleep 0.05; done"
             task_id = await tm.run(script)
-            await page.goto(running.login_link())
+            await goto(page, running.login_link())
             assert page.url == f"https://{running.http_address}/"
             cookies = await context.cookies()
             assert [(c["name"], c["secure"], c["httpOnly"]) for c in cookies] == [
                 ("logcast_session", True, True)
             ]
-            await page.goto(f"https://{running.http_address}/tasks/{task_id}")
+            await goto(page, f"https://{running.http_address}/tasks/{task_id}")
             want = [f"line {i}" for i in range(1, 21)]
             for _ in range(600):  # the page's CSP forbids wait_for_function's string eval
                 if await page.evaluate(LINE_TEXTS) == want:

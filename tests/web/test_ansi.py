@@ -7,6 +7,7 @@ import json
 import pytest
 
 from master.tui.sanitize import plain_text
+from tests.browser import goto
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio]
 
@@ -40,7 +41,7 @@ async def segments(page, text: str) -> list[dict]:
 
 async def test_sgr_segments_and_control_removal(browser, web_only):
     page = await browser.new_page()
-    await page.goto(f"http://{web_only}/")
+    await goto(page, f"http://{web_only}/")
     red = await segments(page, CASES[1])
     assert [(s["text"], s["fg"]) for s in red] == [("red", 1), (" normal", None)]
     bold = await segments(page, CASES[2])
@@ -64,7 +65,7 @@ async def test_sgr_segments_and_control_removal(browser, web_only):
 
 async def test_plain_text_matches_the_python_sanitizer(browser, web_only):
     page = await browser.new_page()
-    await page.goto(f"http://{web_only}/")
+    await goto(page, f"http://{web_only}/")
     got = await page.evaluate(
         "async (cases) => { const m = await import('/static/ansi.js');"
         " return cases.map(c => m.plainText(c)); }",

@@ -15,6 +15,7 @@ from master.master_client import MasterClient
 from master.running import run_master
 from master.tui.sanitize import plain_text
 from shared.model import TaskSpec
+from tests.browser import goto
 from tests.cluster import provision
 from tests.fixtures import TEST_IMAGE, eventually
 from tests.integration.test_fanout import numbered
@@ -38,8 +39,8 @@ async def open_task(browser, running, task_id: str) -> tuple[Page, list[str]]:
     problems: list[str] = []
     page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    await page.goto(running.login_link())  # the single-use link `master serve` prints
-    await page.goto(f"http://{running.http_address}/tasks/{task_id}")
+    await goto(page, running.login_link())  # the single-use link `master serve` prints
+    await goto(page, f"http://{running.http_address}/tasks/{task_id}")
     return page, problems
 
 

@@ -14,6 +14,7 @@ from master.presentation import (
 )
 from master.wsframes import end_frame
 from shared.model import ConnectionState, Dropped, Gap, TaskEnd, TaskStatus
+from tests.browser import goto
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio]
 
@@ -27,7 +28,7 @@ ENDS = [
 
 async def test_the_page_words_notices_and_the_end_like_the_terminal(browser, web_only):
     page = await browser.new_page()
-    await page.goto(f"http://{web_only}/")
+    await goto(page, f"http://{web_only}/")
     got = await page.evaluate(
         """async ([ends]) => {
             const w = await import('/static/wording.js');
