@@ -45,6 +45,7 @@ BENCHMARKS = {
     9: "b09_scale",
     10: "b10_many_tasks",
     11: "b11_store",
+    12: "b12_search",
 }
 OWN_CLUSTER = {8, 10}  # these start what they need themselves
 STORE_AB = {1, 2, 5}  # these also run against a worker with --no-store

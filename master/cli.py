@@ -101,6 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monitor.add_argument("--raw", action="store_true", help=RAW_HELP)
 
+    search = client_command("search", "search a task's whole stored log (like grep -n)")
+    search.add_argument("task_id")
+    search.add_argument("pattern")
+    search.add_argument(
+        "--regex", action="store_true", help="PATTERN is an RE2 regular expression (linear time)"
+    )
+    search.add_argument("-i", "--ignore-case", action="store_true", help="ignore case")
+    search.add_argument(
+        "-C", "--context", type=non_negative_int, default=0, metavar="N", help="N lines around"
+    )
+    search.add_argument(
+        "--limit",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="stop after N matches (default 10,000)",
+    )
+    search.add_argument("--json", action="store_true", help="one JSON object per line")
+    search.add_argument("--raw", action="store_true", help=RAW_HELP)
+
     logs = client_command("logs", "print a task's stored log, like docker logs")
     logs.add_argument("task_id")
     logs.add_argument(
@@ -414,7 +434,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _monitor(args)
     if args.command == "logs":
         return _logs(args)
+    if args.command == "search":
+        return asyncio.run(_search(args))
     return asyncio.run(_client_command(args))
+
+
+async def _search(args: argparse.Namespace) -> int:
+    from master.search_cli import SearchConfig, run_search
+
+    validate_task_id(args.task_id)
+    config = SearchConfig(
+        master=args.master,
+        task_id=args.task_id,
+        pattern=args.pattern,
+        regex=args.regex,
+        ignore_case=args.ignore_case,
+        context=args.context,
+        limit=args.limit,
+        as_json=args.json,
+        raw=args.raw,
+    )
+    return await run_search(config)
 
 
 def _serve(args: argparse.Namespace, reload: Callable[[], Resolved], resolved: Resolved) -> int:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from master.config import MasterConfig
@@ -26,6 +26,7 @@ from shared.flowstats import FlowStats
 from shared.ids import new_task_id, validate_task_id, validate_worker_name
 from shared.listing import TaskQuery
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
+from shared.protos import logcast_pb2 as pb
 from shared.subscription import Subscription
 from shared.taskcheck import validate_reported_info, validate_spec
 
@@ -177,6 +178,16 @@ class Master:
         stopped = await self.workers.get(worker.address, worker.name).stop_task(task_id)
         self.registry.task_ended(task_id, stopped.status, stopped.exit_code, stopped.error)
         return self.get_task(task_id)
+
+    async def search(self, request: pb.SearchRequest) -> AsyncIterator[pb.SearchBatch]:
+        """The search of a task's log by its worker, relayed as it comes."""
+        info = self.get_task(request.task_id)
+        worker = self.registry.worker(info.worker)
+        if not worker.alive:
+            raise WorkerUnavailable(f"worker {worker.name} of {info.task_id} is not answering")
+        client = self.workers.get(worker.address, worker.name)
+        async for batch in client.search_logs(request):
+            yield batch
 
     def get_task(self, task_id: str) -> TaskInfo:
         """What the master knows of ``task_id``."""

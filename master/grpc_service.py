@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -16,7 +17,7 @@ from master.cluster import ClusterAuthority, replace_scope
 from master.coordinator import LogUpdate, Master
 from shared import pki
 from shared.access import Principal, Role, Scope, TokenRecord, bearer
-from shared.convert import batch_to_pb, info_to_pb, spec_from_pb, worker_to_pb
+from shared.convert import batch_to_pb, info_to_pb, query_from_pb, spec_from_pb, worker_to_pb
 from shared.errors import InvalidRequest, PermissionDenied, Unauthenticated, WorkerUnavailable
 from shared.listing import TaskQuery
 from shared.model import ConnectionState, TaskInfo, summary
@@ -172,6 +173,17 @@ class MasterService(pb_grpc.MasterServicer):
             await context.write(pb.LogBatch(state=ConnectionState.MASTER_RESTARTING.value))
             return
         await stream  # its result, or its error (mapped by maps_errors)
+
+    @maps_errors
+    async def SearchLogs(
+        self, request: pb.SearchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.SearchBatch]:
+        """The task's worker searches its whole log; relayed message by message."""
+        who = self._who(context, Role.VIEWER, "searching a log")
+        self._task_scope(who, request.task_id)
+        query_from_pb(request)  # a bad request is refused here, before any worker call
+        async for batch in self.master.search(request):
+            yield batch
 
     # ------------------------------------------------------------------ access
 

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -85,6 +85,18 @@ class MasterClient:
             return await call()
         except grpc.aio.AioRpcError as err:
             raise _client_error(err, self.address, self._tls) from None
+
+    async def search(self, request: pb.SearchRequest) -> AsyncIterator[pb.SearchBatch]:
+        """Search a task's whole log (its worker does): matches, context lines and progress
+        as they come; the last message has ``done``. Errors as the other calls'."""
+        call = self._stub.SearchLogs(request, metadata=self._md)
+        try:
+            async for batch in call:
+                yield batch
+        except grpc.aio.AioRpcError as err:
+            raise _client_error(err, self.address, self._tls) from None
+        finally:
+            call.cancel()
 
     async def run(self, spec: TaskSpec) -> TaskInfo:
         """Submit a task; the master places it and returns its info."""

@@ -19,6 +19,10 @@ streamed: websockets wants a whole :class:`Response` from there, so the download
 own head and chunked body to the connection's transport, with the connection's flow control,
 closes it, and hands websockets a connection that is already closed (it then writes nothing).
 A client that goes away mid-download frees its subscription at once.
+
+A search ``/api/tasks/<task_id>/search`` runs on the task's worker (``Master.search``, the
+relay of its ``SearchLogs``), newest first with a time budget of :data:`SEARCH_BUDGET`; its
+answer is one JSON document once the search is done, and a client that goes away stops it.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from master.webroutes import (
     CONTENT_TYPES,
     OPEN_KINDS,
     SECURITY_HEADERS,
+    TASK_KINDS,
     ExportQuery,
     Route,
     host_allowed,
@@ -57,6 +62,7 @@ from master.webroutes import (
     origin_allowed,
     parse_export_query,
     parse_logs_query,
+    parse_search_query,
     parse_tasks_query,
     repeated_header,
     route,
@@ -75,6 +81,7 @@ from shared.errors import (
 from shared.ids import is_valid_task_id, validate_task_id
 from shared.metrics import CONTENT_TYPE_LATEST, Metrics, StateCollector
 from shared.model import ConnectionState
+from shared.protos import logcast_pb2 as pb
 from shared.sessions import clear_cookie, cookie_value, set_cookie
 
 log = logging.getLogger(__name__)
@@ -89,6 +96,8 @@ CLOSE_EXPIRED, CLOSE_UNAVAILABLE = 4410, 4503
 CLOSE_POLICY = 1008  # the client sent data: a log stream takes none
 MAX_CLIENT_MESSAGE = 4 * 1024  # bigger inbound messages are refused (close 1009)
 MAX_CLIENT_QUEUE = 4  # inbound frames buffered before the server stops reading the socket
+SEARCH_BUDGET = 10.0  # seconds a search over HTTP may scan (then it stops, "time budget")
+SEARCH_GRACE = 10.0  # ... and beyond that, seconds to wait for its worker's last answer
 
 
 def _response(
@@ -214,6 +223,11 @@ _DOWNLOAD_ERRORS: list[tuple[type[Exception], HTTPStatus]] = [
 ]
 
 
+def _error_status(error: Exception) -> HTTPStatus:
+    """The status of one of :data:`_DOWNLOAD_ERRORS`."""
+    return next(status for kind, status in _DOWNLOAD_ERRORS if isinstance(error, kind))
+
+
 class WebServer:
     """HTTP + WebSocket on one port, for one master."""
 
@@ -268,7 +282,7 @@ class WebServer:
         if target.kind not in OPEN_KINDS:
             try:
                 who = self._principal(headers)
-                if target.kind in ("logs", "api_task_log"):
+                if target.kind in TASK_KINDS:
                     self._in_scope(who, target.task_id)
             except Unauthenticated as exc:
                 if target.kind == "page":  # a browser: to the login page, and back
@@ -310,6 +324,8 @@ class WebServer:
             return self._readiness()
         if target.kind == "api_task_log":
             return await self._download(connection, target)
+        if target.kind == "api_task_search":
+            return await self._search(connection, target)
         return _text(HTTPStatus.NOT_FOUND, "not found\n")
 
     def _same_origin(self, origin: str | None, host: str | None) -> bool:
@@ -466,6 +482,78 @@ class WebServer:
         await _closed(connection)
         # websockets sends nothing on a connection that is already closed
         return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, Headers())
+
+    async def _search(self, connection: ServerConnection, target: Route) -> Response:
+        """``GET /api/tasks/<task_id>/search``: the task's whole log searched on its worker,
+        newest first, as one JSON document (400 invalid id, parameter or pattern, 404 unknown
+        task, 410 expired, 503 worker unreachable, 504 no answer). The search runs while the
+        client waits, and stops when it goes away."""
+        try:
+            task_id = validate_task_id(target.task_id)
+            query = parse_search_query(target.query)
+            if self.master.get_task(task_id).expired:  # as the download says it
+                raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
+        except (InvalidRequest, TaskNotFound, LogExpired, WorkerUnavailable) as exc:
+            return _text(_error_status(exc), f"{exc}\n")
+        request = pb.SearchRequest(
+            task_id=task_id,
+            pattern=query.pattern,
+            regex=query.regex,
+            ignore_case=query.ignore_case,
+            limit=query.limit,
+            newest_first=True,
+            time_budget=SEARCH_BUDGET,
+        )
+        if isinstance(connection, _Connection):
+            connection.lift_deadline()  # the search has its own: its budget, and a grace
+        search = asyncio.create_task(self._searched(request), name=f"search-{task_id}")
+        await asyncio.wait(
+            (search, connection.connection_lost_waiter), return_when=asyncio.FIRST_COMPLETED
+        )
+        if not search.done():  # the client went away: stop the search on the worker
+            search.cancel()
+            await asyncio.wait((search,))
+            log.info("%s: search client went away", task_id)
+            connection.transport.abort()
+            await _closed(connection)
+            # websockets sends nothing on a connection that is already closed
+            return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, Headers())
+        error = search.exception()
+        if error is None:
+            return _json(HTTPStatus.OK, search.result())
+        if isinstance(error, TimeoutError):
+            return _text(HTTPStatus.GATEWAY_TIMEOUT, f"the worker of {task_id} did not answer\n")
+        if isinstance(error, (InvalidRequest, TaskNotFound, LogExpired, WorkerUnavailable)):
+            return _text(_error_status(error), f"{error}\n")
+        log.error("%s: search failed", task_id, exc_info=error)
+        return _text(HTTPStatus.INTERNAL_SERVER_ERROR, "the search failed\n")
+
+    async def _searched(self, request: pb.SearchRequest) -> dict[str, object]:
+        """The relayed search, gathered into the endpoint's JSON document."""
+        matches: list[dict[str, object]] = []
+        last = pb.SearchBatch()
+        # a cancellation (the client left, or the deadline) ends the worker's call too: it
+        # lands where the relay waits for the worker's next message
+        async with asyncio.timeout(SEARCH_BUDGET + SEARCH_GRACE):
+            async for batch in self.master.search(request):
+                matches += (
+                    {"seq": seq, "content": content}
+                    for seq, content, match in zip(
+                        batch.seqs, batch.contents, batch.matches, strict=True
+                    )
+                    if match
+                )
+                last = batch
+        return {
+            "task_id": request.task_id,
+            "matches": matches,
+            "match_count": last.match_count,
+            "scanned": last.scanned,
+            "lowest": last.lowest,
+            "highest": last.highest,
+            "complete": last.done and not last.stopped,
+            "stopped": last.stopped,
+        }
 
     async def _stream(self, download: _Download, task_id: str) -> None:
         """The download's lines, from the store, through StreamTaskLogsUnified (lossless, no

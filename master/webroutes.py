@@ -6,6 +6,8 @@ GET /static/<file>        a file from web/ (one path segment, no way out of web/
 GET /api/tasks            the task list as JSON, newest first (status, label, limit,
                           page_token query parameters)
 GET /api/tasks/<id>/log   a task's stored log as a download (format, after, tail, timestamps)
+GET /api/tasks/<id>/search  a search of a task's whole log, newest first, as JSON (q, regex, i,
+                          limit)
 GET /logs/<task_id>       the WebSocket log stream (after, tail, batch, lossless parameters)
 GET /login                the login page; /login?code=CODE[&next=/tasks/<id>]: a single-use
                           login link (then on to ``next``, a page of this site)
@@ -28,6 +30,7 @@ from shared.addresses import is_loopback
 from shared.errors import InvalidRequest
 from shared.ids import is_valid_task_id
 from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery, parse_label, parse_status
+from shared.search import Matcher, Query
 
 SECURITY_HEADERS = [
     (
@@ -53,17 +56,19 @@ _MAX_QUERY_INT = 10**12
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """What a request asks for. ``kind``: page, static, api_tasks, api_task_log, logs,
-    healthz, readyz, metrics, login, session, logout, not_found."""
+    """What a request asks for. ``kind``: page, static, api_tasks, api_task_log,
+    api_task_search, logs, healthz, readyz, metrics, login, session, logout, not_found."""
 
     kind: str
     file: str = ""  # page/static: the file under web/
-    task_id: str = ""  # logs/api_task_log: the id exactly as requested (validated later)
+    task_id: str = ""  # logs/api_task_log/api_task_search: the id as requested (validated later)
     query: str = ""
 
 
 OPEN_KINDS = frozenset({"static", "healthz", "readyz", "login", "session", "logout", "not_found"})
 """Routes answered without a token or session (the rest need one)."""
+TASK_KINDS = frozenset({"logs", "api_task_log", "api_task_search"})
+"""Routes about one task: a token limited to some tasks must be allowed that one."""
 
 
 def login_code(query: str) -> tuple[str | None, str]:
@@ -119,6 +124,9 @@ def route(target: str) -> Route:
     if path.startswith("/api/tasks/") and path.endswith("/log"):
         task_id = unquote(path[len("/api/tasks/") : -len("/log")])
         return Route("api_task_log", task_id=task_id, query=parts.query)
+    if path.startswith("/api/tasks/") and path.endswith("/search"):
+        task_id = unquote(path[len("/api/tasks/") : -len("/search")])
+        return Route("api_task_search", task_id=task_id, query=parts.query)
     if path == "/login":
         return Route("login", query=parts.query)
     if path == "/api/session":
@@ -193,6 +201,37 @@ def parse_export_query(query: str) -> ExportQuery:
         tail=tail,
         timestamps=_flag(params, "timestamps"),
     )
+
+
+SEARCH_DEFAULT_LIMIT = 100
+SEARCH_MAX_LIMIT = 10_000
+
+
+def parse_search_query(query: str) -> Query:
+    """``q=PATTERN`` (required), ``regex=1`` (an RE2 pattern; compiled here, so a bad one is
+    refused before any worker is asked), ``i=1`` (ignore case), ``limit=N`` (matches,
+    1..SEARCH_MAX_LIMIT, default SEARCH_DEFAULT_LIMIT; empty: the default): a newest-first
+    search. Anything else malformed raises InvalidRequest."""
+    params = _params(query, {"q", "regex", "i", "limit"})
+    pattern = params.get("q", [""])[-1]
+    if not pattern:
+        raise InvalidRequest("q (the search pattern) must not be empty")
+    limit_text = params.get("limit", [""])[-1]
+    limit = SEARCH_DEFAULT_LIMIT
+    if limit_text:
+        digits = limit_text.isascii() and limit_text.isdigit()
+        limit = int(limit_text) if digits and len(limit_text) < 8 else 0
+        if not 1 <= limit <= SEARCH_MAX_LIMIT:
+            raise InvalidRequest(f"limit must be an integer between 1 and {SEARCH_MAX_LIMIT}")
+    search = Query(
+        pattern,
+        regex=_flag(params, "regex"),
+        ignore_case=_flag(params, "i"),
+        limit=limit,
+        reverse=True,
+    )
+    Matcher(search)  # an invalid regular expression raises InvalidRequest
+    return search
 
 
 def parse_tasks_query(query: str) -> TaskQuery:

@@ -65,6 +65,11 @@ class WorkerClient(Protocol):
         whole log was removed."""
         ...
 
+    def search_logs(self, request: pb.SearchRequest) -> AsyncIterator[pb.SearchBatch]:
+        """The worker's search of a task's whole log (:mod:`shared.search`): matches and
+        progress as it sends them; the last message has ``done``."""
+        ...
+
 
 class WorkerClients(Protocol):
     """Clients for workers by name and address (what a worker's heartbeat says)."""
@@ -129,6 +134,17 @@ class GrpcWorkerClient:
         try:
             async for msg in call:
                 yield batch_from_pb(msg)
+        except grpc.aio.AioRpcError as err:
+            raise error_from_rpc(err) from None
+        finally:
+            call.cancel()
+
+    async def search_logs(self, request: pb.SearchRequest) -> AsyncIterator[pb.SearchBatch]:
+        """The worker's search, message by message (as it sends them: no conversion)."""
+        call = self._stub.SearchLogs(request)
+        try:
+            async for batch in call:
+                yield batch
         except grpc.aio.AioRpcError as err:
             raise error_from_rpc(err) from None
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from shared.ids import validate_task_id
 from shared.model import (
     Batch,
     ConnectionState,
@@ -19,6 +20,7 @@ from shared.model import (
     WorkerSummary,
 )
 from shared.protos import logcast_pb2 as pb
+from shared.search import DEFAULT_LIMIT, Query
 
 _STREAM_TO_PB: dict[Stream, pb.Stream] = {
     Stream.STDOUT: pb.STDOUT,
@@ -295,4 +297,17 @@ def worker_from_pb(msg: pb.WorkerInfo) -> WorkerSummary:
     skew = msg.clock_skew if msg.HasField("clock_skew") else None
     return WorkerSummary(
         msg.name, msg.address, msg.alive, msg.running_tasks, msg.last_seen, clock_skew=skew
+    )
+
+
+def query_from_pb(request: pb.SearchRequest) -> Query:
+    """A search request as a :class:`shared.search.Query` (InvalidRequest when it is not one)."""
+    validate_task_id(request.task_id)
+    return Query(
+        pattern=request.pattern,
+        regex=request.regex,
+        ignore_case=request.ignore_case,
+        context=request.context,
+        limit=request.limit or DEFAULT_LIMIT,
+        reverse=request.newest_first,
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from shared import pki
 from shared.addresses import is_loopback, split_hostport
 from shared.errors import ConfigError, PermissionDenied
+
+if TYPE_CHECKING:  # clients need no certificate code (it costs ~40 ms to import)
+    from shared import pki
 
 Identity = tuple[bytes, bytes]  # (key PEM, certificate PEM)
 
@@ -101,6 +103,8 @@ def _described(pem: bytes) -> pki.Issued:
     if issued is None:
         if len(_seen) > 1024:
             _seen.clear()
+        from shared import pki
+
         issued = _seen[pem] = pki.describe(pem)
     return issued
 
@@ -109,5 +113,7 @@ def require_master(context: grpc.aio.ServicerContext, what: str) -> None:
     """PermissionDenied unless the caller holds the master's certificate (a worker takes
     calls from its master only; other certificates of the CA are workers')."""
     who = peer(context)
-    if who.common_name != pki.MASTER_CN:
+    from shared.pki import MASTER_CN
+
+    if who.common_name != MASTER_CN:
         raise PermissionDenied(f"{what}: only the master may call a worker, not {who.common_name}")

@@ -1,11 +1,98 @@
 // The live log view of one task: WebSocket connection, reconnects, and the page's controls.
+//
+// `/tasks/<id>?from=SEQ` opens the view "in context": the stream starts after SEQ - CONTEXT
+// and the view stays on line SEQ, highlighted. The search box searches the task's whole
+// stored log on the server (GET /api/tasks/<id>/search); a result opens the view so.
 
-import { LogView } from "./logview.js";
+import { plainText } from "./ansi.js";
+import { LogView, MAX_DOM, MAX_STORE } from "./logview.js";
 import { droppedNotice, endSummary, gapNotice, stateNotice } from "./wording.js";
 
 const taskId = decodeURIComponent(location.pathname.split("/")[2] || "");
 const $ = (id) => document.getElementById(id);
 const RETRY_DELAYS = [500, 1000, 2000, 4000, 5000];
+const CONTEXT = 20; // in context, the stream starts this many seqs before the line
+const SEARCH_LIMIT = 100; // results shown
+
+// The log view, which may also be *anchored* at a line (a search result in context): it is
+// then paused and shows the stored lines from the anchor's context on, the line itself
+// marked (class "target") and scrolled into view; lines that arrive later fill the pane
+// below it up to MAX_DOM (never skipping one), then count as new until Follow brings the
+// view back to the newest lines. Not anchored, it is LogView exactly.
+class PageView extends LogView {
+  constructor(container, options) {
+    super(container, options);
+    this.anchor = null; // the seq the view is anchored at, or null
+  }
+
+  queue(entries) {
+    if (this.follow || this.anchor === null) {
+      super.queue(entries);
+      return;
+    }
+    if (this.entries.length > MAX_STORE * 1.1) this.entries.splice(0, this.entries.length - MAX_STORE);
+    let i = 0;
+    if (!this.unseen) {
+      let room = MAX_DOM - this.el.childElementCount - this.pending.length;
+      for (; i < entries.length && room > 0; i++) {
+        if (this.matches(entries[i])) {
+          this.pending.push(entries[i]);
+          room--;
+        }
+      }
+      if (this.pending.length && !this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    }
+    this.unseen += entries.length - i;
+    this.onChange();
+  }
+
+  rerender() {
+    if (this.anchor === null) {
+      super.rerender();
+      return;
+    }
+    const from = this.anchor - CONTEXT;
+    let i = this.entries.findIndex((e) => e.kind !== "line" || e.seq > from);
+    if (i < 0) i = this.entries.length;
+    const shown = [];
+    for (; i < this.entries.length && shown.length < MAX_DOM; i++) {
+      if (this.matches(this.entries[i])) shown.push(this.entries[i]);
+    }
+    this.unseen = this.entries.length - i;
+    this.pending = [];
+    const fragment = document.createDocumentFragment();
+    for (const entry of shown) fragment.appendChild(this.render(entry));
+    this.el.replaceChildren(fragment);
+    const target = this.el.querySelector(`.line[data-seq="${Number(this.anchor)}"]`);
+    if (target) {
+      target.classList.add("target");
+      target.scrollIntoView({ block: "center" });
+    } else {
+      this.el.scrollTop = 0;
+    }
+    this.onChange();
+  }
+
+  setFollow(on) {
+    if (on) this.anchor = null;
+    super.setFollow(on);
+  }
+
+  // Empty the view for a new stream, following or not.
+  reset({ follow = true } = {}) {
+    cancelAnimationFrame(this.frame);
+    Object.assign(this, { frame: 0, entries: [], pending: [], unseen: 0, received: 0, anchor: null, follow });
+    this.el.replaceChildren();
+    this.onChange();
+  }
+
+  // Anchor the view at line `seq`, once the stored lines reach it (or the stream ended).
+  showAt(seq) {
+    this.follow = false;
+    this.anchor = seq;
+    this.rerender();
+  }
+}
 
 const state = {
   ws: null,
@@ -13,9 +100,11 @@ const state = {
   finished: false,
   fatal: false,
   attempt: 0,
+  retry: 0, // the timer of a scheduled reconnect
+  target: null, // in context: the seq the view opens at (?from=SEQ), until it is shown
 };
 
-const view = new LogView($("log"), { onChange: updateCounts });
+const view = new PageView($("log"), { onChange: updateCounts });
 
 function setConn(name, text = name) {
   const conn = $("conn");
@@ -78,6 +167,10 @@ function onFrame(msg) {
     default:
       break; // a newer server may send more: ignore what we do not know
   }
+  if (state.target !== null && (state.lastSeq >= state.target || state.finished)) {
+    if (!view.follow) view.showAt(state.target); // (unless Follow was pressed meanwhile)
+    state.target = null;
+  }
 }
 
 // A WebSocket refused before its upgrade shows only as 1006: ask the API whether we are
@@ -92,26 +185,53 @@ async function sessionEnded() {
 
 function connect() {
   const params = new URLSearchParams({ batch: "1" });
-  if (state.lastSeq > 0) params.set("after", String(state.lastSeq));
+  // in context from the first lines: after=0 (everything), not the default tail of 1000
+  if (state.lastSeq > 0 || state.target !== null) params.set("after", String(state.lastSeq));
   const scheme = location.protocol === "https:" ? "wss" : "ws"; // behind a proxy that ends TLS
   const ws = new WebSocket(`${scheme}://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
   state.ws = ws;
   ws.onopen = () => {
+    if (ws !== state.ws) return; // replaced by openAt
     state.attempt = 0;
     setConn("live");
   };
-  ws.onmessage = (event) => onFrame(JSON.parse(event.data));
+  ws.onmessage = (event) => {
+    if (ws === state.ws) onFrame(JSON.parse(event.data));
+  };
   ws.onclose = async (event) => {
-    if (state.finished || state.fatal) return;
+    if (ws !== state.ws || state.finished || state.fatal) return;
     if (event.code === 1006 && (await sessionEnded())) {
       location.replace("/login"); // refused before the upgrade: the session ended
       return;
     }
+    if (ws !== state.ws) return;
     const delay = RETRY_DELAYS[Math.min(state.attempt, RETRY_DELAYS.length - 1)];
     state.attempt += 1;
     setConn("reconnecting", `reconnecting (attempt ${state.attempt})…`);
-    setTimeout(connect, delay);
+    state.retry = setTimeout(connect, delay);
   };
+}
+
+// The view in context: a new stream after `seq` - CONTEXT (as a reconnect resumes, with
+// after=), the view paused and anchored at line `seq` once it arrives. The address becomes
+// ?from=SEQ, so a reload or a shared link shows the same.
+function openAt(seq) {
+  clearTimeout(state.retry);
+  const old = state.ws;
+  state.ws = null; // its handlers now ignore it
+  if (old) old.close(1000, "reopened at another line");
+  Object.assign(state, { lastSeq: Math.max(0, seq - CONTEXT), finished: false, fatal: false, attempt: 0, target: seq });
+  view.reset({ follow: false });
+  $("banner").hidden = true;
+  setConn("connecting", "connecting…");
+  history.replaceState(null, "", `${location.pathname}?from=${seq}`);
+  connect();
+}
+
+// ?from=SEQ (a positive integer), or null.
+function fromParam() {
+  const text = new URLSearchParams(location.search).get("from") || "";
+  return /^[0-9]{1,15}$/.test(text) && Number(text) > 0 ? Number(text) : null;
 }
 
 function compileFilter() {
@@ -146,6 +266,109 @@ function downloadUrl() {
   return `/api/tasks/${encodeURIComponent(taskId)}/log?${params}`;
 }
 
+// ---------------------------------------------------------------- search
+
+let searching = null; // the AbortController of the search in progress
+
+function searchStatus(text, bad = false) {
+  const summary = $("search-summary");
+  summary.textContent = text;
+  summary.classList.toggle("bad", bad);
+  $("search-results").hidden = false;
+}
+
+function searchSummary(r, shown) {
+  const n = r.match_count;
+  let text = `${n} match${n === 1 ? "" : "es"}`;
+  if (shown < n) text += `, newest ${shown} shown`;
+  const range = r.scanned ? `, seq ${r.lowest}–${r.highest}` : "";
+  text += ` · ${r.scanned} line${r.scanned === 1 ? "" : "s"} searched${range}`;
+  if (r.complete) text += " · complete";
+  else if (r.stopped) {
+    const why = r.stopped === "capped" ? `at ${n} matches` : r.stopped;
+    text += ` · stopped (${why}): lines before seq ${r.lowest} not searched`;
+  }
+  else text += " · incomplete";
+  return text;
+}
+
+// One result: a link to the view in context (?from=SEQ), its seq and the line as plain text.
+function resultItem(match) {
+  const li = document.createElement("li");
+  const a = document.createElement("a");
+  a.className = "hit";
+  a.href = `?from=${Number(match.seq)}`;
+  a.dataset.seq = String(Number(match.seq));
+  const seq = document.createElement("span");
+  seq.className = "hit-seq";
+  seq.textContent = String(match.seq);
+  const text = document.createElement("span");
+  text.className = "hit-text";
+  text.textContent = plainText(String(match.content)); // log lines are data: text only
+  a.append(seq, text);
+  li.appendChild(a);
+  return li;
+}
+
+async function onSearch(event) {
+  event.preventDefault(); // the page searches; the form never navigates
+  const pattern = $("search-q").value;
+  if (!pattern) return;
+  if (searching) searching.abort();
+  const controller = new AbortController();
+  searching = controller;
+  const params = new URLSearchParams({ q: pattern, limit: String(SEARCH_LIMIT) });
+  if ($("search-regex").checked) params.set("regex", "1");
+  if ($("search-icase").checked) params.set("i", "1");
+  $("search-list").replaceChildren();
+  searchStatus("searching…");
+  let response;
+  let body;
+  try {
+    response = await fetch(`/api/tasks/${encodeURIComponent(taskId)}/search?${params}`, {
+      credentials: "same-origin",
+      signal: controller.signal,
+    });
+    body = response.ok ? await response.json() : await response.text();
+  } catch (err) {
+    if (controller.signal.aborted) return; // a newer search replaced this one
+    searchStatus(`search failed: ${err.message || err}`, true);
+    return;
+  } finally {
+    if (searching === controller) searching = null;
+  }
+  if (controller.signal.aborted) return;
+  if (response.status === 401) {
+    location.replace("/login"); // the session ended
+    return;
+  }
+  if (!response.ok) {
+    const what = response.status === 400 ? "bad search" : `search failed (${response.status})`;
+    searchStatus(`${what}: ${String(body).trim()}`, true);
+    return;
+  }
+  const matches = body.matches.slice(0, SEARCH_LIMIT);
+  searchStatus(searchSummary(body, matches.length));
+  $("search-list").replaceChildren(...matches.map(resultItem));
+}
+
+function onResultClick(event) {
+  const hit = event.target.closest("a.hit");
+  if (!hit || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  event.preventDefault(); // (a modified click opens the link as any: a new tab, say)
+  for (const other of $("search-list").querySelectorAll("a.hit.current")) other.classList.remove("current");
+  hit.classList.add("current");
+  openAt(Number(hit.dataset.seq));
+}
+
+function closeSearch() {
+  if (searching) searching.abort();
+  $("search-results").hidden = true;
+  $("search-list").replaceChildren();
+}
+
+// ---------------------------------------------------------------- page
+
 async function loadInfo() {
   try {
     const tasks = await (await fetch("/api/tasks?limit=1000")).json();
@@ -166,11 +389,20 @@ function main() {
     $("download").href = downloadUrl();
   });
   $("wrap").addEventListener("change", (e) => $("log").classList.toggle("wrap", e.target.checked));
-  $("follow").addEventListener("click", () => view.setFollow(!view.follow));
+  $("follow").addEventListener("click", () => {
+    view.setFollow(!view.follow);
+    // following again: the newest lines, no longer a place in the log
+    if (view.follow && location.search) history.replaceState(null, "", location.pathname);
+  });
   $("download").href = downloadUrl();
+  $("search").addEventListener("submit", onSearch);
+  $("search-close").addEventListener("click", closeSearch);
+  $("search-list").addEventListener("click", onResultClick);
   updateCounts();
   loadInfo();
-  connect();
+  const from = fromParam();
+  if (from === null) connect();
+  else openAt(from);
 }
 
 main();

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from shared.convert import batch_to_pb, info_to_pb, spec_from_pb
+from shared.convert import batch_to_pb, info_to_pb, query_from_pb, spec_from_pb
 from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
@@ -19,6 +19,7 @@ from shared.rpc_errors import maps_errors
 from shared.tls_grpc import require_master
 from worker.executor import TaskExecutor
 from worker.manager import LogStreamManager
+from worker.searching import search
 
 READ_MAX_LINES = 5000
 READ_MAX_BYTES = 1024 * 1024
@@ -85,6 +86,29 @@ class WorkerService(pb_grpc.WorkerServicer):
                     yield msg
                 if stats is not None:
                     stats.delivered("grpc", batch, live=subscription.live)
+
+    @maps_errors
+    async def SearchLogs(
+        self, request: pb.SearchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.SearchBatch]:
+        """The task's whole log searched: matches (and context lines) in seq order (newest
+        first when asked), with progress; the last message has ``done``."""
+        require_master(context, "searching a log")
+        query = query_from_pb(request)
+        async for progress in search(
+            self.manager, self.manager.store, request.task_id, query, request.time_budget
+        ):
+            yield pb.SearchBatch(
+                seqs=[h.seq for h in progress.hits],
+                contents=[h.content for h in progress.hits],
+                matches=[h.match for h in progress.hits],
+                scanned=progress.scanned,
+                lowest=progress.lowest,
+                highest=progress.highest,
+                match_count=progress.matches,
+                done=progress.done,
+                stopped=progress.stopped,
+            )
 
     @maps_errors
     async def ReadLogs(

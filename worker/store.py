@@ -40,7 +40,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +50,8 @@ from shared.convert import decode_stored, encode_stored
 from shared.errors import LogExpired, TaskNotFound
 from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
+from shared.protos import logcast_pb2 as pb
+from shared.search import Chunk
 from worker.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -411,6 +413,43 @@ class LogStore:
             expect = first + hi
             if len(lines) >= max_lines or expect >= end:
                 return
+
+    def chunks(
+        self, task_id: str, before: int, *, reverse: bool = False, must_hold: bytes = b""
+    ) -> Iterator[Chunk]:
+        """Every stored chunk's lines before seq ``before`` as ``(first_seq, contents)``,
+        oldest first (newest first with ``reverse``): for a search, in a thread, on a
+        connection of its own (the task's readers are not held up). Blocking.
+
+        ``must_hold``: a chunk whose stored bytes do not hold these (a substring's UTF-8) is
+        not decoded: its lines come as empty strings (they cannot match)."""
+        self.check(task_id)
+        path = self._path(task_id)
+        if not path.exists():
+            return
+        conn = _connect(path, readonly=True)
+        try:
+            order = "DESC" if reverse else "ASC"
+            cursor = conn.execute(
+                f"SELECT first_seq, count, data FROM chunks WHERE first_seq < ? "
+                f"ORDER BY first_seq {order}",
+                (before,),
+            )
+            for first, count, data in cursor:
+                n = max(0, min(count, before - first))
+                msg = pb.StoredLines()
+                try:
+                    raw = zlib.decompress(data)
+                    if must_hold and must_hold not in raw:
+                        yield first, [""] * n
+                        continue
+                    msg.ParseFromString(raw)
+                except (zlib.error, DecodeError) as exc:
+                    log.error("%s: a stored chunk at seq %d is unreadable: %s", task_id, first, exc)
+                    continue
+                yield first, msg.contents[:n]
+        finally:
+            conn.close()
 
     def _last_seq_sync(self, task_id: str) -> int:
         f = self._file(task_id)

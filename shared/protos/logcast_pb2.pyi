@@ -115,6 +115,48 @@ class StoredLines(_message.Message):
     unterminated: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class SearchRequest(_message.Message):
+    __slots__ = ("task_id", "pattern", "regex", "ignore_case", "context", "limit", "newest_first", "time_budget")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    REGEX_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_CASE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    TIME_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    pattern: str
+    regex: bool
+    ignore_case: bool
+    context: int
+    limit: int
+    newest_first: bool
+    time_budget: float
+    def __init__(self, task_id: _Optional[str] = ..., pattern: _Optional[str] = ..., regex: _Optional[bool] = ..., ignore_case: _Optional[bool] = ..., context: _Optional[int] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ..., time_budget: _Optional[float] = ...) -> None: ...
+
+class SearchBatch(_message.Message):
+    __slots__ = ("seqs", "contents", "matches", "scanned", "lowest", "highest", "match_count", "done", "stopped")
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_FIELD_NUMBER: _ClassVar[int]
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_FIELD_NUMBER: _ClassVar[int]
+    LOWEST_FIELD_NUMBER: _ClassVar[int]
+    HIGHEST_FIELD_NUMBER: _ClassVar[int]
+    MATCH_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_FIELD_NUMBER: _ClassVar[int]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    contents: _containers.RepeatedScalarFieldContainer[str]
+    matches: _containers.RepeatedScalarFieldContainer[bool]
+    scanned: int
+    lowest: int
+    highest: int
+    match_count: int
+    done: bool
+    stopped: str
+    def __init__(self, seqs: _Optional[_Iterable[int]] = ..., contents: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[bool]] = ..., scanned: _Optional[int] = ..., lowest: _Optional[int] = ..., highest: _Optional[int] = ..., match_count: _Optional[int] = ..., done: _Optional[bool] = ..., stopped: _Optional[str] = ...) -> None: ...
+
 class StreamLogsRequest(_message.Message):
     __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user", "lossless")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

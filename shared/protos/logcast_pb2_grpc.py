@@ -60,6 +60,11 @@ class WorkerStub:
                 request_serializer=shared_dot_protos_dot_logcast__pb2.ReadLogsRequest.SerializeToString,
                 response_deserializer=shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
                 _registered_method=True)
+        self.SearchLogs = channel.unary_stream(
+                '/logcast.v1.Worker/SearchLogs',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.SearchRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.SearchBatch.FromString,
+                _registered_method=True)
 
 
 class WorkerServicer:
@@ -96,6 +101,12 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchLogs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +134,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.ReadLogs,
                     request_deserializer=shared_dot_protos_dot_logcast__pb2.ReadLogsRequest.FromString,
                     response_serializer=shared_dot_protos_dot_logcast__pb2.LogBatch.SerializeToString,
+            ),
+            'SearchLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.SearchLogs,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.SearchRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.SearchBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,6 +287,33 @@ class Worker:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def SearchLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/logcast.v1.Worker/SearchLogs',
+            shared_dot_protos_dot_logcast__pb2.SearchRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.SearchBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class MasterStub:
     """The master tracks workers and tasks and relays logs to every client.
@@ -316,6 +359,11 @@ class MasterStub:
                 '/logcast.v1.Master/StreamLogs',
                 request_serializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
                 response_deserializer=shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
+                _registered_method=True)
+        self.SearchLogs = channel.unary_stream(
+                '/logcast.v1.Master/SearchLogs',
+                request_serializer=shared_dot_protos_dot_logcast__pb2.SearchRequest.SerializeToString,
+                response_deserializer=shared_dot_protos_dot_logcast__pb2.SearchBatch.FromString,
                 _registered_method=True)
         self.CreateToken = channel.unary_unary(
                 '/logcast.v1.Master/CreateToken',
@@ -385,6 +433,13 @@ class MasterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchLogs(self, request, context):
+        """relayed from the task's worker
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateToken(self, request, context):
         """API tokens (admin), and single-use browser login links (any valid token, for itself)
         """
@@ -447,6 +502,11 @@ def add_MasterServicer_to_server(servicer, server):
                     servicer.StreamLogs,
                     request_deserializer=shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.FromString,
                     response_serializer=shared_dot_protos_dot_logcast__pb2.LogBatch.SerializeToString,
+            ),
+            'SearchLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.SearchLogs,
+                    request_deserializer=shared_dot_protos_dot_logcast__pb2.SearchRequest.FromString,
+                    response_serializer=shared_dot_protos_dot_logcast__pb2.SearchBatch.SerializeToString,
             ),
             'CreateToken': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateToken,
@@ -659,6 +719,33 @@ class Master:
             '/logcast.v1.Master/StreamLogs',
             shared_dot_protos_dot_logcast__pb2.StreamLogsRequest.SerializeToString,
             shared_dot_protos_dot_logcast__pb2.LogBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/logcast.v1.Master/SearchLogs',
+            shared_dot_protos_dot_logcast__pb2.SearchRequest.SerializeToString,
+            shared_dot_protos_dot_logcast__pb2.SearchBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -16,9 +16,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from shared.convert import query_from_pb
 from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
+from shared.protos import logcast_pb2 as pb
+from shared.search import scan
 from shared.subscription import Subscription
 
 
@@ -119,6 +122,25 @@ class FakeWorker:
                     yield batch
         finally:
             self._breakers.discard(broken.set)
+
+    async def search_logs(self, request: pb.SearchRequest) -> AsyncIterator[pb.SearchBatch]:
+        """A search of what the task's hub holds (the fake has no store), in one message."""
+        self._check()
+        hub = self._hub(request.task_id)
+        lines = hub.read_kept(0, 0, 1 << 30, 1 << 40).lines
+        chunk = (lines[0].seq if lines else 1, [ln.content for ln in lines])
+        hits, state = [], None
+        for state in scan([chunk], query_from_pb(request)):
+            hits += state.take()
+        yield pb.SearchBatch(
+            seqs=[h.seq for h in hits],
+            contents=[h.content for h in hits],
+            matches=[h.match for h in hits],
+            scanned=state.scanned if state else 0,
+            match_count=state.matches if state else 0,
+            done=True,
+            stopped="capped" if state and state.capped else "",
+        )
 
     async def read_logs(
         self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int

@@ -110,6 +110,30 @@ async def test_lines_read_back_exactly_and_survive_a_reopen(tmp_path):
         assert [ln.seq for ln in await store.last_lines("task-1", 3)] == [4998, 4999, 5000]
 
 
+async def test_chunks_for_a_search_come_whole_or_blank_when_they_cannot_match(tmp_path):
+    written = make_lines(1, 2000)
+    written[1234].content = "the needle-7f3a is here"
+    async with opened(tmp_path) as (store, committed):
+        store.record(info("task-1"))
+        for i in range(0, 2000, 500):
+            store.append("task-1", written[i : i + 500])
+        await committed.reach("task-1", 2000)
+        chunks = await asyncio.to_thread(list, store.chunks("task-1", 1800))
+        assert [first for first, _ in chunks] == [1, 501, 1001, 1501]
+        assert [c for _, contents in chunks for c in contents] == [
+            ln.content for ln in written[:1799]
+        ]  # before seq 1800: the last chunk is cut
+        newest = await asyncio.to_thread(list, store.chunks("task-1", 3000, reverse=True))
+        assert [first for first, _ in newest] == [1501, 1001, 501, 1]
+        # a chunk without the bytes of a substring is not decoded: blank lines, same count
+        picky = await asyncio.to_thread(
+            list, store.chunks("task-1", 3000, must_hold=b"needle-7f3a")
+        )
+        assert [len(contents) for _, contents in picky] == [500, 500, 500, 500]
+        assert [set(contents) == {""} for _, contents in picky] == [True, True, False, True]
+        assert picky[2][1][1235 - 1001] == "the needle-7f3a is here"  # written[1234]: seq 1235
+
+
 async def test_the_catalog_keeps_every_change_with_a_version(tmp_path):
     async with opened(tmp_path) as (store, _):
         store.record(info("task-1"))
