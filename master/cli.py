@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from master.config import MasterConfig
 from master.presentation import EXIT_USAGE, labels_column
@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop the task after this long; it fails (e.g. 10m). Limits not given: the "
         "worker's defaults; 0: none",
     )
+    run.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="then show its log like `master logs -f` (the id goes to stderr) and exit with "
+        "the container's exit code, 125 for logcast's own errors (as docker run)",
+    )
+    run.add_argument("--raw", action="store_true", help=f"with --follow: {RAW_HELP}")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
     monitor = client_command("monitor", "watch a task's log live")
@@ -436,6 +444,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _logs(args)
     if args.command == "search":
         return asyncio.run(_search(args))
+    if args.command == "run" and args.follow:
+        return _run_and_follow(args)
     return asyncio.run(_client_command(args))
 
 
@@ -587,7 +597,43 @@ async def _token(client: MasterClient, args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_RUN_ERROR = 125  # `master run -f`: logcast's own error (docker run's code for its own)
+
+
+def _run_and_follow(args: argparse.Namespace) -> int:
+    """``master run -f``: submit, follow the log to the end, exit as the container did."""
+    from master.logs import LogsConfig, run_logs
+    from master.master_client import MasterClient
+
+    async def submit() -> TaskInfo:
+        async with MasterClient(args.master) as client:
+            return await _submit(client, args, out=sys.stderr)
+
+    async def ended(task_id: str) -> TaskInfo:
+        async with MasterClient(args.master) as client:
+            return await client.get(task_id)
+
+    try:
+        info = asyncio.run(submit())
+        run_logs(LogsConfig(info.task_id, args.master, _user(), follow=True, raw=args.raw))
+        info = asyncio.run(ended(info.task_id))
+    except LogcastError as exc:
+        print(f"master: {escape_controls(str(exc))}", file=sys.stderr)
+        return EXIT_RUN_ERROR
+    if info.status is TaskStatus.SUCCESS:
+        return 0
+    if info.exit_code is not None and info.exit_code > 0:
+        return min(info.exit_code, 255)
+    return EXIT_RUN_ERROR  # it never ran (failed to start), was lost, or has no exit code
+
+
 async def _run(client: MasterClient, args: argparse.Namespace) -> int:
+    await _submit(client, args, out=sys.stdout)
+    return 0
+
+
+async def _submit(client: MasterClient, args: argparse.Namespace, out: TextIO) -> TaskInfo:
+    """Submit the task of ``master run``; print its id to ``out``."""
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
@@ -612,13 +658,13 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
         timeout=None if args.timeout is None else parse_timeout(args.timeout),
     )
     info = await client.run(validate_spec(spec))  # (a bad spec: exit 2, nothing sent)
-    print(info.task_id, flush=True)
+    print(info.task_id, file=out, flush=True)
     if info.status is TaskStatus.FAILED and info.error:
         # the task exists (status failed) and `monitor` will say so too; the contract's exit
         # code for `run` stays 0: the submission itself worked
         why = escape_controls(info.error)  # Docker's words quote the command: data
         print(f"master: {info.task_id} failed to start: {why}", file=sys.stderr)
-    return 0
+    return info
 
 
 async def _list_tasks(client: MasterClient, args: argparse.Namespace) -> int:

@@ -194,6 +194,27 @@ def test_follow_runs_to_the_end_and_exits_by_status_without_it_what_is_stored_no
     assert (rest.returncode, rest.stdout) == (0, b"second\n")
 
 
+def test_run_follow_shows_the_log_and_exits_as_the_container_did(cluster):
+    """`master run -f`: the id on stderr, the task's stdout and stderr as `logs -f` prints
+    them, and `docker run`'s exit code convention (125: logcast's own error)."""
+
+    def run_f(*args: str) -> subprocess.CompletedProcess[str]:
+        return master_cli(cluster.address, "run", "-f", "--image", *args)
+
+    done = run_f(TEST_IMAGE, "--", "sh", "-c", "echo out; sleep 0.5; echo err >&2; exit 3")
+    task_id, *rest = done.stderr.splitlines()
+    cluster.tasks.append(task_id)
+    assert (done.returncode, done.stdout, rest) == (3, "out\n", ["err"])
+    assert re.fullmatch(r"task-\d{6}", task_id)
+    fine = run_f(TEST_IMAGE, "--", "sh", "-c", "seq 1 3")
+    cluster.tasks.append(fine.stderr.splitlines()[0])
+    assert (fine.returncode, fine.stdout) == (0, "1\n2\n3\n")
+    never = run_f("nosuch/image:1", "--", "true")  # it never ran: logcast's own error
+    assert never.returncode == 125 and "is not on this worker" in never.stderr
+    unreachable = master_cli("127.0.0.1:1", "run", "-f", "--image", TEST_IMAGE, "--", "true")
+    assert unreachable.returncode == 125 and "cannot reach the master" in unreachable.stderr
+
+
 def test_list_tasks_filters_by_status_and_label_newest_first(cluster):
     suite = f"s{uuid.uuid4().hex[:8]}"
     first = cluster.run("true", "--label", f"suite={suite}", "--label", "n=1")
