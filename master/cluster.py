@@ -58,6 +58,7 @@ class ClusterAuthority:
         self.ca_key = b""
         self.ca_cert = b""
         self._master: tuple[bytes, bytes] = (b"", b"")
+        self._renew_at = 0.0  # when the master's certificate is due for renewal
         self._bindings: dict[str, str] = {}  # worker name -> key id
 
     # ------------------------------------------------------------------ files
@@ -99,8 +100,12 @@ class ClusterAuthority:
         return pki.fingerprint(self.ca_cert)
 
     def master_identity(self) -> tuple[bytes, bytes]:
-        """The master's (key, certificate), re-issued (same key) once renewal is due."""
+        """The master's (key, certificate), re-issued (same key) once renewal is due. Asked
+        at every new connection and worker call: checked against the CA only when it is
+        loaded or made, after that a comparison with the time it is due."""
         key, cert = self._master
+        if cert and self.clock() < self._renew_at:
+            return self._master
         if not cert:
             key_path, cert_path = self.state_dir / MASTER_KEY, self.state_dir / MASTER_CERT
             if key_path.exists() and cert_path.exists():
@@ -108,20 +113,23 @@ class ClusterAuthority:
             else:
                 key = pki.new_key()
                 write_private(key_path, key)
-        if not cert or self._stale(cert, key):
+        issued = self._checked(cert, key) if cert else None
+        if issued is None or pki.renew_due(issued, self.clock()):
             cert = pki.issue(
                 self.ca_key, self.ca_cert, key, pki.MASTER_CN, pki.MASTER_DNS, self.master_lifetime
             )
             write_private(self.state_dir / MASTER_CERT, cert, mode=0o644)
+            issued = pki.describe(cert)
         self._master = (key, cert)
+        self._renew_at = pki.renew_at(issued)
         return self._master
 
-    def _stale(self, cert: bytes, key: bytes) -> bool:
+    def _checked(self, cert: bytes, key: bytes) -> pki.Issued | None:
+        """What ``cert`` says, if it is this CA's and for ``key`` (else None: make another)."""
         try:
-            issued = pki.check_issued(cert, self.ca_cert, key)
+            return pki.check_issued(cert, self.ca_cert, key)
         except pki.CertificateError:
-            return True
-        return pki.renew_due(issued, self.clock())
+            return None
 
     # ------------------------------------------------------------------ workers
 

@@ -26,7 +26,7 @@ from shared.doctor import (
     master_checks,
     report_json,
 )
-from shared.doctor_checks import ask_master, check_directory, check_port
+from shared.doctor_checks import ask_master, check_directory, check_port, read_file
 from shared.paths import default_state_dir
 
 
@@ -140,17 +140,6 @@ def check_certificate(
         required=required,
         error=error,
     )
-
-
-def read_file(path: Path) -> tuple[bytes | None, str]:
-    """(its bytes, ""); (None, "") when there is no such file; (None, why) when it cannot be
-    read."""
-    try:
-        return path.read_bytes(), ""
-    except (FileNotFoundError, NotADirectoryError):  # a file in the path: no such file
-        return None, ""
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
 
 
 def run_doctor(config: MasterConfig, master: str, *, as_json: bool = False) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from master.master_client import MasterClient
+from master.plain import is_terminal
 from shared.protos import logcast_pb2 as pb
 from shared.terminal import escape_controls
 
@@ -41,7 +42,7 @@ async def run_search(
         context=config.context,
         limit=config.limit,
     )
-    clean = not config.raw and not config.as_json and out.isatty()
+    clean = not config.raw and not config.as_json and is_terminal(out)
     last_seq = 0
     final = pb.SearchBatch()
     async with MasterClient(config.master) as client:

@@ -165,6 +165,17 @@ def _health_holder(address: str) -> str:
     return ""
 
 
+def read_file(path: Path) -> tuple[bytes | None, str]:
+    """(its bytes, ""); (None, "") when there is no such file; (None, why) when it cannot be
+    read."""
+    try:
+        return path.read_bytes(), ""
+    except (FileNotFoundError, NotADirectoryError):  # a file in the path: no such file
+        return None, ""
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+
+
 def healthz_answers(address: str) -> bool:
     """Whether ``GET /healthz`` at ``address`` answers as logcast's servers do."""
     url = f"http://{_dial(address)}/healthz"

@@ -239,9 +239,14 @@ def check_issued(cert_pem: bytes, ca_cert_pem: bytes, key_pem: bytes | None = No
     return issued
 
 
+def renew_at(issued: Issued) -> float:
+    """When a certificate is due for renewal: once two thirds of its lifetime have passed."""
+    return issued.not_before + (issued.not_after - issued.not_before) * 2 / 3
+
+
 def renew_due(issued: Issued, now: float) -> bool:
     """True once two thirds of a certificate's lifetime have passed."""
-    return now >= issued.not_before + (issued.not_after - issued.not_before) * 2 / 3
+    return now >= renew_at(issued)
 
 
 JOIN_PREFIX = "lcj1_"

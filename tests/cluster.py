@@ -48,15 +48,6 @@ def worker_channel(address: str, name: str) -> grpc.aio.Channel:
     )
 
 
-def worker_channel_sync(address: str, name: str) -> grpc.Channel:
-    """:func:`worker_channel` for gRPC's blocking API."""
-    ca = authority()
-    key, cert = ca.master_identity()
-    credentials = grpc.ssl_channel_credentials(ca.ca_cert, key, cert)
-    options = [*channel_options(), ("grpc.ssl_target_name_override", pki.worker_dns(name))]
-    return grpc.secure_channel(address, credentials, options=options)
-
-
 async def join_as(master: str, name: str) -> WorkerIdentity:
     """Join the master at ``master`` (its client port) as worker ``name``, with the owner's
     token, as a worker on the master's host does: the test speaks for that worker."""

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from shared import pki
+
 LIFETIME = datetime.timedelta(days=2)
 
 
@@ -111,35 +113,10 @@ class TestCA:
 
 
 def make_ca(directory: Path, *, name: str = "ca") -> TestCA:
-    """A new self-signed test CA; its certificate written as ``directory/NAME.crt``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    subject = _name(f"logcast test CA {name}")
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + LIFETIME)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(key, hashes.SHA256())
-    )
-    path = _write(directory / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM))
-    return TestCA(path, cert, key)
+    """A new self-signed test CA (:func:`shared.pki.new_ca`, the kind the master makes); its
+    certificate written as ``directory/NAME.crt``."""
+    key_pem, cert_pem = pki.new_ca(f"logcast test CA {name}", days=LIFETIME.days)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    path = _write(directory / f"{name}.crt", cert_pem)
+    return TestCA(path, pki.load_certificate(cert_pem), key)

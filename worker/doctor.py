@@ -26,7 +26,7 @@ from shared.doctor import (
     registration_check,
     report_json,
 )
-from shared.doctor_checks import ask_master, check_directory, check_port
+from shared.doctor_checks import ask_master, check_directory, check_port, read_file
 from shared.paths import default_state_dir, worker_data_dir
 from worker.config import WorkerConfig
 from worker.hostcheck import inotify_checks, read_inotify_limit, read_inotify_watches
@@ -84,13 +84,7 @@ def check_certificate(data_dir: Path, name: str, now: float) -> Check:
     how long it is valid."""
     identity = IdentityFiles(data_dir).dir
     path = identity / "cert.pem"
-    pem: bytes | None
-    try:
-        pem, error = path.read_bytes(), ""
-    except (FileNotFoundError, NotADirectoryError):  # a file in the path: the data-dir check fails
-        pem, error = None, ""
-    except OSError as exc:
-        pem, error = None, exc.strerror or str(exc)
+    pem, error = read_file(path)  # (a file in the path: the data-dir check fails)
     return certificate_check(
         "worker-cert",
         str(path),
