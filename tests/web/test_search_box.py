@@ -86,13 +86,17 @@ async def test_search_finds_an_old_line_and_opens_it_in_context(browser, master_
         await page.click(f"#search-list a.hit[data-seq='{MARKER}']")
         await until(page, "document.querySelector('#log .line.target') !== null")
         await until(page, TARGET_IN_VIEW)
-        seqs = await page.evaluate(LINE_SEQS)
+        # (one snapshot of seqs and texts: the view goes on loading later lines meanwhile)
+        shown = await page.evaluate(
+            f"(() => {{ const s = {LINE_SEQS}; const t = {LINE_TEXTS};"
+            " return s.map((q, i) => [q, t[i]]); })()"
+        )
+        seqs = [seq for seq, _ in shown]
         assert seqs[0] == MARKER - 19
         assert set(range(MARKER - 19, MARKER + 21)) <= set(seqs)
         assert seqs == sorted(set(seqs))  # in order, once each, no hole
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
-        texts = await page.evaluate(LINE_TEXTS)
-        assert texts == [expected(s) for s in seqs]
+        assert [text for _, text in shown] == [expected(s) for s in seqs]
         target = page.locator("#log .line.target")
         assert await target.count() == 1
         assert await target.get_attribute("data-seq") == str(MARKER)
