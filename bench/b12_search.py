@@ -26,6 +26,7 @@ median < 1 s, regex median < 3 s. On the main cluster (the worker's defaults).
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import subprocess
@@ -175,6 +176,19 @@ def search(
     return {"seconds": seconds, "matches": len(got)}
 
 
+def filtered_logs(
+    cluster: Cluster, task: str, expected: dict[int, str], *extra: str
+) -> dict[str, float]:
+    """One `master logs --grep NEEDLE --output jsonl` process (a filtered view: the worker
+    filters the whole stored log), timed start to exit; its lines must be ``expected``."""
+    args = [str(BIN / "master"), "logs", "--master", cluster.master.address, task]
+    seconds, proc = _timed([*args, "--grep", NEEDLE, "--output", "jsonl", *extra])
+    assert proc.returncode == 0 and not proc.stderr, (proc.returncode, proc.stderr[-2000:])
+    got = {row["seq"]: row["content"] for row in map(json.loads, proc.stdout.splitlines())}
+    assert got == expected, (sorted(got), sorted(expected))
+    return {"seconds": seconds, "matches": len(got)}
+
+
 def cli_help() -> dict[str, float]:
     """`master --help`: the CLI process's start-up."""
     seconds, proc = _timed([str(BIN / "master"), "--help"])
@@ -191,6 +205,10 @@ def run(cluster: Cluster, rounds: int = 3) -> list[Result]:
         "regex": lambda: search(cluster, task, REGEX, matches, regex=True),
         "help": cli_help,
         "1-line search": lambda: search(cluster, tiny, NEEDLE, {1: f"one {NEEDLE} line"}),
+        "filtered view": lambda: filtered_logs(cluster, task, needles),
+        "filtered tail": lambda: filtered_logs(
+            cluster, task, {s: needles[s] for s in sorted(needles)[-3:]}, "--tail", "3"
+        ),
     }
     runs = interleave(rounds, cases)
     return results(runs, facts)
@@ -234,6 +252,36 @@ def results(runs: dict[str, list[dict]], facts: dict) -> list[Result]:
                 f"< {target:g} s",
                 mid < target,
                 raw=raw if key == "substring" else {"runs": {key: runs[key]}},
+                spread=f"{spread(seconds[key], '{:.2f}')} s ({len(seconds[key])} rounds)",
+            )
+        )
+    for number, name, key, count in (
+        (
+            "12c",
+            f"filtered view: `master logs --grep {NEEDLE}` of the finished 1M-line task "
+            "(the worker filters the whole stored log; whole CLI process)",
+            "filtered view",
+            facts["substring_matches"],
+        ),
+        (
+            "12d",
+            f"filtered tail: `master logs --grep {NEEDLE} --tail 3` (scanning back from the "
+            "newest line for the last 3 that pass; whole CLI process)",
+            "filtered tail",
+            3,
+        ),
+    ):
+        mid = median(seconds[key])
+        rows.append(
+            Result(
+                number,
+                name,
+                f"median {mid:.2f} s, {count:,} lines, exactly the expected seqs",
+                startup,
+                None,
+                "(no target: reported)",
+                None,
+                raw={"runs": {key: runs[key]}},
                 spread=f"{spread(seconds[key], '{:.2f}')} s ({len(seconds[key])} rounds)",
             )
         )

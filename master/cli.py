@@ -37,12 +37,13 @@ from shared.errors import InvalidRequest, LogcastError, PermissionDenied, Unauth
 from shared.ids import validate_task_id
 from shared.limits import parse_cpus, parse_memory, parse_pids_limit, parse_timeout
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
-from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
+from shared.model import Stream, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.taskcheck import validate_spec
 from shared.terminal import escape_controls
 
 if TYPE_CHECKING:
     from master.master_client import MasterClient
+    from shared.linefilter import LineFilter
     from shared.settings import Resolved
 
 
@@ -95,8 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--raw", action="store_true", help=f"with --follow: {RAW_HELP}")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
-    monitor = client_command("monitor", "watch a task's log live")
-    monitor.add_argument("task_id")
+    monitor = client_command("monitor", "watch a task's log live (or several tasks' merged)")
+    monitor.add_argument(
+        "task_ids",
+        nargs="*",
+        metavar="TASK_ID",
+        help="the task; several: their lines merged by timestamp, each tagged with its task",
+    )
+    monitor.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="(also) the tasks with this label, as the master lists them when the command "
+        "starts (repeatable: tasks with all of them); merged as several tasks",
+    )
+    monitor.add_argument(
+        "--after",
+        default="",
+        metavar="TASK:SEQ,...",
+        help="several tasks: resume each one named after its seq (task-1:120,task-2:98)",
+    )
     monitor.add_argument("--plain", action="store_true", help="print lines, no TUI")
     monitor.add_argument("--timestamps", action="store_true", help="prefix Docker's timestamp")
     monitor.add_argument("--tail", type=int, default=None, metavar="N", help="history lines")
@@ -108,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-lines", type=positive_int, default=10_000, help="lines the TUI keeps"
     )
     monitor.add_argument("--raw", action="store_true", help=RAW_HELP)
+    add_filter_options(monitor)
 
     search = client_command("search", "search a task's whole stored log (like grep -n)")
     search.add_argument("task_id")
@@ -150,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "jsonl: one JSON object per line on stdout",
     )
     logs.add_argument("--raw", action="store_true", help=RAW_HELP)
+    add_filter_options(logs)
 
     tasks = client_command("list-tasks", "list tasks, newest first")
     tasks.add_argument(
@@ -218,6 +240,38 @@ def build_parser() -> argparse.ArgumentParser:
 RAW_HELP = (
     "print the task's bytes on a terminal too (default there: control characters shown as ^[)"
 )
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """``--grep``, ``--regex``, ``-i``, ``--stream``, ``--level``: a server-side filter."""
+    group = p.add_argument_group(
+        "filter (on the worker, over the whole stored log; lines keep their seq)"
+    )
+    group.add_argument("--grep", default="", metavar="PATTERN", help="only lines holding it")
+    group.add_argument(
+        "--regex", action="store_true", help="PATTERN is an RE2 regular expression (linear time)"
+    )
+    group.add_argument("-i", "--ignore-case", action="store_true", help="ignore case in PATTERN")
+    group.add_argument("--stream", choices=("stdout", "stderr"), help="only this stream")
+    group.add_argument(
+        "--level", metavar="LEVEL[+]", help="only lines at this level or above (e.g. warn+)"
+    )
+
+
+def filter_of(args: argparse.Namespace) -> LineFilter:
+    """The filter the options ask for (InvalidRequest for a bad pattern or level)."""
+    from shared.levels import parse_level_spec
+    from shared.linefilter import LineFilter
+
+    line_filter = LineFilter(
+        pattern=args.grep,
+        regex=args.regex,
+        ignore_case=args.ignore_case,
+        stream=Stream(args.stream) if args.stream else None,
+        min_level=parse_level_spec(args.level) if args.level else None,
+    )
+    line_filter.selector()
+    return line_filter
 
 
 def add_client_options(p: argparse.ArgumentParser) -> None:
@@ -689,8 +743,10 @@ def _monitor(args: argparse.Namespace) -> int:
     plain = args.plain or not sys.stdout.isatty()
     if args.raw and not plain:
         raise InvalidRequest("--raw is for --plain output (the TUI never obeys a task's bytes)")
+    if len(args.task_ids) != 1 or args.label or args.after:
+        return _merged_monitor(args, plain=plain)
     config = MonitorConfig(
-        task_id=args.task_id,
+        task_id=args.task_ids[0],
         master=args.master,
         user=_user(),
         tail=args.tail,
@@ -700,8 +756,33 @@ def _monitor(args: argparse.Namespace) -> int:
         max_lines=args.max_lines,
         lossless=plain,  # plain output never drops a line; the TUI keeps up by skipping
         raw=args.raw,
+        line_filter=filter_of(args),
     )
     return run_monitor(config, plain=plain)
+
+
+def _merged_monitor(args: argparse.Namespace, *, plain: bool) -> int:
+    """``master monitor A B ...`` / ``--label K=V``: several tasks merged."""
+    from master.merged_monitor import MergedMonitorConfig, run_merged_monitor
+    from shared.merge import parse_cursor
+
+    if args.since_seq is not None:
+        raise InvalidRequest("--since-seq is for one task; several resume with --after A:N,B:M")
+    config = MergedMonitorConfig(
+        task_ids=tuple(args.task_ids),
+        labels=parse_labels(args.label),
+        master=args.master,
+        user=_user(),
+        tail=args.tail,
+        after=tuple(parse_cursor(args.after).items()),
+        follow=not args.no_follow,
+        timestamps=args.timestamps,
+        max_lines=args.max_lines,
+        lossless=plain,  # plain output never drops a line; the TUI keeps up by skipping
+        raw=args.raw,
+        line_filter=filter_of(args),
+    )
+    return run_merged_monitor(config, plain=plain)
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -717,6 +798,7 @@ def _logs(args: argparse.Namespace) -> int:
         timestamps=args.timestamps,
         output=args.output,
         raw=args.raw,
+        line_filter=filter_of(args),
     )
     return run_logs(config)
 

@@ -18,14 +18,31 @@ from dataclasses import dataclass, replace
 
 from master.config import MasterConfig
 from master.registry import Registry, pick_worker
-from master.relay import TaskRelay
+from master.relay import BACKOFF, TaskRelay
 from master.worker_client import WorkerClients
 from shared.addresses import validate_dial_address
-from shared.errors import InvalidRequest, LogExpired, TaskExists, TaskNotFound, WorkerUnavailable
+from shared.cursor import ResumeCursor
+from shared.errors import (
+    InvalidRequest,
+    LogcastError,
+    LogExpired,
+    TaskExists,
+    TaskNotFound,
+    WorkerUnavailable,
+)
 from shared.flowstats import FlowStats
 from shared.ids import new_task_id, validate_task_id, validate_worker_name
+from shared.linefilter import LineFilter
 from shared.listing import TaskQuery
-from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
+from shared.model import (
+    Batch,
+    ConnectionState,
+    TaskEnd,
+    TaskInfo,
+    TaskSpec,
+    TaskStatus,
+    WorkerSummary,
+)
 from shared.protos import logcast_pb2 as pb
 from shared.subscription import Subscription
 from shared.taskcheck import validate_reported_info, validate_spec
@@ -222,6 +239,7 @@ class Master:
         follow: bool = True,
         lossless: bool = False,
         sink: str = "grpc",
+        line_filter: LineFilter | None = None,
     ) -> TaskEnd | None:
         """Stream the log of ``task_id`` to ``handler``: history (last 1000 lines, ``tail=N``,
         or everything after seq ``after``), then live lines, then the task's end.
@@ -233,11 +251,21 @@ class Master:
         store. Returns the task's end, or None when ``follow=False`` stopped earlier.
         Raises InvalidTaskId, TaskNotFound, LogExpired (retention removed the log), or
         WorkerUnavailable while the master warms up.
+
+        With an active ``line_filter``, only the lines that pass come, each with its seq
+        (``tail``: the last N that pass): the worker filters its history and live lines, on
+        a stream of this client's own (the relay carries every line), at this client's
+        pace: a filtered view is lossless.
         """
         validate_task_id(task_id)
         self._known_or_raise(task_id)
         if self.registry.task(task_id).expired:
             raise LogExpired(f"the log of {task_id} has expired (removed by retention)")
+        if line_filter is not None and line_filter.active:
+            line_filter.selector()  # a bad pattern is the client's error, before any worker call
+            return await self._stream_filtered(
+                task_id, handler, line_filter, tail=tail, after=after, follow=follow, sink=sink
+            )
         relay = await self._relay(task_id)
         await relay.wait_ready(self.config.ready_timeout)
         # the lines the worker had when the relay subscribed: `tail` counts back from there,
@@ -263,6 +291,76 @@ class Master:
         finally:
             stats.subscribers[sink] -= 1
         return None
+
+    async def _stream_filtered(
+        self,
+        task_id: str,
+        handler: LogStreamHandler,
+        line_filter: LineFilter,
+        *,
+        tail: int | None,
+        after: int | None,
+        follow: bool,
+        sink: str,
+    ) -> TaskEnd | None:
+        """A filtered stream from the task's worker, passed on as it comes. When the worker
+        stream breaks, the handler is told (``reconnecting``) and the stream resumes after the
+        last seq it delivered (the filter is deterministic: nothing twice, nothing missed),
+        :data:`~master.relay.BACKOFF` apart; then WorkerUnavailable."""
+        registry = self.registry
+        stats = self.stats
+        cursor = ResumeCursor(after=after, tail=tail)
+        attempt = 0
+        stats.subscribers[sink] += 1
+        try:
+            while True:
+                info = registry.task(task_id)
+                if info.status is TaskStatus.LOST:  # its worker is gone: as the relay ends it
+                    end = TaskEnd(TaskStatus.LOST, None, info.error)
+                    await handler(LogUpdate(Batch(end=end), True, end.status))
+                    return end
+                worker = registry.worker(info.worker)
+                want_tail, want_after = cursor.request()
+                try:
+                    if not worker.alive:
+                        raise WorkerUnavailable(
+                            f"worker {worker.name} of {task_id} is not answering"
+                        )
+                    client = self.workers.get(worker.address, worker.name)
+                    async for batch in client.stream_logs(
+                        task_id,
+                        tail=want_tail,
+                        after=want_after,
+                        follow=follow,
+                        lossless=True,
+                        line_filter=line_filter,
+                    ):
+                        if not batch:
+                            continue  # the worker's ack: subscribed
+                        attempt = 0
+                        cursor.advance(batch)
+                        if batch.end is not None:
+                            await handler(LogUpdate(batch, True, batch.end.status))
+                            stats.delivered(sink, batch, live=False)
+                            return batch.end
+                        await handler(LogUpdate(batch, False, registry.status(task_id)))
+                        stats.delivered(sink, batch, live=False)
+                    if not follow:
+                        return None
+                except (InvalidRequest, TaskNotFound, LogExpired):
+                    raise
+                except LogcastError as exc:
+                    if attempt >= len(BACKOFF):
+                        raise WorkerUnavailable(
+                            f"the filtered stream of {task_id} broke: {exc}"
+                        ) from None
+                    log.info("%s: filtered stream broke (%s); resuming", task_id, exc)
+                state = Batch(state=ConnectionState.RECONNECTING)
+                await handler(LogUpdate(state, False, registry.status(task_id)))
+                await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+                attempt += 1
+        finally:
+            stats.subscribers[sink] -= 1
 
     async def _relay(self, task_id: str) -> TaskRelay:
         """The task's relay; a new one when there is none, or when the one there ended the

@@ -17,7 +17,14 @@ from master.cluster import ClusterAuthority, replace_scope
 from master.coordinator import LogUpdate, Master
 from shared import pki
 from shared.access import Principal, Role, Scope, TokenRecord, bearer
-from shared.convert import batch_to_pb, info_to_pb, query_from_pb, spec_from_pb, worker_to_pb
+from shared.convert import (
+    batch_to_pb,
+    filter_from_pb,
+    info_to_pb,
+    query_from_pb,
+    spec_from_pb,
+    worker_to_pb,
+)
 from shared.errors import InvalidRequest, PermissionDenied, Unauthenticated, WorkerUnavailable
 from shared.listing import TaskQuery
 from shared.model import ConnectionState, TaskInfo, summary
@@ -149,6 +156,7 @@ class MasterService(pb_grpc.MasterServicer):
                 after=request.after_seq if request.HasField("after_seq") else None,
                 follow=not request.no_follow,
                 lossless=request.lossless,
+                line_filter=filter_from_pb(request.filter),
             )
         )
         stopping = asyncio.ensure_future(self._stopping.wait())

@@ -20,7 +20,7 @@ import asyncio
 import io
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from master.monitor import consume_log
@@ -36,6 +36,7 @@ from master.wsframes import line_json
 from shared.addresses import DEFAULT_MASTER
 from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
+from shared.linefilter import LineFilter
 from shared.model import STDERR, Batch, LogLine, TaskEnd, TaskStatus
 from shared.terminal import escape_controls
 
@@ -57,6 +58,8 @@ class LogsConfig:
     timestamps: bool = False
     output: str = "text"  # or "jsonl"
     raw: bool = False  # True: the task's bytes on a terminal too (control characters obeyed)
+    # --grep, --stream, --level: filtered on the worker
+    line_filter: LineFilter = field(default_factory=LineFilter)
 
     def __post_init__(self) -> None:
         validate_task_id(self.task_id)

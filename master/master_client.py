@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1.health_pb2 import HealthCheckRequest
 from grpc_health.v1.health_pb2_grpc import HealthStub
 
-from shared.convert import batch_from_pb, info_from_pb, spec_to_pb, worker_from_pb
+from shared.convert import batch_from_pb, filter_to_pb, info_from_pb, spec_to_pb, worker_from_pb
 from shared.credentials import find_token
 from shared.cursor import ResumeCursor
 from shared.errors import (
@@ -29,6 +29,7 @@ from shared.errors import (
     WorkerUnavailable,
 )
 from shared.grpc_options import channel_options
+from shared.linefilter import LineFilter
 from shared.listing import DEFAULT_LIMIT, MAX_LIMIT
 from shared.model import Batch, ConnectionState, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.protos import logcast_pb2 as pb
@@ -216,6 +217,7 @@ class MasterClient:
         user: str = "",
         lossless: bool = False,
         give_up_after: float = 60.0,
+        line_filter: LineFilter | None = None,
     ) -> AsyncGenerator[Batch, None]:
         """The task's log as batches, until its end (``follow=False``: until the newest line
         stored now). A ``lossless`` stream never gets ``dropped``: when it falls behind, the
@@ -226,6 +228,9 @@ class MasterClient:
         up to ``give_up_after`` seconds; then raises WorkerUnavailable. TaskNotFound,
         InvalidRequest, LogExpired (retention removed the log), Unauthenticated and
         PermissionDenied are raised at once.
+
+        With an active ``line_filter``, only the lines that pass come (filtered on the
+        worker, each with its seq; ``tail``: the last N that pass).
         """
         cursor = ResumeCursor(after=after, tail=tail)
         failing_since: float | None = None
@@ -234,6 +239,8 @@ class MasterClient:
             request = pb.StreamLogsRequest(
                 task_id=task_id, no_follow=not follow, user=user, lossless=lossless
             )
+            if line_filter is not None and line_filter.active:
+                request.filter.CopyFrom(filter_to_pb(line_filter))
             want_tail, want_after = cursor.request()
             if want_after is not None:
                 request.after_seq = want_after

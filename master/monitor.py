@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from master.master_client import MasterClient
 from shared.addresses import DEFAULT_MASTER
 from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
+from shared.linefilter import LineFilter
 from shared.model import Batch
 
 CONNECT_TIMEOUT = 10.0
@@ -40,6 +41,8 @@ class StreamRequest(Protocol):
     def follow(self) -> bool: ...
     @property
     def lossless(self) -> bool: ...
+    @property
+    def line_filter(self) -> LineFilter: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class MonitorConfig:
     max_lines: int = 10_000  # lines the TUI keeps
     lossless: bool = False  # never `dropped` (--plain); the TUI keeps up by skipping
     raw: bool = False  # --plain: the task's bytes on a terminal too (control characters obeyed)
+    # --grep, --stream, --level: filtered on the worker
+    line_filter: LineFilter = field(default_factory=LineFilter)
 
     def __post_init__(self) -> None:
         validate_task_id(self.task_id)
@@ -74,6 +79,7 @@ def log_stream(client: MasterClient, request: StreamRequest) -> AsyncGenerator[B
         follow=request.follow,
         user=request.user,
         lossless=request.lossless,
+        line_filter=request.line_filter,
     )
 
 

@@ -52,9 +52,9 @@ from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, res
 from master.metrics import master_metrics
 from master.webroutes import (
     CONTENT_TYPES,
+    LOG_KINDS,
     OPEN_KINDS,
     SECURITY_HEADERS,
-    TASK_KINDS,
     ExportQuery,
     Route,
     host_allowed,
@@ -66,6 +66,7 @@ from master.webroutes import (
     parse_tasks_query,
     repeated_header,
     route,
+    scoped_task_ids,
     static_file,
 )
 from master.wsframes import error_frame, frames
@@ -263,7 +264,7 @@ class WebServer:
         are counted as refusals (by interface and status) for /metrics."""
         response = await self._answer(connection, request)
         if response is not None and response.status_code >= 400:
-            kind = "websocket" if route(request.path).kind == "logs" else "http"
+            kind = "websocket" if route(request.path).kind in LOG_KINDS else "http"
             reason = HTTPStatus(response.status_code).name.lower()
             self.master.stats.refusals[kind, reason] += 1
         return response
@@ -282,8 +283,8 @@ class WebServer:
         if target.kind not in OPEN_KINDS:
             try:
                 who = self._principal(headers)
-                if target.kind in TASK_KINDS:
-                    self._in_scope(who, target.task_id)
+                for task_id in scoped_task_ids(target):  # (a merged stream: each of its tasks)
+                    self._in_scope(who, task_id)
             except Unauthenticated as exc:
                 if target.kind == "page":  # a browser: to the login page, and back
                     return _redirect("/login")
@@ -299,9 +300,9 @@ class WebServer:
                 log.info("refused %s from %s: %s", target.kind, _peer(connection), exc)
                 return _text(HTTPStatus.FORBIDDEN, f"permission denied: {exc}\n")
             connection.principal = who  # type: ignore[attr-defined]
-        if target.kind == "logs" and self.stopping:
+        if target.kind in LOG_KINDS and self.stopping:
             return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the master is restarting\n")
-        if target.kind == "logs":
+        if target.kind in LOG_KINDS:
             if not self._same_origin(headers.get("Origin"), headers.get("Host")):
                 return _text(HTTPStatus.FORBIDDEN, "cross-origin WebSocket refused\n")
             if "websocket" not in headers.get("Upgrade", "").lower():
@@ -568,6 +569,7 @@ class WebServer:
             follow=False,
             lossless=True,
             sink="download",
+            line_filter=download.query.line_filter,
         )
 
     def abort_downloads(self) -> None:
@@ -579,7 +581,7 @@ class WebServer:
         """One WebSocket client: its log stream (:meth:`_stream_logs`), while what the client
         sends is read: a data frame ends the stream (an error frame, close 1008) and frees its
         subscription at once, as does the client closing."""
-        stream = asyncio.create_task(self._stream_logs(ws), name="websocket-stream")
+        stream = asyncio.create_task(self._log_stream(ws), name="websocket-stream")
         sent = asyncio.create_task(_client_data(ws), name="websocket-reader")
         try:
             await asyncio.wait((stream, sent), return_when=asyncio.FIRST_COMPLETED)
@@ -592,6 +594,17 @@ class WebServer:
             await self._refuse(ws, "client_data", message, CLOSE_POLICY, reason=message)
         if not stream.cancelled():
             stream.result()  # an unexpected error: websockets logs it and closes with 1011
+
+    async def _log_stream(self, ws: ServerConnection) -> None:
+        """The stream the client asked for: one task's (``/logs/<task_id>``), or several tasks'
+        merged (``/logs?tasks=A,B``: :mod:`master.merged_ws`)."""
+        assert ws.request is not None
+        if route(ws.request.path).kind == "merged_logs":
+            from master.merged_ws import stream_merged  # (it builds on this module)
+
+            await stream_merged(self, ws)
+        else:
+            await self._stream_logs(ws)
 
     async def _stream_logs(self, ws: ServerConnection) -> None:
         """Validate the request, then stream through StreamTaskLogsUnified."""
@@ -625,6 +638,7 @@ class WebServer:
                 after=query.after,
                 lossless=query.lossless,
                 sink="websocket",
+                line_filter=query.line_filter,
             )
             await ws.close(1000, "task finished")
         except TaskNotFound as exc:

@@ -2,6 +2,7 @@
 
 GET /                     the task list (web/index.html)
 GET /tasks/<task_id>      the log view of one task (web/task.html)
+GET /tasks?ids=A,B        the merged log view of several tasks (web/merged.html)
 GET /static/<file>        a file from web/ (one path segment, no way out of web/)
 GET /api/tasks            the task list as JSON, newest first (status, label, limit,
                           page_token query parameters)
@@ -9,6 +10,8 @@ GET /api/tasks/<id>/log   a task's stored log as a download (format, after, tail
 GET /api/tasks/<id>/search  a search of a task's whole log, newest first, as JSON (q, regex, i,
                           limit)
 GET /logs/<task_id>       the WebSocket log stream (after, tail, batch, lossless parameters)
+GET /logs?tasks=A,B       the WebSocket stream of several tasks merged (after=A:N,B:M, tail,
+                          batch, lossless, and the filter parameters)
 GET /login                the login page; /login?code=CODE[&next=/tasks/<id>]: a single-use
                           login link (then on to ``next``, a page of this site)
 GET /api/session          with Authorization: Bearer TOKEN: a session cookie for a browser
@@ -22,14 +25,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.addresses import is_loopback
 from shared.errors import InvalidRequest
 from shared.ids import is_valid_task_id
+from shared.levels import parse_level_spec
+from shared.linefilter import LineFilter
 from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery, parse_label, parse_status
+from shared.merge import parse_cursor, parse_task_ids
+from shared.model import Stream
 from shared.search import Matcher, Query
 
 SECURITY_HEADERS = [
@@ -57,7 +64,8 @@ _MAX_QUERY_INT = 10**12
 @dataclass(frozen=True, slots=True)
 class Route:
     """What a request asks for. ``kind``: page, static, api_tasks, api_task_log,
-    api_task_search, logs, healthz, readyz, metrics, login, session, logout, not_found."""
+    api_task_search, logs, merged_logs, healthz, readyz, metrics, login, session, logout,
+    not_found."""
 
     kind: str
     file: str = ""  # page/static: the file under web/
@@ -69,6 +77,9 @@ OPEN_KINDS = frozenset({"static", "healthz", "readyz", "login", "session", "logo
 """Routes answered without a token or session (the rest need one)."""
 TASK_KINDS = frozenset({"logs", "api_task_log", "api_task_search"})
 """Routes about one task: a token limited to some tasks must be allowed that one."""
+LOG_KINDS = frozenset({"logs", "merged_logs"})
+"""WebSocket log streams (one task's, several tasks' merged): the same Origin check, caps and
+refusals; a token limited to some tasks must be allowed each of them."""
 
 
 def login_code(query: str) -> tuple[str | None, str]:
@@ -91,6 +102,7 @@ class LogsQuery:
     tail: int | None = None
     batch: bool = False
     lossless: bool = False
+    line_filter: LineFilter = field(default_factory=LineFilter)
 
 
 EXPORT_FORMATS = ("text", "jsonl")
@@ -105,6 +117,7 @@ class ExportQuery:
     after: int | None = 0
     tail: int | None = None
     timestamps: bool = False
+    line_filter: LineFilter = field(default_factory=LineFilter)
 
 
 def route(target: str) -> Route:
@@ -113,10 +126,14 @@ def route(target: str) -> Route:
     path = parts.path
     if path.startswith("/logs/"):
         return Route("logs", task_id=unquote(path[len("/logs/") :]), query=parts.query)
+    if path == "/logs":
+        return Route("merged_logs", query=parts.query)
     if path in ("/", "/index.html"):
         return Route("page", file="index.html")
     if path.startswith("/tasks/") and is_valid_task_id(path[len("/tasks/") :]):
         return Route("page", file="task.html")
+    if path == "/tasks":
+        return Route("page", file="merged.html")
     if path == "/api/tasks":
         return Route("api_tasks", query=parts.query)
     if path in ("/healthz", "/readyz", "/metrics"):
@@ -172,23 +189,48 @@ def _flag(params: dict[str, list[str]], name: str) -> bool:
     return value in ("1", "true")
 
 
+FILTER_PARAMS = {"grep", "regex", "i", "stream", "level"}
+
+
+def _line_filter(params: dict[str, list[str]]) -> LineFilter:
+    """``grep=PATTERN`` (``regex=1``: an RE2 pattern, ``i=1``: ignore case),
+    ``stream=stdout|stderr``, ``level=LEVEL[+]``: a server-side filter, checked here (a bad
+    pattern is refused before any worker is asked)."""
+    stream_name = params.get("stream", [""])[-1]
+    if stream_name not in ("", *(s.value for s in Stream)):
+        raise InvalidRequest("stream must be stdout or stderr")
+    level = params.get("level", [""])[-1]
+    line_filter = LineFilter(
+        pattern=params.get("grep", [""])[-1],
+        regex=_flag(params, "regex"),
+        ignore_case=_flag(params, "i"),
+        stream=Stream(stream_name) if stream_name else None,
+        min_level=parse_level_spec(level) if level else None,
+    )
+    line_filter.selector()
+    return line_filter
+
+
 def parse_logs_query(query: str) -> LogsQuery:
-    """``after=N``, ``tail=N``, ``batch=1``, ``lossless=1``; anything else malformed raises
+    """``after=N``, ``tail=N``, ``batch=1``, ``lossless=1`` and a filter (``grep=``,
+    ``regex=1``, ``i=1``, ``stream=``, ``level=``); anything else malformed raises
     InvalidRequest."""
-    params = _params(query, {"after", "tail", "batch", "lossless"})
+    params = _params(query, {"after", "tail", "batch", "lossless", *FILTER_PARAMS})
     return LogsQuery(
         after=_number(params, "after"),
         tail=_number(params, "tail"),
         batch=_flag(params, "batch"),
         lossless=_flag(params, "lossless"),
+        line_filter=_line_filter(params),
     )
 
 
 def parse_export_query(query: str) -> ExportQuery:
     """``format=text|jsonl``, ``after=N`` or ``tail=N`` (not both; neither: the whole log),
     ``timestamps=1`` (text: each line starts with its Docker timestamp, as ``docker logs
-    -t``); anything else malformed raises InvalidRequest."""
-    params = _params(query, {"format", "after", "tail", "timestamps"})
+    -t``), a filter as the WebSocket's (the lines that pass; ``tail``: the last N of them);
+    anything else malformed raises InvalidRequest."""
+    params = _params(query, {"format", "after", "tail", "timestamps", *FILTER_PARAMS})
     fmt = params.get("format", ["text"])[-1]
     if fmt not in EXPORT_FORMATS:
         raise InvalidRequest(f"format must be one of: {', '.join(EXPORT_FORMATS)}")
@@ -200,7 +242,51 @@ def parse_export_query(query: str) -> ExportQuery:
         after=0 if after is None and tail is None else after,
         tail=tail,
         timestamps=_flag(params, "timestamps"),
+        line_filter=_line_filter(params),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MergedLogsQuery:
+    """The merged WebSocket endpoint's query parameters (``/logs?tasks=A,B``)."""
+
+    tasks: tuple[str, ...]
+    after: tuple[tuple[str, int], ...] = ()  # the per-task cursor, in the order given
+    tail: int | None = None
+    batch: bool = False
+    lossless: bool = False
+    line_filter: LineFilter = field(default_factory=LineFilter)
+
+
+def parse_merged_logs_query(query: str) -> MergedLogsQuery:
+    """``tasks=A,B`` (required: valid ids, at most :data:`~shared.merge.MAX_TASKS`),
+    ``after=A:120,B:98`` (each task's resume point; a task not named gets its history),
+    ``tail=N`` (each task's history), ``batch=1``, ``lossless=1`` and a filter as the
+    single-task endpoint's (for every task); anything else malformed raises InvalidRequest."""
+    params = _params(query, {"tasks", "after", "tail", "batch", "lossless", *FILTER_PARAMS})
+    tasks = parse_task_ids(params.get("tasks", [""])[-1:])
+    return MergedLogsQuery(
+        tasks=tasks,
+        after=tuple(parse_cursor(params.get("after", [""])[-1], tasks).items()),
+        tail=_number(params, "tail"),
+        batch=_flag(params, "batch"),
+        lossless=_flag(params, "lossless"),
+        line_filter=_line_filter(params),
+    )
+
+
+def scoped_task_ids(target: Route) -> tuple[str, ...]:
+    """The task ids a request is about, for a token limited to some tasks: one task's
+    route's id; every id of a merged stream's ``tasks=`` (none when it is malformed: the
+    stream refuses it itself)."""
+    if target.kind in TASK_KINDS:
+        return (target.task_id,)
+    if target.kind == "merged_logs":
+        try:
+            return parse_merged_logs_query(target.query).tasks
+        except InvalidRequest:
+            return ()
+    return ()
 
 
 SEARCH_DEFAULT_LIMIT = 100

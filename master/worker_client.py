@@ -18,8 +18,9 @@ from typing import Protocol
 import grpc
 
 from shared import pki
-from shared.convert import batch_from_pb, info_from_pb, spec_to_pb
+from shared.convert import batch_from_pb, filter_to_pb, info_from_pb, spec_to_pb
 from shared.grpc_options import channel_options
+from shared.linefilter import LineFilter
 from shared.model import Batch, TaskInfo, TaskSpec
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
@@ -52,9 +53,12 @@ class WorkerClient(Protocol):
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        line_filter: LineFilter | None = None,
     ) -> AsyncIterator[Batch]:
         """The task's log: history (``tail`` lines, or everything after seq ``after``), then
-        live lines, then the end. The first batch is empty: the subscription is open."""
+        live lines, then the end. The first batch is empty: the subscription is open. With an
+        active ``line_filter``, only the lines that pass (``tail``: the last N of them),
+        filtered on the worker, losslessly."""
         ...
 
     async def read_logs(
@@ -123,9 +127,12 @@ class GrpcWorkerClient:
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        line_filter: LineFilter | None = None,
     ) -> AsyncIterator[Batch]:
         """See :meth:`WorkerClient.stream_logs`."""
         request = pb.StreamLogsRequest(task_id=task_id, no_follow=not follow, lossless=lossless)
+        if line_filter is not None and line_filter.active:
+            request.filter.CopyFrom(filter_to_pb(line_filter))
         if after is not None:
             request.after_seq = after
         elif tail is not None:

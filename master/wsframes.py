@@ -74,3 +74,10 @@ def frames(batch: Batch, *, batched: bool, status: str) -> list[str]:
     if batch.end is not None:
         out.append(end_frame(batch.end))
     return out
+
+
+def task_frames(task_id: str, batch: Batch, *, batched: bool, status: str) -> list[str]:
+    """The frames for one batch of a merged stream (``/logs?tasks=``): :func:`frames`, each
+    naming its task first (``{"task":"task-a","type":...}``)."""
+    head = '{"task":' + encode_basestring(task_id) + ","
+    return [head + frame[1:] for frame in frames(batch, batched=batched, status=status)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
+from shared.levels import parse_level_spec
+from shared.linefilter import LineFilter
 from shared.model import (
     Batch,
     ConnectionState,
@@ -91,6 +94,8 @@ def _add_lines(msg: pb.LogBatch, lines: list[LogLine]) -> None:
     if not lines:
         return
     msg.first_seq = lines[0].seq
+    if lines[-1].seq - lines[0].seq != len(lines) - 1:  # a filtered stream's: not consecutive
+        msg.seqs.extend([line.seq for line in lines])
     msg.timestamps.extend([line.timestamp for line in lines])
     stream_to_pb = _STREAM_TO_PB
     msg.streams.extend([stream_to_pb[line.stream] for line in lines])
@@ -154,13 +159,29 @@ def end_to_pb(end: TaskEnd) -> pb.TaskEnd:
 def batch_from_pb(msg: pb.LogBatch) -> Batch:
     """A LogBatch message as the model's Batch."""
     stream_of = _STREAM_FROM_PB
-    seq = msg.first_seq
-    lines = [
-        LogLine(seq + i, ts, stream_of[stream], content)
-        for i, (ts, stream, content) in enumerate(
-            zip(list(msg.timestamps), list(msg.streams), list(msg.contents), strict=True)
-        )
-    ]
+    if msg.seqs:
+        if len(msg.seqs) != len(msg.contents) or any(
+            a >= b for a, b in zip(msg.seqs, msg.seqs[1:], strict=False)
+        ):
+            raise ValueError("a LogBatch's seqs must be one per line, ascending")
+        lines = [
+            LogLine(seq, ts, stream_of[stream], content)
+            for seq, ts, stream, content in zip(
+                list(msg.seqs),
+                list(msg.timestamps),
+                list(msg.streams),
+                list(msg.contents),
+                strict=True,
+            )
+        ]
+    else:
+        seq = msg.first_seq
+        lines = [
+            LogLine(seq + i, ts, stream_of[stream], content)
+            for i, (ts, stream, content) in enumerate(
+                zip(list(msg.timestamps), list(msg.streams), list(msg.contents), strict=True)
+            )
+        ]
     for i, cut in msg.truncated.items():
         lines[i].truncated = cut
     for i in msg.unterminated:
@@ -180,6 +201,31 @@ def batch_from_pb(msg: pb.LogBatch) -> Batch:
     if msg.HasField("end"):
         batch.end = end_from_pb(msg.end)
     return batch
+
+
+def filter_to_pb(line_filter: LineFilter) -> pb.LineFilter:
+    """The model's LineFilter as protobuf's."""
+    return pb.LineFilter(
+        pattern=line_filter.pattern,
+        regex=line_filter.regex,
+        ignore_case=line_filter.ignore_case,
+        stream=_STREAM_TO_PB[line_filter.stream] if line_filter.stream else pb.STREAM_UNSPECIFIED,
+        min_level=line_filter.min_level.name.lower() if line_filter.min_level else "",
+    )
+
+
+def filter_from_pb(msg: pb.LineFilter) -> LineFilter:
+    """A protobuf LineFilter as the model's (InvalidRequest for one it cannot be)."""
+    stream = _STREAM_FROM_PB.get(msg.stream) if msg.stream else None
+    if msg.stream and stream is None:
+        raise InvalidRequest(f"unknown stream {msg.stream}")
+    return LineFilter(
+        pattern=msg.pattern,
+        regex=msg.regex,
+        ignore_case=msg.ignore_case,
+        stream=stream,
+        min_level=parse_level_spec(msg.min_level) if msg.min_level else None,
+    )
 
 
 def end_from_pb(msg: pb.TaskEnd) -> TaskEnd:

@@ -4,9 +4,12 @@
 // next animation frame, at most MAX_DOM of them (older DOM lines are removed), so the page
 // stays responsive at 10,000 lines/s. The store keeps the last MAX_STORE lines for filtering
 // (Download asks the server for the whole stored log). Log content only ever reaches the
-// page as text (textContent), never as HTML.
+// page as text (textContent), never as HTML. A line says its level (class `lvl-error`, ...:
+// levels.js) and, with pretty JSON on, a JSON line is shown indented (its content, what the
+// filter matches, stays the line as it came).
 
 import { parseAnsi, plainText, styleClasses } from "./ansi.js";
+import { detectLevel, prettyJson } from "./levels.js";
 import { truncatedNote } from "./wording.js";
 
 export const MAX_STORE = 100000;
@@ -22,6 +25,8 @@ export class LogView {
     this.unseen = 0; // lines that arrived while not following
     this.received = 0; // lines received in all
     this.pattern = null;
+    this.filtered = false; // the lines come filtered (by the server): the pattern only marks
+    this.pretty = false; // JSON lines indented
     this.onChange = onChange;
     this.frame = 0;
     this.programmaticScroll = false;
@@ -62,7 +67,7 @@ export class LogView {
 
   matches(entry) {
     if (entry.kind !== "line") return true;
-    if (!this.pattern) return true;
+    if (!this.pattern || this.filtered) return true;
     if (entry.plain === undefined) entry.plain = plainText(entry.content);
     this.pattern.lastIndex = 0;
     return this.pattern.test(entry.plain);
@@ -91,19 +96,22 @@ export class LogView {
       return div;
     }
     div.className = entry.stream === "stderr" ? "line stderr" : "line";
+    if (entry.level === undefined) entry.level = detectLevel(entry.content);
+    if (entry.level !== null) div.classList.add(`lvl-${entry.level}`);
     div.dataset.seq = String(entry.seq);
     const ts = document.createElement("span");
     ts.className = "ts";
     ts.textContent = entry.ts;
     div.appendChild(ts);
-    for (const seg of parseAnsi(entry.content)) {
-      const span = document.createElement("span");
-      const look = styleClasses(seg.style);
-      if (look.classes.length) span.className = look.classes.join(" ");
-      if (look.color) span.style.color = look.color;
-      if (look.background) span.style.backgroundColor = look.background;
-      this.appendText(span, seg.text);
-      div.appendChild(span);
+    if (this.pretty && entry.pretty === undefined) entry.pretty = prettyJson(entry.content);
+    if (this.pretty && entry.pretty !== null) {
+      div.classList.add("pretty");
+      const json = document.createElement("span");
+      json.className = "json";
+      this.appendText(json, entry.pretty); // several lines, as text
+      div.appendChild(json);
+    } else {
+      this.appendAnsi(div, entry.content);
     }
     if (entry.truncated) {
       const t = document.createElement("span");
@@ -112,6 +120,19 @@ export class LogView {
       div.appendChild(t);
     }
     return div;
+  }
+
+  // A line's text into an element: one span per run of one ANSI style.
+  appendAnsi(parent, content) {
+    for (const seg of parseAnsi(content)) {
+      const span = document.createElement("span");
+      const look = styleClasses(seg.style);
+      if (look.classes.length) span.className = look.classes.join(" ");
+      if (look.color) span.style.color = look.color;
+      if (look.background) span.style.backgroundColor = look.background;
+      this.appendText(span, seg.text);
+      parent.appendChild(span);
+    }
   }
 
   // Text into an element, filter matches wrapped in <mark> (all as text nodes).
@@ -150,8 +171,17 @@ export class LogView {
 
   // ---------------------------------------------------------------- controls
 
-  setFilter(pattern) {
+  // Filter the lines held by `pattern` (null: none), or, `filtered`, only mark its matches in
+  // lines that come filtered already (by the server).
+  setFilter(pattern, filtered = false) {
     this.pattern = pattern;
+    this.filtered = filtered;
+    this.rerender();
+  }
+
+  // Show JSON lines indented (on) or as they came (off).
+  setPretty(on) {
+    this.pretty = on;
     this.rerender();
   }
 

@@ -3,6 +3,11 @@
 // `/tasks/<id>?from=SEQ` opens the view "in context": the stream starts after SEQ - CONTEXT
 // and the view stays on line SEQ, highlighted. The search box searches the task's whole
 // stored log on the server (GET /api/tasks/<id>/search); a result opens the view so.
+//
+// The filter box filters the lines the page holds while it holds the whole log (every line
+// from seq 1, none lost or trimmed); otherwise the page opens a filtered stream instead
+// (`grep=`: the worker filters the whole stored log, then the live lines), and Download
+// carries the same filter.
 
 import { plainText } from "./ansi.js";
 import { LogView, MAX_DOM, MAX_STORE } from "./logview.js";
@@ -102,6 +107,9 @@ const state = {
   attempt: 0,
   retry: 0, // the timer of a scheduled reconnect
   target: null, // in context: the seq the view opens at (?from=SEQ), until it is shown
+  lost: false, // lines before or among those held are missing (a gap, dropped, in context)
+  filter: null, // the filter as the server takes it, {grep, regex, pattern (a RegExp)}, or null
+  server: false, // the stream is filtered on the server (by state.filter)
 };
 
 const view = new PageView($("log"), { onChange: updateCounts });
@@ -116,7 +124,10 @@ function updateCounts() {
   const follow = $("follow");
   follow.setAttribute("aria-pressed", String(view.follow));
   follow.textContent = view.follow ? "Following" : `Paused — follow (${view.unseen} new)`;
-  $("counts").textContent = `${view.received} lines` + (view.pattern ? `, ${$("log").childElementCount} shown` : "");
+  const n = view.received;
+  $("counts").textContent = state.server
+    ? `${n} match${n === 1 ? "" : "es"}`
+    : `${n} lines` + (view.pattern ? `, ${$("log").childElementCount} shown` : "");
 }
 
 function showEnd(msg) {
@@ -148,10 +159,12 @@ function onFrame(msg) {
       }
       break;
     case "gap":
+      state.lost = true;
       view.addNotice(gapNotice(msg));
       state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
       break;
     case "dropped":
+      state.lost = true;
       view.addNotice(droppedNotice(msg));
       state.lastSeq = Math.max(state.lastSeq, msg.toSeq);
       break;
@@ -160,6 +173,12 @@ function onFrame(msg) {
       if (msg.state !== "streaming") view.addNotice(stateNotice(msg.state));
       break;
     case "error":
+      if (msg.code === "invalid_request" && state.server && state.filter.regex) {
+        // RE2 refused a pattern JavaScript takes (a lookahead, a backreference): as text then
+        state.filter = literalFilter(state.filter.grep, true);
+        reopen();
+        return;
+      }
       state.fatal = msg.code !== "unavailable";
       setConn("error", `error: ${msg.message}`);
       if (state.fatal) view.addNotice(`error: ${msg.message}`);
@@ -171,6 +190,7 @@ function onFrame(msg) {
     if (!view.follow) view.showAt(state.target); // (unless Follow was pressed meanwhile)
     state.target = null;
   }
+  checkFilterScope();
 }
 
 // A WebSocket refused before its upgrade shows only as 1006: ask the API whether we are
@@ -187,6 +207,7 @@ function connect() {
   const params = new URLSearchParams({ batch: "1" });
   // in context from the first lines: after=0 (everything), not the default tail of 1000
   if (state.lastSeq > 0 || state.target !== null) params.set("after", String(state.lastSeq));
+  if (state.server) addFilterParams(params);
   const scheme = location.protocol === "https:" ? "wss" : "ws"; // behind a proxy that ends TLS
   const ws = new WebSocket(`${scheme}://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
   state.ws = ws;
@@ -221,7 +242,14 @@ function openAt(seq) {
   state.ws = null; // its handlers now ignore it
   if (old) old.close(1000, "reopened at another line");
   Object.assign(state, { lastSeq: Math.max(0, seq - CONTEXT), finished: false, fatal: false, attempt: 0, target: seq });
+  state.lost = seq - CONTEXT > 0; // (the lines before its context are not held)
   view.reset({ follow: false });
+  if (state.server) {
+    // the context is every line: the filter filters the lines held there, as before
+    state.server = false;
+    view.setFilter(state.filter.pattern);
+    showFilterState();
+  }
   $("banner").hidden = true;
   setConn("connecting", "connecting…");
   history.replaceState(null, "", `${location.pathname}?from=${seq}`);
@@ -240,29 +268,111 @@ function compileFilter() {
   input.classList.remove("invalid");
   if (!text) return null;
   const asRegex = $("regex").checked || (text.length > 2 && text.startsWith("/") && text.endsWith("/"));
-  const source = asRegex ? text.replace(/^\/(.*)\/$/, "$1") : text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  if (!asRegex) return literalFilter(text);
+  const source = text.replace(/^\/(.*)\/$/, "$1");
+  if (!source) return null; // (an empty pattern keeps every line)
   try {
-    return new RegExp(source, "i");
+    return { grep: source, regex: true, pattern: new RegExp(source, "i") };
   } catch {
     input.classList.add("invalid");
     return undefined; // keep the previous filter
   }
 }
 
+// `text` as a substring (ignoring case); `refused`: the server refused it as a regex.
+function literalFilter(text, refused = false) {
+  return { grep: text, regex: false, refused, pattern: new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i") };
+}
+
+// The filter as the WebSocket and the download take it (case is always ignored, as here).
+function addFilterParams(params) {
+  params.set("grep", state.filter.grep);
+  if (state.filter.regex) params.set("regex", "1");
+  params.set("i", "1");
+}
+
+// Whether the page holds the whole log so far: every line from seq 1 (or none yet), none
+// lost to a gap or dropped, none trimmed from its store.
+function holdsWholeLog() {
+  if (state.lost) return false;
+  const first = view.entries.find((e) => e.kind === "line");
+  return !first || first.seq === 1;
+}
+
+// A new stream for state.filter: filtered on the server over the whole log (its newest
+// 1,000 matches, then the live ones), or, without a filter, the live view (the last 1,000
+// lines). The view starts again, following.
+function reopen() {
+  clearTimeout(state.retry);
+  const old = state.ws;
+  state.ws = null; // its handlers now ignore it
+  if (old) old.close(1000, "reopened with another filter");
+  Object.assign(state, { lastSeq: 0, finished: false, fatal: false, attempt: 0, target: null, lost: false });
+  state.server = state.filter !== null;
+  view.reset({ follow: true });
+  view.setFilter(state.filter && state.filter.pattern, state.server);
+  $("banner").hidden = true;
+  setConn("connecting", "connecting…");
+  if (location.search) history.replaceState(null, "", location.pathname); // no longer a place in the log
+  showFilterState();
+  connect();
+}
+
+function sameFilter(a, b) {
+  return a === b || (a !== null && b !== null && a.grep === b.grep && a.regex === b.regex);
+}
+
+// The filter typed (null: none): on the lines held while the page holds the whole log,
+// else (or already) on the server.
+function applyFilter(filter) {
+  if (state.server && sameFilter(filter, state.filter)) return;
+  state.filter = filter;
+  if (state.server || (filter !== null && !holdsWholeLog())) {
+    reopen();
+    return;
+  }
+  view.setFilter(filter && filter.pattern);
+  showFilterState();
+}
+
+// A filter on the lines held, once the page no longer holds the whole log (its history
+// began after seq 1, or lines were lost): on the server from then on. (Not in context: a
+// search result opened with a filter in the box stays at its line until Follow.)
+function checkFilterScope() {
+  if (state.filter === null || state.server || view.anchor !== null || state.target !== null) return;
+  if (!holdsWholeLog()) reopen();
+}
+
+// Where the filter runs (the note by the box) and what Download saves.
+function showFilterState() {
+  const note = $("filter-scope");
+  note.hidden = !state.server;
+  note.textContent = state.server && state.filter.refused ? "filter: whole log (server, as text)" : "filter: whole log (server)";
+  note.title = state.server && state.filter.refused
+    ? "the server's RE2 refused this regex: it matches the text as typed"
+    : "the page does not hold the whole log: the worker filters all of it, then the live lines";
+  const link = $("download");
+  link.href = downloadUrl();
+  link.textContent = state.filter ? "Download (filtered)" : "Download";
+  link.title = state.filter ? "the lines of the whole log that pass the filter" : "the whole log";
+}
+
 let filterTimer = 0;
 function onFilterInput() {
   clearTimeout(filterTimer);
   filterTimer = setTimeout(() => {
-    const pattern = compileFilter();
-    if (pattern !== undefined) view.setFilter(pattern);
+    const filter = compileFilter();
+    if (filter !== undefined) applyFilter(filter);
   }, 120);
 }
 
 // Download: the whole stored log from the server (not just what this page received), as
 // `docker logs` prints it; the server names the file (Content-Disposition: attachment).
+// With a filter, the lines of the whole log that pass it.
 function downloadUrl() {
   const params = new URLSearchParams({ format: "text" });
   if ($("timestamps").checked) params.set("timestamps", "1");
+  if (state.filter) addFilterParams(params);
   return `/api/tasks/${encodeURIComponent(taskId)}/log?${params}`;
 }
 
@@ -389,12 +499,14 @@ function main() {
     $("download").href = downloadUrl();
   });
   $("wrap").addEventListener("change", (e) => $("log").classList.toggle("wrap", e.target.checked));
+  $("pretty-json").addEventListener("change", (e) => view.setPretty(e.target.checked));
   $("follow").addEventListener("click", () => {
     view.setFollow(!view.follow);
     // following again: the newest lines, no longer a place in the log
     if (view.follow && location.search) history.replaceState(null, "", location.pathname);
+    checkFilterScope();
   });
-  $("download").href = downloadUrl();
+  showFilterState();
   $("search").addEventListener("submit", onSearch);
   $("search-close").addEventListener("click", closeSearch);
   $("search-list").addEventListener("click", onResultClick);

@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from shared.convert import batch_to_pb, info_to_pb, query_from_pb, spec_from_pb
+from shared.convert import batch_to_pb, filter_from_pb, info_to_pb, query_from_pb, spec_from_pb
 from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
+from shared.subscription import Subscription
 from shared.tls_grpc import require_master
 from worker.executor import TaskExecutor
+from worker.filtering import FilteredSubscription, subscribe_filtered
 from worker.manager import LogStreamManager
 from worker.searching import search
 
@@ -69,13 +71,27 @@ class WorkerService(pb_grpc.WorkerServicer):
     ) -> AsyncIterator[pb.LogBatch]:
         """History, then live lines, then the end. The first message is an empty ack."""
         require_master(context, "reading a log")
-        subscription = await self.manager.subscribe(
-            request.task_id,
-            tail=request.tail if request.HasField("tail") else None,
-            after=request.after_seq if request.HasField("after_seq") else None,
-            follow=not request.no_follow,
-            lossless=request.lossless,
-        )
+        tail = request.tail if request.HasField("tail") else None
+        after = request.after_seq if request.HasField("after_seq") else None
+        line_filter = filter_from_pb(request.filter)
+        subscription: Subscription | FilteredSubscription
+        if line_filter.active:
+            subscription = await subscribe_filtered(
+                self.manager,
+                request.task_id,
+                line_filter,
+                tail=tail,
+                after=after,
+                follow=not request.no_follow,
+            )
+        else:
+            subscription = await self.manager.subscribe(
+                request.task_id,
+                tail=tail,
+                after=after,
+                follow=not request.no_follow,
+                lossless=request.lossless,
+            )
         self.subscriptions[request.task_id] += 1
         async with subscription:
             # subscribed: tells the caller the stream is live, and how far the log goes now

@@ -9,8 +9,15 @@ worker; keys are ``action_*`` methods listed in the footer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from master.master_client import MasterClient
 
 from rich.text import Text
 from textual import on, work
@@ -18,16 +25,22 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
+from master.logs import line_text
 from master.monitor import CONNECT_TIMEOUT, MonitorConfig, log_stream
 from master.presentation import EXIT_USAGE, exit_code_for, labels_column, state_notice
 from master.tui.logview import LogView
 from master.tui.render import banner_text
-from shared.errors import LogcastError, TaskNotFound
+from shared.errors import InvalidRequest, LogcastError, TaskNotFound
+from shared.linefilter import LineFilter
 from shared.model import Batch, ConnectionState, Stream, TaskEnd, TaskInfo, TaskStatus
 from shared.terminal import escape_controls
 
 BatchSource = Callable[[], AsyncIterator[Batch]]
 InfoLoader = Callable[[], Awaitable[TaskInfo]]
+FilteredSource = Callable[[LineFilter], AsyncIterator[Batch]]
+"""The task's log filtered on the worker (the lines that pass, the last 1000 then live)."""
+Saver = Callable[[LineFilter, Path], Awaitable[int]]
+"""Writes the task's whole stored log (the lines that pass the filter) to a file; how many."""
 
 _TROUBLE = {
     "reconnecting",
@@ -37,6 +50,29 @@ _TROUBLE = {
     "error",
 }
 _STREAM_CYCLE: list[Stream | None] = [None, Stream.STDOUT, Stream.STDERR]
+
+
+def server_filter(text: str, stream: Stream | None = None) -> LineFilter:
+    """What the filter box asks of the server, read as :func:`compile_filter` reads it: a
+    case-insensitive pattern (RE2) when it is one to both engines, else the literal text."""
+    if text:
+        with contextlib.suppress(re.error, InvalidRequest):
+            re.compile(text)
+            regex = LineFilter(pattern=text, regex=True, ignore_case=True, stream=stream)
+            regex.selector()
+            return regex
+    return LineFilter(pattern=text, ignore_case=bool(text), stream=stream)
+
+
+def save_path(task_id: str, filtered: bool, directory: Path) -> Path:
+    """``<task_id>.log`` (``-filtered``) in ``directory``, numbered past files that exist."""
+    stem = f"{task_id}{'-filtered' if filtered else ''}"
+    path = directory / f"{stem}.log"
+    n = 1
+    while path.exists():
+        path = directory / f"{stem}-{n}.log"
+        n += 1
+    return path
 
 
 def compile_filter(text: str) -> tuple[re.Pattern[str] | None, str]:
@@ -61,17 +97,35 @@ class MonitorApp(App[int]):
         Binding("s", "cycle_stream", "Streams"),
         Binding("t", "toggle_timestamps", "Timestamps"),
         Binding("w", "toggle_wrap", "Wrap"),
+        Binding("j", "toggle_pretty", "Pretty JSON"),
+        Binding("ctrl+s", "save", "Save"),
         Binding("q", "quit_monitor", "Quit"),
     ]
 
     def __init__(
-        self, config: MonitorConfig, source: BatchSource, info: InfoLoader | None = None
+        self,
+        config: MonitorConfig,
+        source: BatchSource,
+        info: InfoLoader | None = None,
+        *,
+        filtered: FilteredSource | None = None,
+        save: Saver | None = None,
+        save_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.task_id = config.task_id
         self._source = source
         self._info = info
+        self._filtered = filtered
+        self._save = save
+        self.save_dir = save_dir or Path.cwd()
+        self.server_filter: LineFilter | None = None  # the `/` filter runs on the worker
+        self.lowest_seq = 0  # the oldest line the view got (0: none yet)
+        self.incomplete = False  # lines were lost (gap, dropped) or trimmed (--max-lines)
+        self.received = 0
+        self.filter_text = ""  # the `/` filter as typed
+        self.saved: Path | None = None  # the last file Ctrl+S wrote
         self.worker_name = ""
         self.labels: dict[str, str] = {}
         self.status: TaskStatus = TaskStatus.PENDING
@@ -98,12 +152,17 @@ class MonitorApp(App[int]):
             self.log_view.set_timestamps(True)
         self._show_status()
         self.log_view.focus()
-        self._consume()
+        self._consume(self._source)
 
     # ------------------------------------------------------------------ data
 
-    @work(exclusive=True)
-    async def _consume(self) -> None:
+    @property
+    def holds_whole_log(self) -> bool:
+        """The view has every line of the task from seq 1 (its own filter can do)."""
+        return self.server_filter is None and self.lowest_seq == 1 and not self.incomplete
+
+    @work(exclusive=True, group="stream")
+    async def _consume(self, source: BatchSource) -> None:
         if self._info is not None:
             try:
                 info = await self._info()
@@ -116,7 +175,7 @@ class MonitorApp(App[int]):
                 pass  # the stream below reports connection problems
             self._show_status()
         try:
-            async for batch in self._source():
+            async for batch in source():
                 self.apply(batch)
         except LogcastError as exc:
             self._fail(str(exc))
@@ -134,9 +193,16 @@ class MonitorApp(App[int]):
                 view.add_notice(state_notice(batch.state))
         if batch.gap is not None:
             view.add_notice(batch.gap)
+            self.incomplete = True
         if batch.dropped is not None:
             view.add_notice(batch.dropped)
+            self.incomplete = True
         if batch.lines:
+            if not self.lowest_seq:
+                self.lowest_seq = batch.lines[0].seq
+            self.received += len(batch.lines)
+            if self.received > view.max_lines:
+                self.incomplete = True  # the view trimmed its oldest lines
             view.add_lines(batch.lines)
             if self.status is TaskStatus.PENDING:
                 self.status = TaskStatus.RUNNING
@@ -196,9 +262,47 @@ class MonitorApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _apply_filter(self, event: Input.Submitted) -> None:
-        pattern, self.filter_label = compile_filter(event.value)
+        text = self.filter_text = event.value
+        pattern, self.filter_label = compile_filter(text)
         self.log_view.set_filter(pattern)
+        if self._filtered is not None and (self.server_filter or not self.holds_whole_log):
+            # the view lacks older lines: the worker filters the whole log instead
+            self._restart(server_filter(text) if text else None)
+            if text:
+                self.filter_label += " · whole log (server)"
         self._close_filter()
+
+    def _restart(self, line_filter: LineFilter | None) -> None:
+        """Replace the view's content with a new stream: filtered on the worker, or not."""
+        filtered = self._filtered
+        self.server_filter = line_filter
+        self.log_view.clear()
+        self.lowest_seq = self.received = 0
+        self.incomplete = False
+        if line_filter is not None and filtered is not None:
+            self._consume(lambda: filtered(line_filter))
+        else:
+            self._consume(self._source)
+
+    def action_save(self) -> None:
+        """Ctrl+S: the whole stored log, or the lines that pass the filters, to a file."""
+        if self._save is None:
+            return
+        line_filter = server_filter(self.filter_text, self.log_view.stream_filter)
+        self._save_to(line_filter, save_path(self.task_id, line_filter.active, self.save_dir))
+
+    @work(group="save")
+    async def _save_to(self, line_filter: LineFilter, path: Path) -> None:
+        assert self._save is not None
+        what = f"lines ({line_filter.describe()})" if line_filter.active else "lines"
+        self.notify(f"saving to {escape_controls(str(path))}…")
+        try:
+            count = await self._save(line_filter, path)
+        except (LogcastError, OSError) as exc:
+            self.notify(f"not saved: {escape_controls(str(exc))}", severity="error")
+            return
+        self.saved = path
+        self.notify(f"saved {count:,} {escape_controls(what)} to {escape_controls(str(path))}")
 
     def on_key(self, event: object) -> None:
         key = getattr(event, "key", "")
@@ -224,6 +328,9 @@ class MonitorApp(App[int]):
     def action_toggle_wrap(self) -> None:
         self.log_view.set_wrap(not self.log_view.wrap)
 
+    def action_toggle_pretty(self) -> None:
+        self.log_view.set_pretty(not self.log_view.pretty)
+
     def action_quit_monitor(self) -> None:
         self.exit(self.exit_code())
 
@@ -239,10 +346,39 @@ def run_monitor_tui(config: MonitorConfig) -> int:
     async def main() -> int:
         async with MasterClient(config.master) as client:
             await client.wait_connected(CONNECT_TIMEOUT)
+
+            def filtered(line_filter: LineFilter) -> AsyncIterator[Batch]:
+                return log_stream(
+                    client, replace(config, tail=None, after=None, line_filter=line_filter)
+                )
+
+            async def save(line_filter: LineFilter, path: Path) -> int:
+                return await save_log(client, config.task_id, line_filter, path)
+
             app = MonitorApp(
-                config, lambda: log_stream(client, config), lambda: client.get(config.task_id)
+                config,
+                lambda: log_stream(client, config),
+                lambda: client.get(config.task_id),
+                filtered=filtered,
+                save=save,
             )
             result = await app.run_async()
             return app.exit_code() if result is None else result
 
     return asyncio.run(main())
+
+
+async def save_log(client: MasterClient, task_id: str, line_filter: LineFilter, path: Path) -> int:
+    """The task's whole stored log (the lines that pass ``line_filter``) written to ``path`` as
+    ``master logs`` prints it (stdout and stderr lines together); the number of lines. The file
+    is written in a thread, a batch at a time."""
+    count = 0
+    stream = client.stream(task_id, after=0, follow=False, lossless=True, line_filter=line_filter)
+    with await asyncio.to_thread(path.open, "x", encoding="utf-8", errors="replace") as out:
+        async with contextlib.aclosing(stream) as batches:
+            async for batch in batches:
+                if batch.lines:
+                    text = "".join(line_text(line, timestamps=False) for line in batch.lines)
+                    await asyncio.to_thread(out.write, text)
+                    count += len(batch.lines)
+    return count

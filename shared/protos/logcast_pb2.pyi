@@ -64,7 +64,7 @@ class TaskEnd(_message.Message):
     def __init__(self, status: _Optional[_Union[TaskStatus, str]] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class LogBatch(_message.Message):
-    __slots__ = ("state", "gap", "dropped", "end", "first_seq", "timestamps", "streams", "contents", "truncated", "unterminated")
+    __slots__ = ("state", "gap", "dropped", "end", "first_seq", "timestamps", "streams", "contents", "truncated", "unterminated", "seqs")
     class TruncatedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,7 @@ class LogBatch(_message.Message):
     CONTENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
+    SEQS_FIELD_NUMBER: _ClassVar[int]
     state: str
     gap: Gap
     dropped: Dropped
@@ -92,7 +93,8 @@ class LogBatch(_message.Message):
     contents: _containers.RepeatedScalarFieldContainer[str]
     truncated: _containers.ScalarMap[int, int]
     unterminated: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ..., seqs: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class StoredLines(_message.Message):
     __slots__ = ("timestamps", "streams", "contents", "truncated", "unterminated")
@@ -158,20 +160,36 @@ class SearchBatch(_message.Message):
     def __init__(self, seqs: _Optional[_Iterable[int]] = ..., contents: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[bool]] = ..., scanned: _Optional[int] = ..., lowest: _Optional[int] = ..., highest: _Optional[int] = ..., match_count: _Optional[int] = ..., done: _Optional[bool] = ..., stopped: _Optional[str] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
-    __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user", "lossless")
+    __slots__ = ("task_id", "tail", "after_seq", "no_follow", "user", "lossless", "filter")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TAIL_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     NO_FOLLOW_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     LOSSLESS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     tail: int
     after_seq: int
     no_follow: bool
     user: str
     lossless: bool
-    def __init__(self, task_id: _Optional[str] = ..., tail: _Optional[int] = ..., after_seq: _Optional[int] = ..., no_follow: _Optional[bool] = ..., user: _Optional[str] = ..., lossless: _Optional[bool] = ...) -> None: ...
+    filter: LineFilter
+    def __init__(self, task_id: _Optional[str] = ..., tail: _Optional[int] = ..., after_seq: _Optional[int] = ..., no_follow: _Optional[bool] = ..., user: _Optional[str] = ..., lossless: _Optional[bool] = ..., filter: _Optional[_Union[LineFilter, _Mapping]] = ...) -> None: ...
+
+class LineFilter(_message.Message):
+    __slots__ = ("pattern", "regex", "ignore_case", "stream", "min_level")
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    REGEX_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_CASE_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    MIN_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    pattern: str
+    regex: bool
+    ignore_case: bool
+    stream: Stream
+    min_level: str
+    def __init__(self, pattern: _Optional[str] = ..., regex: _Optional[bool] = ..., ignore_case: _Optional[bool] = ..., stream: _Optional[_Union[Stream, str]] = ..., min_level: _Optional[str] = ...) -> None: ...
 
 class ReadLogsRequest(_message.Message):
     __slots__ = ("task_id", "after_seq", "before_seq", "max_lines", "max_bytes")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from shared.convert import query_from_pb
 from shared.errors import TaskExists, TaskNotFound, WorkerUnavailable
 from shared.hub import HubLimits, LogHub
+from shared.linefilter import BackScan, LineFilter
 from shared.model import Batch, TaskEnd, TaskInfo, TaskSpec, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.search import scan
@@ -34,6 +35,7 @@ class StreamRequest:
     after: int | None
     follow: bool
     lossless: bool = False
+    line_filter: LineFilter | None = None
 
 
 @dataclass
@@ -95,12 +97,19 @@ class FakeWorker:
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        line_filter: LineFilter | None = None,
     ) -> AsyncIterator[Batch]:
         self._check()
         hub = self._hub(task_id)
-        self.requests.append(StreamRequest(task_id, tail, after, follow, lossless))
+        self.requests.append(StreamRequest(task_id, tail, after, follow, lossless, line_filter))
         broken = asyncio.Event()
         self._breakers.add(broken.set)
+        selector = line_filter.selector() if line_filter and line_filter.active else None
+        if selector is not None and after is None:  # the last `tail` lines that pass
+            scan_back = BackScan(selector, hub.limits.history if tail is None else tail)
+            scan_back.feed(hub.read_kept(0, 0, 1 << 30, 1 << 40).lines)
+            after = hub.next_seq - 1 if scan_back.start is None else scan_back.start - 1
+            lossless = True
         try:
             async with Subscription(
                 hub, tail=tail, after=after, follow=follow, lossless=lossless
@@ -119,6 +128,10 @@ class FakeWorker:
                     batch = take.result()
                     if batch is None:
                         return
+                    if selector is not None:
+                        batch = selector.apply(batch)
+                        if not batch and batch.end is None:
+                            continue
                     yield batch
         finally:
             self._breakers.discard(broken.set)

@@ -11,6 +11,7 @@ HEAVY = ("worker", "docker", "aiohttp", "websockets", "textual", "master.running
 def test_client_commands_do_not_import_the_server_the_worker_or_docker():
     code = (
         "import sys, master.cli, master.monitor, master.plain, master.master_client, master.logs\n"
+        "import master.merged_monitor, master.merged_plain\n"
         "print(' '.join(sorted(sys.modules)))"
     )
     loaded = set(

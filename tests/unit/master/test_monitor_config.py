@@ -9,6 +9,7 @@ import pytest
 from master.logs import LogsConfig
 from master.monitor import MonitorConfig, log_stream
 from shared.errors import InvalidRequest, InvalidTaskId
+from shared.linefilter import LineFilter
 
 
 def test_a_config_validates_itself():
@@ -29,16 +30,36 @@ def test_both_front_ends_ask_for_the_same_stream_with_the_user():
             calls.append((task_id, kwargs))
             return iter(())
 
-    config = MonitorConfig("task-123456", user="ada", tail=5, after=7, follow=False)
+    errors = LineFilter(pattern="ERROR")
+    config = MonitorConfig(
+        "task-123456", user="ada", tail=5, after=7, follow=False, line_filter=errors
+    )
     log_stream(cast(Any, Client()), config)  # the TUI and --plain both open their stream here
     log_stream(cast(Any, Client()), LogsConfig("task-123456", user="bo", follow=True))
     assert calls == [
         (
             "task-123456",
-            {"tail": 5, "after": 7, "follow": False, "user": "ada", "lossless": False},
+            {
+                "tail": 5,
+                "after": 7,
+                "follow": False,
+                "user": "ada",
+                "lossless": False,
+                "line_filter": errors,
+            },
         ),
         # `master logs`: the whole log (after 0, not the last 1000 lines), never dropping
-        ("task-123456", {"tail": None, "after": 0, "follow": True, "user": "bo", "lossless": True}),
+        (
+            "task-123456",
+            {
+                "tail": None,
+                "after": 0,
+                "follow": True,
+                "user": "bo",
+                "lossless": True,
+                "line_filter": LineFilter(),
+            },
+        ),
     ]
 
 

@@ -19,8 +19,10 @@ from master.webroutes import (
     static_file,
 )
 from shared.errors import InvalidRequest
+from shared.levels import Level
+from shared.linefilter import LineFilter
 from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery
-from shared.model import TaskStatus
+from shared.model import Stream, TaskStatus
 
 
 def test_routes():
@@ -76,6 +78,25 @@ def test_query_parameters():
         parse_logs_query("after=\u00b2")  # a digit to str.isdigit, not to int()
 
 
+def test_filter_parameters_are_checked_before_any_worker_is_asked():
+    q = parse_logs_query("grep=ERROR%20x&regex=1&i=1&stream=stderr&level=warn%2B&after=3")
+    assert q.after == 3
+    assert q.line_filter == LineFilter(
+        pattern="ERROR x", regex=True, ignore_case=True, stream=Stream.STDERR, min_level=Level.WARN
+    )
+    assert not parse_logs_query("grep=").line_filter.active
+    assert parse_export_query("grep=x&tail=5").line_filter == LineFilter(pattern="x")
+    for bad, says in (
+        ("grep=%28&regex=1", "invalid regular expression"),
+        ("stream=both", "stream must be stdout or stderr"),
+        ("level=loud", "level"),
+        ("regex=1", "need a pattern"),
+        ("i=2&grep=x", "i must be 0 or 1"),
+    ):
+        with pytest.raises(InvalidRequest, match=says):
+            parse_logs_query(bad)
+
+
 def test_download_parameters_default_to_the_whole_log_as_text():
     assert parse_export_query("") == ExportQuery(format="text", after=0, tail=None)
     assert parse_export_query("format=jsonl") == ExportQuery(format="jsonl", after=0)
@@ -88,7 +109,7 @@ def test_download_parameters_default_to_the_whole_log_as_text():
         "after=-1",
         "tail=x",
         "after=1&tail=2",  # one or the other
-        "grep=x",
+        "grep=(&regex=1",
         "timestamps=2",
         "a&&b=",
     ):

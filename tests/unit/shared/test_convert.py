@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from shared.convert import batch_from_pb, batch_to_pb, worker_from_pb, worker_to_pb
+import pytest
+
+from shared.convert import (
+    batch_from_pb,
+    batch_to_pb,
+    filter_from_pb,
+    filter_to_pb,
+    worker_from_pb,
+    worker_to_pb,
+)
+from shared.errors import InvalidRequest
+from shared.levels import Level
+from shared.linefilter import LineFilter
 from shared.model import (
     STDERR,
     STDOUT,
@@ -15,6 +27,7 @@ from shared.model import (
     TaskStatus,
     WorkerSummary,
 )
+from shared.protos import logcast_pb2 as pb
 
 
 def test_batch_round_trips():
@@ -74,3 +87,44 @@ def test_worker_summaries_round_trip_with_and_without_a_clock_skew():
     for skew in (None, 0.0, -0.125):
         summary = WorkerSummary("w1", "127.0.0.1:1", True, 3, 1000.5, clock_skew=skew)
         assert worker_from_pb(worker_to_pb(summary)) == summary
+
+
+def test_a_filtered_batch_keeps_each_lines_own_seq():
+    sparse = Batch(
+        lines=[
+            LogLine(3, "t", STDOUT, "a"),
+            LogLine(40, "t", STDERR, "b"),
+            LogLine(41, "t", STDOUT, "c"),
+        ]
+    )
+    (msg,) = batch_to_pb(sparse)
+    assert list(msg.seqs) == [3, 40, 41]
+    assert batch_from_pb(msg).lines == sparse.lines
+    (consecutive,) = batch_to_pb(Batch(lines=sparse.lines[1:]))
+    assert not consecutive.seqs  # consecutive lines: first_seq + i, as before
+
+
+def test_malformed_seqs_are_refused():
+    msg = pb.LogBatch(
+        seqs=[5, 4], timestamps=["t", "t"], streams=[pb.STDOUT, pb.STDOUT], contents=["a", "b"]
+    )
+    with pytest.raises(ValueError, match="ascending"):
+        batch_from_pb(msg)
+    msg = pb.LogBatch(
+        seqs=[5], timestamps=["t", "t"], streams=[pb.STDOUT, pb.STDOUT], contents=["a", "b"]
+    )
+    with pytest.raises(ValueError, match="one per line"):
+        batch_from_pb(msg)
+
+
+def test_filters_round_trip_and_bad_ones_are_refused():
+    for f in (
+        LineFilter(),
+        LineFilter(pattern="x", regex=True, ignore_case=True),
+        LineFilter(stream=STDERR, min_level=Level.WARN),
+    ):
+        assert filter_from_pb(filter_to_pb(f)) == f
+    with pytest.raises(InvalidRequest):
+        filter_from_pb(pb.LineFilter(min_level="loud"))
+    with pytest.raises(InvalidRequest, match="stream"):
+        filter_from_pb(pb.LineFilter(stream=7))  # type: ignore[arg-type]
