@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from shared.hub import LogHub, Subscriber
 from shared.model import Batch
+
+if TYPE_CHECKING:
+    from shared.linefilter import Selector
 
 
 class Subscription:
@@ -18,6 +22,10 @@ class Subscription:
     a no-follow subscription). Older lines than the hub keeps are read from the hub's history
     (awaited here, at the subscriber's pace). Leaving the ``async with`` block, or cancelling
     the task that iterates, frees the subscription.
+
+    With a ``selector`` (a :class:`~shared.linefilter.Selector`), only the lines that pass
+    come, each with its seq; notices (gap, dropped, state, end) come as they are, and a batch
+    left with nothing is not yielded.
     """
 
     def __init__(
@@ -28,8 +36,10 @@ class Subscription:
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        selector: Selector | None = None,
     ) -> None:
         self._hub = hub
+        self._selector = selector
         self._event = asyncio.Event()
         self.sub: Subscriber = hub.subscribe(
             self._event.set, tail=tail, after=after, follow=follow, lossless=lossless
@@ -80,16 +90,22 @@ class Subscription:
                 after, before = span
                 limits = hub.limits
                 read = await hub.history.read(after, before, limits.batch_lines, limits.batch_bytes)
-                batch = hub.deliver_history(sub, read, before)
+                batch = self._select(hub.deliver_history(sub, read, before))
                 if batch:
                     return batch
                 continue
-            batch = hub.take(sub)
+            taken = hub.take(sub)
+            batch = self._select(taken)
             if batch:
                 return batch
             if sub.ended:
                 break
+            if taken.lines:
+                continue  # lines that did not pass: there may be more at once
             self._event.clear()
             sub.waiting = True
             await self._event.wait()
         return None
+
+    def _select(self, batch: Batch) -> Batch:
+        return batch if self._selector is None else self._selector.apply(batch)

@@ -12,55 +12,13 @@ exactly, as unfiltered streams do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from types import TracebackType
-
-from shared.linefilter import BackScan, LineFilter, Selector
-from shared.model import Batch, LogLine
+from shared.linefilter import BackScan, LineFilter
+from shared.model import LogLine
 from shared.subscription import Subscription
 from worker.manager import LogStreamManager
 
 WINDOW = 5000  # lines per step of the backward scan
 WINDOW_BYTES = 4 * 1024 * 1024
-
-
-class FilteredSubscription:
-    """A :class:`~shared.subscription.Subscription` seen through a filter: batches keep their
-    notices (gap, state, end); lines that do not pass are left out (an empty batch is not
-    yielded)."""
-
-    def __init__(self, subscription: Subscription, selector: Selector) -> None:
-        self._sub = subscription
-        self._selector = selector
-
-    @property
-    def newest(self) -> int:
-        return self._sub.newest
-
-    @property
-    def live(self) -> bool:
-        return self._sub.live
-
-    async def __aenter__(self) -> FilteredSubscription:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._sub.close()
-
-    def __aiter__(self) -> AsyncIterator[Batch]:
-        return self._batches()
-
-    async def _batches(self) -> AsyncIterator[Batch]:
-        select = self._selector.apply
-        async for batch in self._sub:
-            out = select(batch)
-            if out or batch.end is not None:
-                yield out
 
 
 async def subscribe_filtered(
@@ -71,7 +29,7 @@ async def subscribe_filtered(
     tail: int | None = None,
     after: int | None = None,
     follow: bool = True,
-) -> FilteredSubscription:
+) -> Subscription:
     """Subscribe to the lines of ``task_id`` that pass ``line_filter`` (see the module
     docstring). InvalidRequest for a bad pattern; TaskNotFound / LogExpired as
     :meth:`LogStreamManager.subscribe`."""
@@ -90,8 +48,9 @@ async def subscribe_filtered(
                 break  # a hole in the history: the lines before it cannot be reached
             before = window[0].seq
         after = newest if scan.start is None else scan.start - 1
-    subscription = await manager.subscribe(task_id, after=after, follow=follow, lossless=True)
-    return FilteredSubscription(subscription, selector)
+    return await manager.subscribe(
+        task_id, after=after, follow=follow, lossless=True, selector=selector
+    )
 
 
 async def _window(

@@ -16,10 +16,9 @@ from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
-from shared.subscription import Subscription
 from shared.tls_grpc import require_master
 from worker.executor import TaskExecutor
-from worker.filtering import FilteredSubscription, subscribe_filtered
+from worker.filtering import subscribe_filtered
 from worker.manager import LogStreamManager
 from worker.searching import search
 
@@ -74,7 +73,6 @@ class WorkerService(pb_grpc.WorkerServicer):
         tail = request.tail if request.HasField("tail") else None
         after = request.after_seq if request.HasField("after_seq") else None
         line_filter = filter_from_pb(request.filter)
-        subscription: Subscription | FilteredSubscription
         if line_filter.active:
             subscription = await subscribe_filtered(
                 self.manager,

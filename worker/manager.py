@@ -9,6 +9,7 @@ from shared.errors import TaskExists, TaskNotFound
 from shared.flowstats import FlowStats
 from shared.hub import HubLimits, LogHub
 from shared.ids import validate_task_id
+from shared.linefilter import Selector
 from shared.model import Batch, LogLine, TaskEnd
 from shared.subscription import Subscription
 from worker.broadcaster import TaskLogBroadcaster
@@ -172,10 +173,14 @@ class LogStreamManager:
         after: int | None = None,
         follow: bool = True,
         lossless: bool = False,
+        selector: Selector | None = None,
     ) -> Subscription:
-        """Subscribe to ``task_id``: history (or ``tail`` / ``after``), live lines, the end."""
+        """Subscribe to ``task_id``: history (or ``tail`` / ``after``), live lines, the end
+        (with a ``selector``: only the lines that pass)."""
         hub = await self.hub(task_id)
-        return Subscription(hub, tail=tail, after=after, follow=follow, lossless=lossless)
+        return Subscription(
+            hub, tail=tail, after=after, follow=follow, lossless=lossless, selector=selector
+        )
 
     async def read(
         self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int

@@ -112,7 +112,7 @@ class FakeWorker:
             lossless = True
         try:
             async with Subscription(
-                hub, tail=tail, after=after, follow=follow, lossless=lossless
+                hub, tail=tail, after=after, follow=follow, lossless=lossless, selector=selector
             ) as sub:
                 yield Batch(newest=hub.next_seq - 1)  # subscribed
                 while True:
@@ -128,10 +128,6 @@ class FakeWorker:
                     batch = take.result()
                     if batch is None:
                         return
-                    if selector is not None:
-                        batch = selector.apply(batch)
-                        if not batch and batch.end is None:
-                            continue
                     yield batch
         finally:
             self._breakers.discard(broken.set)
