@@ -37,7 +37,7 @@ from shared.errors import InvalidRequest, LogcastError, PermissionDenied, Unauth
 from shared.ids import validate_task_id
 from shared.limits import parse_cpus, parse_memory, parse_pids_limit, parse_timeout
 from shared.listing import DEFAULT_LIMIT, parse_label, parse_status
-from shared.model import Stream, TaskInfo, TaskSpec, TaskStatus, WorkerSummary
+from shared.model import TaskInfo, TaskSpec, TaskStatus, WorkerSummary
 from shared.taskcheck import validate_spec
 from shared.terminal import escape_controls
 
@@ -260,18 +260,15 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
 
 def filter_of(args: argparse.Namespace) -> LineFilter:
     """The filter the options ask for (InvalidRequest for a bad pattern or level)."""
-    from shared.levels import parse_level_spec
     from shared.linefilter import LineFilter
 
-    line_filter = LineFilter(
-        pattern=args.grep,
+    return LineFilter.parse(
+        args.grep,
         regex=args.regex,
         ignore_case=args.ignore_case,
-        stream=Stream(args.stream) if args.stream else None,
-        min_level=parse_level_spec(args.level) if args.level else None,
+        stream=args.stream or "",
+        level=args.level or "",
     )
-    line_filter.selector()
-    return line_filter
 
 
 def add_client_options(p: argparse.ArgumentParser) -> None:

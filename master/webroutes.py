@@ -32,11 +32,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.addresses import is_loopback
 from shared.errors import InvalidRequest
 from shared.ids import is_valid_task_id
-from shared.levels import parse_level_spec
 from shared.linefilter import LineFilter
 from shared.listing import DEFAULT_LIMIT, MAX_LIMIT, TaskQuery, parse_label, parse_status
 from shared.merge import parse_cursor, parse_task_ids
-from shared.model import Stream
 from shared.search import Matcher, Query
 
 SECURITY_HEADERS = [
@@ -196,19 +194,13 @@ def _line_filter(params: dict[str, list[str]]) -> LineFilter:
     """``grep=PATTERN`` (``regex=1``: an RE2 pattern, ``i=1``: ignore case),
     ``stream=stdout|stderr``, ``level=LEVEL[+]``: a server-side filter, checked here (a bad
     pattern is refused before any worker is asked)."""
-    stream_name = params.get("stream", [""])[-1]
-    if stream_name not in ("", *(s.value for s in Stream)):
-        raise InvalidRequest("stream must be stdout or stderr")
-    level = params.get("level", [""])[-1]
-    line_filter = LineFilter(
-        pattern=params.get("grep", [""])[-1],
+    return LineFilter.parse(
+        params.get("grep", [""])[-1],
         regex=_flag(params, "regex"),
         ignore_case=_flag(params, "i"),
-        stream=Stream(stream_name) if stream_name else None,
-        min_level=parse_level_spec(level) if level else None,
+        stream=params.get("stream", [""])[-1],
+        level=params.get("level", [""])[-1],
     )
-    line_filter.selector()
-    return line_filter
 
 
 def parse_logs_query(query: str) -> LogsQuery:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
-from shared.levels import parse_level_spec
 from shared.linefilter import LineFilter
 from shared.model import (
     Batch,
@@ -219,12 +218,12 @@ def filter_from_pb(msg: pb.LineFilter) -> LineFilter:
     stream = _STREAM_FROM_PB.get(msg.stream) if msg.stream else None
     if msg.stream and stream is None:
         raise InvalidRequest(f"unknown stream {msg.stream}")
-    return LineFilter(
-        pattern=msg.pattern,
+    return LineFilter.parse(
+        msg.pattern,
         regex=msg.regex,
         ignore_case=msg.ignore_case,
-        stream=stream,
-        min_level=parse_level_spec(msg.min_level) if msg.min_level else None,
+        stream=stream.value if stream else "",
+        level=msg.min_level,
     )
 
 

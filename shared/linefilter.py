@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shared.errors import InvalidRequest
-from shared.levels import Level, detect_level
+from shared.levels import Level, detect_level, parse_level_spec
 from shared.model import Batch, LogLine, Stream
 from shared.search import Matcher, Query
 
@@ -33,6 +33,31 @@ class LineFilter:
     def __post_init__(self) -> None:
         if (self.regex or self.ignore_case) and not self.pattern:
             raise InvalidRequest("regex and ignore-case need a pattern (grep=)")
+
+    @classmethod
+    def parse(
+        cls,
+        pattern: str = "",
+        *,
+        regex: bool = False,
+        ignore_case: bool = False,
+        stream: str = "",
+        level: str = "",
+    ) -> LineFilter:
+        """A filter from its words as users give them (``stream``: ``stdout``/``stderr`` or
+        empty; ``level``: ``warn+`` or empty), checked whole: a bad stream, level or pattern
+        raises InvalidRequest before anything is asked of a worker."""
+        if stream not in ("", *(s.value for s in Stream)):
+            raise InvalidRequest("stream must be stdout or stderr")
+        line_filter = cls(
+            pattern=pattern,
+            regex=regex,
+            ignore_case=ignore_case,
+            stream=Stream(stream) if stream else None,
+            min_level=parse_level_spec(level) if level else None,
+        )
+        line_filter.selector()
+        return line_filter
 
     @property
     def active(self) -> bool:

@@ -108,3 +108,17 @@ def test_back_scan_with_fewer_matches_than_asked_starts_at_the_oldest():
     assert BackScan(LineFilter(pattern="x").selector(), 10).start is None
     zero = BackScan(LineFilter(pattern="x").selector(), 0)
     assert zero.done and zero.feed(lines("x")) and zero.start is None
+
+
+def test_parse_reads_a_filter_as_users_give_it_and_checks_it_whole():
+    assert LineFilter.parse("db", regex=True, stream="stderr", level="warn+") == LineFilter(
+        pattern="db", regex=True, stream=Stream.STDERR, min_level=Level.WARN
+    )
+    assert LineFilter.parse() == LineFilter()
+    for kwargs, says in (
+        ({"stream": "both"}, "stream must be stdout or stderr"),
+        ({"level": "loud"}, "unknown level"),
+        ({"pattern": "(", "regex": True}, "invalid regular expression"),
+    ):
+        with pytest.raises(InvalidRequest, match=says):
+            LineFilter.parse(**kwargs)
