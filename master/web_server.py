@@ -33,7 +33,7 @@ import dataclasses
 import email.utils
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
@@ -93,6 +93,8 @@ STALL_TIMEOUT = 30.0  # seconds a browser may take to accept one frame (or downl
 GOING_AWAY_TIMEOUT = 2.0  # seconds a shutting-down master gives each client to be told
 OPEN_TIMEOUT = 10.0  # seconds to receive a request and answer it (a download: to start it)
 CLOSE_INVALID, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW = 4400, 4404, 4408
+FrameSink = Callable[[Iterable[str]], Awaitable[None]]
+"""Sends a batch's frames to a WebSocket client (:meth:`WebServer.serve_stream`)."""
 CLOSE_EXPIRED, CLOSE_UNAVAILABLE = 4410, 4503
 CLOSE_POLICY = 1008  # the client sent data: a log stream takes none
 MAX_CLIENT_MESSAGE = 4 * 1024  # bigger inbound messages are refused (close 1009)
@@ -614,33 +616,57 @@ class WebServer:
             task_id = validate_task_id(target.task_id)
             query = parse_logs_query(target.query)
         except InvalidRequest as exc:
-            code = "invalid_task_id" if "task id" in str(exc) else "invalid_request"
-            await self._refuse(ws, code, str(exc), CLOSE_INVALID)
+            await self.refuse_invalid(ws, exc)
             return
-        self.clients += 1
-        self.streams.add(ws)
-        who = getattr(ws, "principal", None)
-        user = (
-            f"web:{who.user if who else '?'}@{ws.remote_address[0] if ws.remote_address else '?'}"
-        )
 
-        async def send(update: LogUpdate) -> None:
-            async with asyncio.timeout(STALL_TIMEOUT):
-                for frame in frames(update.batch, batched=query.batch, status=update.status.value):
-                    await ws.send(frame)
+        async def stream(user: str, send: FrameSink) -> None:
+            async def handler(update: LogUpdate) -> None:
+                status = update.status.value
+                await send(frames(update.batch, batched=query.batch, status=status))
 
-        try:
             await self.master.StreamTaskLogsUnified(
                 task_id,
                 user,
-                send,
+                handler,
                 tail=query.tail,
                 after=query.after,
                 lossless=query.lossless,
                 sink="websocket",
                 line_filter=query.line_filter,
             )
-            await ws.close(1000, "task finished")
+
+        await self.serve_stream(ws, task_id, stream, "task finished")
+
+    async def refuse_invalid(self, ws: ServerConnection, exc: InvalidRequest) -> None:
+        """A log stream's request that is no request: an error frame, close 4400."""
+        code = "invalid_task_id" if "task id" in str(exc) else "invalid_request"
+        await self._refuse(ws, code, str(exc), CLOSE_INVALID)
+
+    async def serve_stream(
+        self,
+        ws: ServerConnection,
+        what: str,
+        stream: Callable[[str, FrameSink], Awaitable[object]],
+        finished: str,
+    ) -> None:
+        """Run a validated log stream (one task's or several tasks' merged) to its end, then
+        close with 1000 (``finished``). ``stream`` gets the client's user name and a sink for
+        its frames (a client that takes none for STALL_TIMEOUT is cut). A task that is unknown,
+        expired or unreachable is refused with its error frame and close code."""
+        self.clients += 1
+        self.streams.add(ws)
+        who = getattr(ws, "principal", None)
+        address = ws.remote_address[0] if ws.remote_address else "?"
+        user = f"web:{who.user if who else '?'}@{address}"
+
+        async def send(batch_frames: Iterable[str]) -> None:
+            async with asyncio.timeout(STALL_TIMEOUT):
+                for frame in batch_frames:
+                    await ws.send(frame)
+
+        try:
+            await stream(user, send)
+            await ws.close(1000, finished)
         except TaskNotFound as exc:
             await self._refuse(ws, "not_found", str(exc), CLOSE_NOT_FOUND)
         except LogExpired as exc:
@@ -648,7 +674,7 @@ class WebServer:
         except WorkerUnavailable as exc:
             await self._refuse(ws, "unavailable", str(exc), CLOSE_UNAVAILABLE)
         except TimeoutError:
-            log.info("%s: closing a WebSocket client that stopped reading", task_id)
+            log.info("%s: closing a WebSocket client that stopped reading", what)
             ws.transport.abort()
         except ConnectionClosed:
             pass
