@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from master.logs import line_text
 from master.monitor import CONNECT_TIMEOUT, MonitorConfig, log_stream
 from master.presentation import EXIT_USAGE, exit_code_for, labels_column, state_notice
+from master.tui.base import LogPaneApp
 from master.tui.logview import LogView
 from master.tui.render import banner_text
 from shared.errors import InvalidRequest, LogcastError, TaskNotFound
@@ -86,11 +87,9 @@ def compile_filter(text: str) -> tuple[re.Pattern[str] | None, str]:
         return re.compile(re.escape(text), re.IGNORECASE), f"text {text!r}"
 
 
-class MonitorApp(App[int]):
+class MonitorApp(LogPaneApp):
     """Header (task, worker, status, connection), log pane, footer with key bindings."""
 
-    CSS_PATH = "app.tcss"
-    TITLE = "logcast monitor"
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "filter", "Filter"),
@@ -115,6 +114,7 @@ class MonitorApp(App[int]):
         super().__init__()
         self.config = config
         self.task_id = config.task_id
+        self.timestamps_at_start = config.timestamps
         self._source = source
         self._info = info
         self._filtered = filtered
@@ -129,9 +129,7 @@ class MonitorApp(App[int]):
         self.worker_name = ""
         self.labels: dict[str, str] = {}
         self.status: TaskStatus = TaskStatus.PENDING
-        self.connection = "connecting"
         self.end: TaskEnd | None = None
-        self.error = ""
         self.filter_label = ""
 
     def compose(self) -> ComposeResult:
@@ -143,15 +141,10 @@ class MonitorApp(App[int]):
         yield Footer()
 
     @property
-    def log_view(self) -> LogView:
-        """The log pane."""
-        return self.query_one(LogView)
+    def subject(self) -> str:
+        return self.task_id
 
-    def on_mount(self) -> None:
-        if self.config.timestamps:
-            self.log_view.set_timestamps(True)
-        self._show_status()
-        self.log_view.focus()
+    def _start(self) -> None:
         self._consume(self._source)
 
     # ------------------------------------------------------------------ data
@@ -216,15 +209,6 @@ class MonitorApp(App[int]):
             banner.set_class(batch.end.status is not TaskStatus.SUCCESS, "bad")
         self._show_status()
 
-    def _fail(self, message: str) -> None:
-        self.error = message
-        self.connection = "error"
-        banner = self.query_one("#banner", Static)
-        why = escape_controls(message)  # errors quote data (names, Docker's words)
-        banner.update(Text(f"Cannot monitor {self.task_id}: {why}", style="bold red"))
-        banner.add_class("visible", "bad")
-        self._show_status()
-
     def _show_status(self) -> None:
         view = self.log_view
         # built from Text, never from markup: names, labels and filters are data ("[/]" is
@@ -247,13 +231,6 @@ class MonitorApp(App[int]):
         status.set_class(self.end is not None, "finished")
 
     # ------------------------------------------------------------------ keys
-
-    def action_toggle_follow(self) -> None:
-        view = self.log_view
-        view.follow = not view.follow
-        if view.follow:
-            view.scroll_end(animate=False)
-        self._show_status()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -322,17 +299,8 @@ class MonitorApp(App[int]):
         view.set_stream(nxt)
         self._show_status()
 
-    def action_toggle_timestamps(self) -> None:
-        self.log_view.set_timestamps(not self.log_view.timestamps)
-
-    def action_toggle_wrap(self) -> None:
-        self.log_view.set_wrap(not self.log_view.wrap)
-
     def action_toggle_pretty(self) -> None:
         self.log_view.set_pretty(not self.log_view.pretty)
-
-    def action_quit_monitor(self) -> None:
-        self.exit(self.exit_code())
 
     def exit_code(self) -> int:
         """The contract's exit code for what was seen so far."""

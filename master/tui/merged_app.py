@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
@@ -28,6 +28,7 @@ from master.presentation import (
     gap_notice,
     state_notice,
 )
+from master.tui.base import LogPaneApp
 from master.tui.logview import Entry, LogView
 from shared.errors import LogcastError
 from shared.merge import TaskBatch, colour_index
@@ -86,11 +87,9 @@ class TaggedLogView(LogView):
         return super()._approx_width(entry) + self.tag_width + 1
 
 
-class MergedMonitorApp(App[int]):
+class MergedMonitorApp(LogPaneApp):
     """Header (each task and its status), the merged log pane, footer with key bindings."""
 
-    CSS_PATH = "app.tcss"
-    TITLE = "logcast monitor"
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("t", "toggle_timestamps", "Timestamps"),
@@ -110,11 +109,9 @@ class MergedMonitorApp(App[int]):
         self.task_ids = list(task_ids)
         self._source = source
         self.max_lines = max_lines
-        self.timestamps = timestamps
+        self.timestamps_at_start = timestamps
         self.statuses = dict.fromkeys(self.task_ids, TaskStatus.PENDING)
         self.ends: dict[str, TaskEnd | None] = dict.fromkeys(self.task_ids)
-        self.connection = "connecting"
-        self.error = ""
 
     def compose(self) -> ComposeResult:
         # markup=False: what these show is data (Text objects), never Textual markup
@@ -126,15 +123,10 @@ class MergedMonitorApp(App[int]):
         yield Footer()
 
     @property
-    def log_view(self) -> TaggedLogView:
-        """The log pane."""
-        return self.query_one(TaggedLogView)
+    def subject(self) -> str:
+        return ", ".join(self.task_ids)
 
-    def on_mount(self) -> None:
-        if self.timestamps:
-            self.log_view.set_timestamps(True)
-        self._show_status()
-        self.log_view.focus()
+    def _start(self) -> None:
         self._consume()
 
     @work(exclusive=True)
@@ -186,15 +178,6 @@ class MergedMonitorApp(App[int]):
         banner.set_class(failed, "bad")
         self.connection = ConnectionState.FINISHED.value
 
-    def _fail(self, message: str) -> None:
-        self.error = message
-        self.connection = "error"
-        banner = self.query_one("#banner", Static)
-        why = escape_controls(message)  # errors quote data (names, Docker's words)
-        banner.update(Text(f"Cannot monitor {', '.join(self.task_ids)}: {why}", style="bold red"))
-        banner.add_class("visible", "bad")
-        self._show_status()
-
     def _show_status(self) -> None:
         # built from Text, never from markup
         header = Text.assemble((f"{len(self.task_ids)} tasks", "bold"))
@@ -206,22 +189,6 @@ class MergedMonitorApp(App[int]):
         status = self.query_one("#status", Static)
         status.update(header)
         status.set_class(self.connection not in ("streaming", "finished", "connecting"), "trouble")
-
-    def action_toggle_follow(self) -> None:
-        view = self.log_view
-        view.follow = not view.follow
-        if view.follow:
-            view.scroll_end(animate=False)
-        self._show_status()
-
-    def action_toggle_timestamps(self) -> None:
-        self.log_view.set_timestamps(not self.log_view.timestamps)
-
-    def action_toggle_wrap(self) -> None:
-        self.log_view.set_wrap(not self.log_view.wrap)
-
-    def action_quit_monitor(self) -> None:
-        self.exit(self.exit_code())
 
     def exit_code(self) -> int:
         """The contract's exit code for what was seen so far: 0 only when every task ended in
