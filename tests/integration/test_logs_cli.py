@@ -4,6 +4,7 @@ as a subprocess; compared with what Docker itself says for the same command."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -70,15 +72,22 @@ def remove_tasks(docker_engine, task_ids: list[str]) -> None:
     remove_containers(docker_engine.api, keep=lambda labels: labels.get(LABEL_TASK) in task_ids)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, docker_engine) -> Iterator[Cluster]:
-    master = start_master(tmp_path_factory.mktemp("logs-cli"), free_port(), "--local-worker")
+@contextlib.contextmanager
+def local_cluster(state_dir: Path, docker_engine) -> Iterator[Cluster]:
+    """`master serve --local-worker` on a free port; its tasks' containers removed after."""
+    master = start_master(state_dir, free_port(), "--local-worker")
     cluster = Cluster(master.address)
     try:
         yield cluster
     finally:
         master.stop()
         remove_tasks(docker_engine, cluster.tasks)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, docker_engine) -> Iterator[Cluster]:
+    with local_cluster(tmp_path_factory.mktemp("logs-cli"), docker_engine) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 
 from master.merged_plain import TAG_SGR
 from shared.merge import colour_index
-from tests.integration.test_logs_cli import Cluster, remove_tasks
+from tests.integration.test_logs_cli import Cluster, local_cluster
 from tests.integration.test_terminal_output import on_terminal
-from tests.procs import MASTER, free_port, master_cli, start_master
+from tests.procs import MASTER, free_port, master_cli
 
 pytestmark = pytest.mark.docker
 
@@ -25,13 +25,8 @@ LINE = re.compile(r"^(task-[a-z0-9_-]+) +\| (\S+) (.*)$")
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, docker_engine) -> Iterator[Cluster]:
-    master = start_master(tmp_path_factory.mktemp("merged"), free_port(), "--local-worker")
-    cluster = Cluster(master.address)
-    try:
+    with local_cluster(tmp_path_factory.mktemp("merged"), docker_engine) as cluster:
         yield cluster
-    finally:
-        master.stop()
-        remove_tasks(docker_engine, cluster.tasks)
 
 
 def counting(name: str, n: int, pause: str, exit_code: int = 0) -> str:

@@ -5,6 +5,7 @@ coordinator with in-memory workers (tests/fakes/workers.py), no network."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
@@ -14,6 +15,7 @@ from shared.errors import InvalidRequest
 from shared.linefilter import LineFilter
 from shared.model import STDERR, STDOUT, ConnectionState, LogLine, TaskEnd, TaskInfo, TaskStatus
 from tests.fakes.workers import FakeWorkers
+from tests.fixtures import eventually
 
 pytestmark = pytest.mark.asyncio
 TASK, ADDRESS, NOW = "task-123456", "10.0.0.1:50052", 1000.0
@@ -51,12 +53,7 @@ def contents(updates: list[LogUpdate]) -> list[tuple[int, str]]:
     return [(ln.seq, ln.content) for u in updates for ln in u.batch.lines]
 
 
-async def until(predicate, what: str) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+until = partial(eventually, timeout=5.0)  # (tests/fixtures.py: polled every 20 ms)
 
 
 async def test_only_matching_lines_come_with_their_seqs_history_then_live_then_the_end():

@@ -6,6 +6,7 @@ workers (tests/fakes/workers.py) and a hand-driven clock."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
@@ -14,6 +15,7 @@ from master.coordinator import LogUpdate, Master
 from shared.model import STDOUT, LogLine, TaskEnd, TaskInfo, TaskStatus
 from tests.comparator import Received
 from tests.fakes.workers import FakeWorkers
+from tests.fixtures import eventually
 
 pytestmark = pytest.mark.asyncio
 TASK, ADDRESS, START = "task-123456", "10.0.0.1:50052", 1000.0
@@ -48,12 +50,7 @@ class Cluster:
         return got, asyncio.ensure_future(stream)
 
 
-async def until(predicate, what: str) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+until = partial(eventually, timeout=5.0)  # (tests/fixtures.py: polled every 20 ms)
 
 
 async def test_a_worker_back_from_a_hang_is_followed_again_not_served_a_cached_lost():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 import pytest_asyncio
@@ -16,6 +17,7 @@ from shared.model import STDOUT, ConnectionState, LogLine, TaskEnd, TaskInfo, Ta
 from shared.subscription import Subscription
 from tests.comparator import Received
 from tests.fakes.workers import FakeWorker, FakeWorkers
+from tests.fixtures import eventually
 
 pytestmark = pytest.mark.asyncio
 TASK, ADDRESS, NOW = "task-123456", "10.0.0.1:50052", 1000.0
@@ -58,12 +60,7 @@ async def setup() -> AsyncIterator[Setup]:
     await s.relay.close()
 
 
-async def until(predicate, what: str) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+until = partial(eventually, timeout=5.0)  # (tests/fixtures.py: polled every 20 ms)
 
 
 async def test_clients_get_the_history_the_live_lines_then_the_end_after_the_last_line(setup):
