@@ -3,6 +3,7 @@
 // end shown as it comes, and reconnects that resume every task exactly after its last line
 // (`after=task-1:120,task-2:98`). Log lines are data: they reach the page as text only.
 
+import { retryDelay, sessionEnded, setConn, socketUrl } from "./connection.js";
 import { LogView } from "./logview.js";
 import { droppedNotice, endSummary, gapNotice, stateNotice } from "./wording.js";
 
@@ -10,7 +11,6 @@ const $ = (id) => document.getElementById(id);
 const TASK_ID = /^task-[a-z0-9][a-z0-9_-]{0,62}$/; // shared/ids.py TASK_ID_PATTERN
 const MAX_TASKS = 50; // shared/merge.py MAX_TASKS
 const PALETTE_SIZE = 8; // shared/merge.py PALETTE_SIZE
-const RETRY_DELAYS = [500, 1000, 2000, 4000, 5000];
 
 // The colour of a task's tag: FNV-1a (32 bits) of its id, as shared/merge.py colour_index
 // computes it (the terminal and the TUI give a task the same colour).
@@ -58,12 +58,6 @@ const state = {
   attempt: 0,
 };
 const view = new MergedView($("log"), { onChange: updateCounts });
-
-function setConn(name, text = name) {
-  const conn = $("conn");
-  conn.dataset.state = name;
-  conn.textContent = text;
-}
 
 function updateCounts() {
   const follow = $("follow");
@@ -162,22 +156,11 @@ function onFrame(msg) {
   }
 }
 
-// A WebSocket refused before its upgrade shows only as 1006: ask the API whether we are
-// still logged in (false when the master cannot be reached: then we keep retrying).
-async function sessionEnded() {
-  try {
-    return (await fetch("/api/tasks?limit=1")).status === 401;
-  } catch {
-    return false;
-  }
-}
-
 function connect() {
   const params = new URLSearchParams({ tasks: tasks.join(","), batch: "1" });
   const cursor = [...state.lastSeq].filter(([, seq]) => seq > 0).map(([t, seq]) => `${t}:${seq}`);
   if (cursor.length) params.set("after", cursor.join(","));
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/logs?${params}`);
+  const ws = new WebSocket(socketUrl("/logs", params));
   state.ws = ws;
   ws.onopen = () => {
     state.attempt = 0;
@@ -190,7 +173,7 @@ function connect() {
       location.replace("/login"); // refused before the upgrade: the session ended
       return;
     }
-    const delay = RETRY_DELAYS[Math.min(state.attempt, RETRY_DELAYS.length - 1)];
+    const delay = retryDelay(state.attempt);
     state.attempt += 1;
     setConn("reconnecting", `reconnecting (attempt ${state.attempt})…`);
     setTimeout(connect, delay);

@@ -10,12 +10,12 @@
 // carries the same filter.
 
 import { plainText } from "./ansi.js";
+import { retryDelay, sessionEnded, setConn, socketUrl } from "./connection.js";
 import { LogView, MAX_DOM, MAX_STORE } from "./logview.js";
 import { droppedNotice, endSummary, gapNotice, stateNotice } from "./wording.js";
 
 const taskId = decodeURIComponent(location.pathname.split("/")[2] || "");
 const $ = (id) => document.getElementById(id);
-const RETRY_DELAYS = [500, 1000, 2000, 4000, 5000];
 const CONTEXT = 20; // in context, the stream starts this many seqs before the line
 const SEARCH_LIMIT = 100; // results shown
 
@@ -114,12 +114,6 @@ const state = {
 
 const view = new PageView($("log"), { onChange: updateCounts });
 
-function setConn(name, text = name) {
-  const conn = $("conn");
-  conn.dataset.state = name;
-  conn.textContent = text;
-}
-
 function updateCounts() {
   const follow = $("follow");
   follow.setAttribute("aria-pressed", String(view.follow));
@@ -193,23 +187,12 @@ function onFrame(msg) {
   checkFilterScope();
 }
 
-// A WebSocket refused before its upgrade shows only as 1006: ask the API whether we are
-// still logged in (false when the master cannot be reached: then we keep retrying).
-async function sessionEnded() {
-  try {
-    return (await fetch("/api/tasks?limit=1")).status === 401;
-  } catch {
-    return false;
-  }
-}
-
 function connect() {
   const params = new URLSearchParams({ batch: "1" });
   // in context from the first lines: after=0 (everything), not the default tail of 1000
   if (state.lastSeq > 0 || state.target !== null) params.set("after", String(state.lastSeq));
   if (state.server) addFilterParams(params);
-  const scheme = location.protocol === "https:" ? "wss" : "ws"; // behind a proxy that ends TLS
-  const ws = new WebSocket(`${scheme}://${location.host}/logs/${encodeURIComponent(taskId)}?${params}`);
+  const ws = new WebSocket(socketUrl(`/logs/${encodeURIComponent(taskId)}`, params));
   state.ws = ws;
   ws.onopen = () => {
     if (ws !== state.ws) return; // replaced by openAt
@@ -226,7 +209,7 @@ function connect() {
       return;
     }
     if (ws !== state.ws) return;
-    const delay = RETRY_DELAYS[Math.min(state.attempt, RETRY_DELAYS.length - 1)];
+    const delay = retryDelay(state.attempt);
     state.attempt += 1;
     setConn("reconnecting", `reconnecting (attempt ${state.attempt})…`);
     state.retry = setTimeout(connect, delay);
