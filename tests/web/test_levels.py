@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from master.master_client import MasterClient
 from shared.levels import detect_level, pretty_json
 from tests.browser import goto
 from tests.unit.shared.test_levels import CASES
-from tests.web.test_page import LINE_TEXTS, open_task, run, until, wait_banner
+from tests.web.test_page import LINE_TEXTS, open_task, run_to_end, until, wait_banner
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 LEVEL_CLASSES = """[...document.querySelectorAll('#log .line')].map(l =>
@@ -72,11 +71,7 @@ async def test_lines_are_coloured_by_level_and_json_is_indented_on_demand(
     browser, master_factory, tmp_path
 ):
     async with master_factory() as (running, _):
-        task_id = await run(running.grpc_address, SCRIPT)
-        async with MasterClient(running.grpc_address) as client:  # let it finish first
-            async for batch in client.stream(task_id):
-                if batch.end is not None:
-                    break
+        task_id = await run_to_end(running.grpc_address, SCRIPT)
         page, problems = await open_task(browser, running, task_id)
         await page.set_viewport_size({"width": 1100, "height": 620})
         await wait_banner(page)

@@ -34,6 +34,16 @@ async def run(address: str, script: str) -> str:
     return info.task_id
 
 
+async def run_to_end(address: str, script: str) -> str:
+    """:func:`run`, and wait for the task's end (its whole log is stored)."""
+    task_id = await run(address, script)
+    async with MasterClient(address) as client:
+        async for batch in client.stream(task_id):
+            if batch.end is not None:
+                break
+    return task_id
+
+
 async def open_task(browser, running, task_id: str) -> tuple[Page, list[str]]:
     page = await browser.new_page(accept_downloads=True)
     problems: list[str] = []

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from master.master_client import MasterClient
-from tests.web.test_page import LINE_SEQS, LINE_TEXTS, open_task, run, until, wait_banner
+from tests.web.test_page import (
+    LINE_SEQS,
+    LINE_TEXTS,
+    open_task,
+    run_to_end,
+    until,
+    wait_banner,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser, pytest.mark.asyncio]
 
@@ -59,11 +65,7 @@ async def search(page, pattern: str, *, regex: bool = False) -> None:
 
 async def test_search_finds_an_old_line_and_opens_it_in_context(browser, master_factory, tmp_path):
     async with master_factory() as (running, _):
-        task_id = await run(running.grpc_address, SCRIPT)
-        async with MasterClient(running.grpc_address) as client:  # let it finish first
-            async for batch in client.stream(task_id):
-                if batch.end is not None:
-                    break
+        task_id = await run_to_end(running.grpc_address, SCRIPT)
         page, problems = await open_task(browser, running, task_id)
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         await page.set_viewport_size({"width": 1280, "height": 720})
