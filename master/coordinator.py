@@ -274,23 +274,28 @@ class Master:
         if relay.expired is not None:
             raise relay.expired
         log.debug("%s follows %s", user, task_id)
-        registry = self.registry
-        stats = self.stats
-        stats.subscribers[sink] += 1
+        self.stats.subscribers[sink] += 1
         try:
             async with Subscription(
                 relay.hub, tail=tail, after=after, follow=follow, lossless=lossless
             ) as sub:
                 async for batch in sub:
-                    if batch.end is not None:
-                        await handler(LogUpdate(batch, True, batch.end.status))
-                        stats.delivered(sink, batch, live=sub.live)
-                        return batch.end
-                    await handler(LogUpdate(batch, False, registry.status(task_id)))
-                    stats.delivered(sink, batch, live=sub.live)
+                    end = await self._pass_on(handler, task_id, batch, sink, live=sub.live)
+                    if end is not None:
+                        return end
         finally:
-            stats.subscribers[sink] -= 1
+            self.stats.subscribers[sink] -= 1
         return None
+
+    async def _pass_on(
+        self, handler: LogStreamHandler, task_id: str, batch: Batch, sink: str, *, live: bool
+    ) -> TaskEnd | None:
+        """Hand ``batch`` to a client's handler with the task's status, count it; its end."""
+        end = batch.end
+        status = end.status if end is not None else self.registry.status(task_id)
+        await handler(LogUpdate(batch, end is not None, status))
+        self.stats.delivered(sink, batch, live=live)
+        return end
 
     async def _stream_filtered(
         self,
@@ -308,10 +313,9 @@ class Master:
         last seq it delivered (the filter is deterministic: nothing twice, nothing missed),
         :data:`~master.relay.BACKOFF` apart; then WorkerUnavailable."""
         registry = self.registry
-        stats = self.stats
         cursor = ResumeCursor(after=after, tail=tail)
         attempt = 0
-        stats.subscribers[sink] += 1
+        self.stats.subscribers[sink] += 1
         try:
             while True:
                 info = registry.task(task_id)
@@ -339,12 +343,9 @@ class Master:
                             continue  # the worker's ack: subscribed
                         attempt = 0
                         cursor.advance(batch)
-                        if batch.end is not None:
-                            await handler(LogUpdate(batch, True, batch.end.status))
-                            stats.delivered(sink, batch, live=False)
-                            return batch.end
-                        await handler(LogUpdate(batch, False, registry.status(task_id)))
-                        stats.delivered(sink, batch, live=False)
+                        ended = await self._pass_on(handler, task_id, batch, sink, live=False)
+                        if ended is not None:
+                            return ended
                     if not follow:
                         return None
                 except (InvalidRequest, TaskNotFound, LogExpired):
@@ -360,7 +361,7 @@ class Master:
                 await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
                 attempt += 1
         finally:
-            stats.subscribers[sink] -= 1
+            self.stats.subscribers[sink] -= 1
 
     async def _relay(self, task_id: str) -> TaskRelay:
         """The task's relay; a new one when there is none, or when the one there ended the
