@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from shared.errors import InvalidRequest
 from shared.ids import validate_task_id
@@ -59,16 +59,7 @@ def batch_to_pb(batch: Batch) -> Iterator[pb.LogBatch]:
     for i, part in enumerate(parts):
         msg = pb.LogBatch()
         if i == 0:
-            if batch.state is not None:
-                msg.state = batch.state.value
-            if batch.gap is not None:
-                g = batch.gap
-                msg.gap.CopyFrom(pb.Gap(from_seq=g.from_seq, to_seq=g.to_seq, reason=g.reason))
-            if batch.dropped is not None:
-                d = batch.dropped
-                msg.dropped.CopyFrom(
-                    pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq)
-                )
+            _add_notices(msg, batch)
         _add_lines(msg, part)
         if i == len(parts) - 1 and batch.end is not None:
             msg.end.CopyFrom(end_to_pb(batch.end))
@@ -89,37 +80,139 @@ def _split(lines: list[LogLine]) -> Iterator[list[LogLine]]:
 
 
 def _add_lines(msg: pb.LogBatch, lines: list[LogLine]) -> None:
-    # columns, extended from Python lists in C: ~2x faster than a message per line
     if not lines:
         return
     msg.first_seq = lines[0].seq
     if lines[-1].seq - lines[0].seq != len(lines) - 1:  # a filtered stream's: not consecutive
         msg.seqs.extend([line.seq for line in lines])
+    _add_columns(msg, lines)
+
+
+def _add_columns(msg: pb.LogBatch, lines: list[LogLine], offset: int = 0) -> None:
+    """The lines' columns; their flags name them by index, ``offset`` + their position."""
+    # columns, extended from Python lists in C: ~2x faster than a message per line
     msg.timestamps.extend([line.timestamp for line in lines])
     stream_to_pb = _STREAM_TO_PB
     msg.streams.extend([stream_to_pb[line.stream] for line in lines])
     msg.contents.extend([line.content for line in lines])
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines, offset):
         if line.truncated:
             msg.truncated[i] = line.truncated
         if line.unterminated:
             msg.unterminated.append(i)
 
 
+def batch_to_wire(batch: Batch) -> Iterator[bytes]:
+    """:func:`batch_to_pb`'s messages, serialized, for the worker's StreamLogs: a run of lines
+    that carries its stored encoding (:attr:`LogLine.packed`, set by the worker's store when
+    it encoded the run, see :func:`encode_run`) is sent as those bytes, not encoded again.
+    (Protobuf merges concatenated encodings: a LogBatch's first_seq followed by a run's
+    columns is a LogBatch of those lines.)"""
+    lines = batch.lines
+    n = len(lines)
+    if not n or lines[-1].seq - lines[0].seq != n - 1:
+        pieces = None
+    else:
+        pieces = _pieces(lines)
+    if pieces is None:
+        for msg in batch_to_pb(batch):
+            yield msg.SerializeToString()
+        return
+    messages: list[list[_Piece]] = [[]]
+    size = 0
+    for piece in pieces:
+        cost = len(piece[2]) if piece[2] is not None else piece[3]
+        if messages[-1] and size + cost > MESSAGE_BUDGET:
+            messages.append([])
+            size = 0
+        messages[-1].append(piece)
+        size += cost
+    last = len(messages) - 1
+    for k, parts in enumerate(messages):
+        base = parts[0][0]
+        head = pb.LogBatch(first_seq=lines[base].seq)
+        if k == 0:
+            _add_notices(head, batch)
+        if k == last and batch.end is not None:
+            head.end.CopyFrom(end_to_pb(batch.end))
+        out = [head.SerializeToString()]
+        for index, count, data, _ in parts:
+            if data is None:
+                columns = pb.LogBatch()
+                _add_columns(columns, lines[index : index + count], index - base)
+                data = columns.SerializeToString()
+            out.append(data)
+        yield b"".join(out)
+
+
+_Piece = tuple[int, int, bytes | None, int]
+"""Lines ``index .. index + count - 1`` of a batch: their encoding (None: to be made), and
+the size the encoding is estimated at when it is still to be made."""
+
+
+def _pieces(lines: list[LogLine]) -> list[_Piece] | None:
+    """Consecutive ``lines`` as runs with an encoding of their own and runs without (cut
+    to stay within a message's budget); None when no run has one."""
+    pieces: list[_Piece] = []
+    n = len(lines)
+    i = start = 0
+    while i < n:
+        packed = lines[i].packed
+        if packed is not None and i + packed[0] <= n and len(packed[1]) <= MESSAGE_BUDGET:
+            if start < i:
+                pieces.extend(_unpacked(lines, start, i))
+            pieces.append((i, packed[0], packed[1], 0))
+            i = start = i + packed[0]
+        else:
+            i += 1
+    if not pieces:
+        return None
+    if start < n:
+        pieces.extend(_unpacked(lines, start, n))
+    return pieces
+
+
+def _unpacked(lines: list[LogLine], start: int, end: int) -> Iterator[_Piece]:
+    index = start
+    for part in _split(lines[start:end]):
+        yield index, len(part), None, sum(3 * len(line.content) + 64 for line in part)
+        index += len(part)
+
+
+def _add_notices(msg: pb.LogBatch, batch: Batch) -> None:
+    if batch.state is not None:
+        msg.state = batch.state.value
+    if batch.gap is not None:
+        g = batch.gap
+        msg.gap.CopyFrom(pb.Gap(from_seq=g.from_seq, to_seq=g.to_seq, reason=g.reason))
+    if batch.dropped is not None:
+        d = batch.dropped
+        msg.dropped.CopyFrom(pb.Dropped(count=d.count, from_seq=d.from_seq, to_seq=d.to_seq))
+
+
 def encode_stored(lines: list[LogLine]) -> bytes:
     """Consecutive lines as a StoredLines message (the store's chunk format; read back by
     :func:`decode_stored`). The encodings of consecutive runs, concatenated, decode as one."""
+    return encode_run(lines)[0]
+
+
+def encode_run(lines: list[LogLine]) -> tuple[bytes, bool]:
+    """:func:`encode_stored`'s bytes, and whether no line has a flag (truncated or
+    unterminated): then the bytes are also the lines' columns of a LogBatch."""
     msg = pb.StoredLines()
     msg.timestamps.extend([line.timestamp for line in lines])
     stream_to_pb = _STREAM_TO_PB
     msg.streams.extend([stream_to_pb[line.stream] for line in lines])
     msg.contents.extend([line.content for line in lines])
+    plain = True
     for line in lines:
         if line.truncated:
             msg.truncated[line.seq] = line.truncated
+            plain = False
         if line.unterminated:
             msg.unterminated.append(line.seq)
-    return msg.SerializeToString()
+            plain = False
+    return msg.SerializeToString(), plain
 
 
 def decode_stored(data: bytes, first_seq: int, lo: int = 0, hi: int | None = None) -> list[LogLine]:
@@ -127,24 +220,37 @@ def decode_stored(data: bytes, first_seq: int, lo: int = 0, hi: int | None = Non
     ``first_seq`` (only those become LogLine objects)."""
     msg = pb.StoredLines()
     msg.ParseFromString(data)
-    n = len(msg.contents)
+    if msg.contents or not msg.v1_contents:
+        timestamps, streams, contents = msg.timestamps, msg.streams, msg.contents
+        truncated, unterminated = msg.truncated, msg.unterminated
+    else:  # a chunk in the first format
+        timestamps, streams, contents = msg.v1_timestamps, msg.v1_streams, msg.v1_contents
+        truncated, unterminated = msg.v1_truncated, msg.v1_unterminated
+    n = len(contents)
     hi = n if hi is None else min(hi, n)
     stream_of = _STREAM_FROM_PB
     seq = first_seq + lo
     lines = [
         LogLine(seq + i, ts, stream_of[stream], content)
         for i, (ts, stream, content) in enumerate(
-            zip(msg.timestamps[lo:hi], msg.streams[lo:hi], msg.contents[lo:hi], strict=True)
+            zip(timestamps[lo:hi], streams[lo:hi], contents[lo:hi], strict=True)
         )
     ]
     first, end = first_seq + lo, first_seq + hi
-    for line_seq, cut in msg.truncated.items():
+    for line_seq, cut in truncated.items():
         if first <= line_seq < end:
             lines[line_seq - first].truncated = cut
-    for line_seq in msg.unterminated:
+    for line_seq in unterminated:
         if first <= line_seq < end:
             lines[line_seq - first].unterminated = True
     return lines
+
+
+def stored_contents(data: bytes) -> Sequence[str]:
+    """The contents of a chunk in :func:`encode_stored`'s format (either format)."""
+    msg = pb.StoredLines()
+    msg.ParseFromString(data)
+    return msg.contents or msg.v1_contents
 
 
 def end_to_pb(end: TaskEnd) -> pb.TaskEnd:

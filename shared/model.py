@@ -69,7 +69,16 @@ class LogLine:
     (the task's last output).
     """
 
-    __slots__ = ("content", "seq", "stream", "timestamp", "truncated", "unterminated", "wire")
+    __slots__ = (
+        "content",
+        "packed",
+        "seq",
+        "stream",
+        "timestamp",
+        "truncated",
+        "unterminated",
+        "wire",
+    )
 
     def __init__(
         self,
@@ -87,6 +96,9 @@ class LogLine:
         self.truncated = truncated
         self.unterminated = unterminated
         self.wire: str | None = None  # cached wire encoding (JSON), set once published
+        # on the first line of a published run: (lines, their protobuf columns), made once for
+        # the worker's store and its gRPC stream (shared.convert.encode_run, batch_to_wire)
+        self.packed: tuple[int, bytes] | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogLine):

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
-from shared.convert import batch_to_pb, filter_from_pb, info_to_pb, query_from_pb, spec_from_pb
+from shared.convert import (
+    batch_to_pb,
+    batch_to_wire,
+    filter_from_pb,
+    info_to_pb,
+    query_from_pb,
+    spec_from_pb,
+)
 from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
@@ -67,8 +75,10 @@ class WorkerService(pb_grpc.WorkerServicer):
     @maps_errors
     async def StreamLogs(
         self, request: pb.StreamLogsRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.LogBatch]:
-        """History, then live lines, then the end. The first message is an empty ack."""
+    ) -> AsyncIterator[pb.LogBatch | bytes]:
+        """History, then live lines, then the end. The first message is an empty ack. Batches
+        go out serialized (:func:`batch_to_wire`: runs the store encoded are not encoded
+        again); :func:`add_to_server` lets such bytes through as they are."""
         require_master(context, "reading a log")
         tail = request.tail if request.HasField("tail") else None
         after = request.after_seq if request.HasField("after_seq") else None
@@ -96,8 +106,8 @@ class WorkerService(pb_grpc.WorkerServicer):
             yield pb.LogBatch(first_seq=subscription.newest + 1)
             stats = self.stats
             async for batch in subscription:
-                for msg in batch_to_pb(batch):
-                    yield msg
+                for data in batch_to_wire(batch):
+                    yield data
                 if stats is not None:
                     stats.delivered("grpc", batch, live=subscription.live)
 
@@ -142,3 +152,33 @@ class WorkerService(pb_grpc.WorkerServicer):
         if self.stats is not None:
             self.stats.delivered("grpc", batch, live=False)
         return next(batch_to_pb(batch))
+
+
+def add_to_server(service: WorkerService, server: grpc.aio.Server) -> None:
+    """The generated ``add_WorkerServicer_to_server``, except that StreamLogs sends a message
+    that is already serialized (bytes) as it is."""
+    pb_grpc.add_WorkerServicer_to_server(service, _Registrar(server))
+
+
+def _serialize_batch(message: pb.LogBatch | bytes) -> bytes:
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
+class _Registrar:
+    """Hands the generated code's handlers to ``server``, StreamLogs' with its serializer."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        """Superseded by the registered handlers below (the generated code calls both)."""
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        handlers = dict(handlers)
+        handlers["StreamLogs"] = handlers["StreamLogs"]._replace(
+            response_serializer=_serialize_batch
+        )
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(service, handlers),)
+        )
+        self._server.add_registered_method_handlers(service, handlers)

@@ -19,13 +19,12 @@ from shared.grpc_options import server_options
 from shared.health import WORKER_SERVICE, Health
 from shared.metrics import Metrics, StateCollector
 from shared.paths import default_state_dir, worker_data_dir
-from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.tls_grpc import mutual_server_credentials
 from worker.config import WorkerConfig
 from worker.docker_containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
 from worker.executor import TaskExecutor
-from worker.grpc_service import WorkerService
+from worker.grpc_service import WorkerService, add_to_server
 from worker.heartbeat import Heartbeat
 from worker.hostcheck import inotify_advice, read_inotify_limit
 from worker.identity import IdentityFiles, IdentityHolder, WorkerIdentity, join
@@ -116,7 +115,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     stack = contextlib.AsyncExitStack()  # the metrics port, when served
     try:
         await runtime.ping()
-        pb_grpc.add_WorkerServicer_to_server(service, server)
+        add_to_server(service, server)
         health = Health(server, (WORKER_SERVICE,))
         credentials = mutual_server_credentials(identity.pair, identity.current.ca)
         port = bind_grpc(server, config.listen, "the worker", credentials)

@@ -40,17 +40,17 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
-from shared.convert import decode_stored, encode_stored
+from shared.convert import decode_stored, encode_run, stored_contents
 from shared.errors import LogExpired, TaskNotFound
 from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
-from shared.protos import logcast_pb2 as pb
 from shared.search import Chunk
 from worker.inbox import Inbox
 
@@ -200,6 +200,9 @@ class LogStore:
         self.lines_written = 0
         self.bytes_written = 0  # compressed, as written to the files
         self.commit_seconds = Histogram(COMMIT_BUCKETS)  # each commit's writing (writer thread)
+        # first lines of runs whose encoding they carry (LogLine.packed), per task, until
+        # written: then the encoding is let go (the lines may stay in the ring for long)
+        self._packed: dict[str, deque[LogLine]] = {}
 
     # ------------------------------------------------------------------ life cycle
 
@@ -265,9 +268,16 @@ class LogStore:
         thread reading every line object a second time), cut where their seqs cross a
         multiple of :data:`CHUNK_LINES`; the writer thread only joins bytes into chunks."""
         if lines:
-            segments = [
-                _Segment(part[0].seq, len(part), encode_stored(part)) for part in _segments(lines)
-            ]
+            segments = []
+            packed = self._packed.get(task_id)
+            for part in _segments(lines):
+                data, plain = encode_run(part)
+                segments.append(_Segment(part[0].seq, len(part), data))
+                if plain:  # the worker's gRPC stream sends these bytes as they are
+                    part[0].packed = (len(part), data)
+                    if packed is None:
+                        packed = self._packed[task_id] = deque()
+                    packed.append(part[0])
             self._inbox.put(_Lines(task_id, segments, len(lines)), lines=len(lines))
 
     def close_task(self, task_id: str) -> None:
@@ -437,17 +447,16 @@ class LogStore:
             )
             for first, count, data in cursor:
                 n = max(0, min(count, before - first))
-                msg = pb.StoredLines()
                 try:
                     raw = zlib.decompress(data)
                     if must_hold and must_hold not in raw:
                         yield first, [""] * n
                         continue
-                    msg.ParseFromString(raw)
+                    contents = stored_contents(raw)
                 except (zlib.error, DecodeError) as exc:
                     log.error("%s: a stored chunk at seq %d is unreadable: %s", task_id, first, exc)
                     continue
-                yield first, msg.contents[:n]
+                yield first, contents[:n]
         finally:
             conn.close()
 
@@ -495,8 +504,8 @@ class LogStore:
         if pending or infos:
             self.commit_seconds.observe(time.perf_counter() - started)
         self.commits += 1
-        if committed and self.on_commit is not None:
-            self._call_soon(self.on_commit, committed)
+        if committed:
+            self._call_soon(self._written, committed)
         for op in later:
             if isinstance(op, _Close):
                 self._close_writer(op.task_id)
@@ -617,6 +626,17 @@ class LogStore:
             conn.execute(
                 "UPDATE tasks SET expired = 1, version = ? WHERE task_id = ?", (version, task_id)
             )
+
+    def _written(self, committed: dict[str, int]) -> None:
+        """On the loop: lines up to ``committed[task]`` are written (or failed to be)."""
+        for task_id, seq in committed.items():
+            packed = self._packed.get(task_id)
+            while packed and packed[0].seq <= seq:
+                packed.popleft().packed = None
+            if not packed:
+                self._packed.pop(task_id, None)
+        if self.on_commit is not None:
+            self.on_commit(committed)
 
     def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
         loop = self._loop

@@ -97,8 +97,15 @@ class LogBatch(_message.Message):
     def __init__(self, state: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., dropped: _Optional[_Union[Dropped, _Mapping]] = ..., end: _Optional[_Union[TaskEnd, _Mapping]] = ..., first_seq: _Optional[int] = ..., timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ..., seqs: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class StoredLines(_message.Message):
-    __slots__ = ("timestamps", "streams", "contents", "truncated", "unterminated")
+    __slots__ = ("timestamps", "streams", "contents", "truncated", "unterminated", "v1_timestamps", "v1_streams", "v1_contents", "v1_truncated", "v1_unterminated")
     class TruncatedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class V1TruncatedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -110,12 +117,22 @@ class StoredLines(_message.Message):
     CONTENTS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
+    V1_TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    V1_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    V1_CONTENTS_FIELD_NUMBER: _ClassVar[int]
+    V1_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    V1_UNTERMINATED_FIELD_NUMBER: _ClassVar[int]
     timestamps: _containers.RepeatedScalarFieldContainer[str]
     streams: _containers.RepeatedScalarFieldContainer[Stream]
     contents: _containers.RepeatedScalarFieldContainer[str]
     truncated: _containers.ScalarMap[int, int]
     unterminated: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
+    v1_timestamps: _containers.RepeatedScalarFieldContainer[str]
+    v1_streams: _containers.RepeatedScalarFieldContainer[Stream]
+    v1_contents: _containers.RepeatedScalarFieldContainer[str]
+    v1_truncated: _containers.ScalarMap[int, int]
+    v1_unterminated: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, timestamps: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., contents: _Optional[_Iterable[str]] = ..., truncated: _Optional[_Mapping[int, int]] = ..., unterminated: _Optional[_Iterable[int]] = ..., v1_timestamps: _Optional[_Iterable[str]] = ..., v1_streams: _Optional[_Iterable[_Union[Stream, str]]] = ..., v1_contents: _Optional[_Iterable[str]] = ..., v1_truncated: _Optional[_Mapping[int, int]] = ..., v1_unterminated: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
     __slots__ = ("task_id", "pattern", "regex", "ignore_case", "context", "limit", "newest_first", "time_budget")

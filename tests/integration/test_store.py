@@ -110,6 +110,57 @@ async def test_lines_read_back_exactly_and_survive_a_reopen(tmp_path):
         assert [ln.seq for ln in await store.last_lines("task-1", 3)] == [4998, 4999, 5000]
 
 
+async def test_a_run_carries_its_encoding_for_the_grpc_stream_until_it_is_written(tmp_path):
+    written = make_lines(1, 1200)
+    written[700].truncated = 5  # a run with a flag is not sent as stored: it carries nothing
+    async with opened(tmp_path) as (store, committed):
+        store.record(info("task-1"))
+        store.append("task-1", written[:400])
+        store.append("task-1", written[400:1200])  # cut where the chunks at 501, 1001 start
+        runs = {ln.seq: ln.packed[0] for ln in written if ln.packed is not None}
+        assert runs == {1: 400, 401: 100, 1001: 200}  # not 501-1000: it has a flag
+        await committed.reach("task-1", 1200)
+        assert all(ln.packed is None for ln in written)  # let go once written
+        assert (await read_all(store, "task-1"))[1] == written
+
+
+async def test_a_task_file_in_the_first_chunk_format_still_reads(tmp_path):
+    import sqlite3
+    import zlib
+
+    from shared.protos import logcast_pb2 as pb
+
+    written = make_lines(1, 800)
+    async with opened(tmp_path) as (store, committed):
+        store.record(info("task-1"))
+        store.append("task-1", written[:1])
+        await committed.reach("task-1", 1)
+    old = [written[:500], written[500:]]  # as the first format wrote them
+    with contextlib.closing(sqlite3.connect(tmp_path / "tasks" / "task-1.db")) as conn:
+        conn.execute("DELETE FROM chunks")
+        for part in old:
+            v1 = pb.StoredLines(
+                v1_timestamps=[ln.timestamp for ln in part],
+                v1_streams=[pb.STDERR if ln.stream is STDERR else pb.STDOUT for ln in part],
+                v1_contents=[ln.content for ln in part],
+            )
+            conn.execute(
+                "INSERT INTO chunks VALUES (?, ?, ?)",
+                (part[0].seq, len(part), zlib.compress(v1.SerializeToString(), 1)),
+            )
+        conn.commit()
+    async with opened(tmp_path) as (store, committed):
+        assert (await read_all(store, "task-1"))[1] == written
+        more = make_lines(801, 100)
+        store.append("task-1", more)  # a restarted worker goes on in the new format
+        await committed.reach("task-1", 900)
+        assert (await read_all(store, "task-1"))[1] == written + more
+        chunks = await asyncio.to_thread(list, store.chunks("task-1", 1000))
+        assert [c for _, contents in chunks for c in contents] == [
+            ln.content for ln in written + more
+        ]
+
+
 async def test_chunks_for_a_search_come_whole_or_blank_when_they_cannot_match(tmp_path):
     written = make_lines(1, 2000)
     written[1234].content = "the needle-7f3a is here"

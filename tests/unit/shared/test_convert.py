@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from shared.convert import (
@@ -128,3 +130,113 @@ def test_filters_round_trip_and_bad_ones_are_refused():
         filter_from_pb(pb.LineFilter(min_level="loud"))
     with pytest.raises(InvalidRequest, match="stream"):
         filter_from_pb(pb.LineFilter(stream=7))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------ a run's stored encoding, sent as it is
+
+
+def _published(n: int, first: int = 1, flags: bool = False) -> list[LogLine]:
+    lines = [
+        LogLine(first + i, f"2026-11-26T10:00:00.{i:09d}Z", STDERR if i % 3 else STDOUT, f"l{i}")
+        for i in range(n)
+    ]
+    if flags:
+        lines[4].truncated = 9
+        lines[-1].unterminated = True
+    return lines
+
+
+def _pack(lines: list[LogLine], *cuts: int) -> None:
+    """Encode runs as the worker's store does (cut at ``cuts``); plain runs carry theirs."""
+    from shared.convert import encode_run
+
+    bounds = [0, *cuts, len(lines)]
+    for a, b in itertools.pairwise(bounds):
+        data, plain = encode_run(lines[a:b])
+        if plain:
+            lines[a].packed = (b - a, data)
+
+
+def _wire(batch: Batch) -> list[Batch]:
+    from shared.convert import batch_to_wire
+
+    return [batch_from_pb(pb.LogBatch.FromString(data)) for data in batch_to_wire(batch)]
+
+
+@pytest.mark.parametrize(
+    ("window", "flags"),
+    [
+        (slice(0, 30), False),  # whole runs
+        (slice(3, 30), False),  # starts inside a run: those lines are encoded here
+        (slice(0, 27), False),  # ends inside a run
+        (slice(3, 27), True),  # a run with flags is never sent as stored
+        (slice(12, 18), False),  # inside one run
+    ],
+)
+def test_a_batch_sent_with_the_runs_stored_encoding_reads_back_exactly(window, flags):
+    lines = _published(30, first=101, flags=flags)
+    _pack(lines, 10, 20)
+    batch = Batch(
+        lines=lines[window],
+        gap=Gap(1, 100, "expired"),
+        dropped=Dropped(4, 90, 93),
+        state=ConnectionState.STREAMING,
+        end=TaskEnd(TaskStatus.FAILED, 2, "boom"),
+    )
+    (back,) = _wire(batch)
+    assert back == batch
+    # and byte for byte what the encoder without stored runs reads as
+    (plain,) = batch_to_pb(batch)
+    assert batch_from_pb(plain) == back
+
+
+def test_flags_of_lines_encoded_after_a_stored_run_name_their_place_in_the_message():
+    lines = _published(20)
+    _pack(lines, 10)
+    lines[10].packed = None  # the second run is encoded when sent
+    lines[12].truncated = 5
+    lines[19].unterminated = True
+    (back,) = _wire(Batch(lines=lines))
+    assert back.lines == lines
+    assert [(ln.seq, ln.truncated, ln.unterminated) for ln in back.lines if ln.truncated] == [
+        (13, 5, False)
+    ]
+
+
+def test_stored_runs_are_cut_into_messages_far_below_4_mib():
+    lines = [LogLine(i, "t", STDOUT, "\ufffd" * 100_000) for i in range(1, 61)]
+    _pack(lines, *range(4, 60, 4))
+    from shared.convert import batch_to_wire
+
+    sent = list(batch_to_wire(Batch(lines=lines, end=TaskEnd(TaskStatus.SUCCESS, 0))))
+    assert len(sent) > 1
+    assert max(len(data) for data in sent) < 2 * 1024 * 1024
+    back = [batch_from_pb(pb.LogBatch.FromString(data)) for data in sent]
+    assert [ln for b in back for ln in b.lines] == lines
+    assert [b.end for b in back] == [None] * (len(back) - 1) + [TaskEnd(TaskStatus.SUCCESS, 0)]
+
+
+def test_a_filtered_batch_is_never_sent_as_stored_runs():
+    lines = _published(20)
+    _pack(lines, 10)
+    sparse = Batch(lines=lines[:5] + lines[10:20])  # the first run is cut by the filter
+    (back,) = _wire(sparse)
+    assert back == sparse
+
+
+def test_chunks_stored_in_the_first_format_still_read():
+    from shared.convert import decode_stored, stored_contents
+
+    lines = _published(6, first=501)
+    lines[2].truncated = 3
+    lines[5].unterminated = True
+    v1 = pb.StoredLines(
+        v1_timestamps=[ln.timestamp for ln in lines],
+        v1_streams=[pb.STDERR if ln.stream is STDERR else pb.STDOUT for ln in lines],
+        v1_contents=[ln.content for ln in lines],
+        v1_truncated={503: 3},
+        v1_unterminated=[506],
+    ).SerializeToString()
+    assert decode_stored(v1, 501) == lines
+    assert decode_stored(v1, 501, 1, 3) == lines[1:3]
+    assert list(stored_contents(v1)) == [ln.content for ln in lines]
