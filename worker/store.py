@@ -6,6 +6,11 @@ Layout::
     DATA_DIR/tasks/<task_id>.db  one task's lines, in chunks of up to 500 consecutive lines:
                                  first_seq INTEGER PRIMARY KEY, count, zlib(protobuf columns)
 
+The columns (``StoredLines``) carry LogBatch's field numbers: a run without flags is also the
+lines of a LogBatch, so :meth:`LogStore.append` leaves each such run's encoding on its first
+line (``LogLine.packed``) until it is written, and the worker's gRPC stream sends those bytes
+as they are (:func:`shared.convert.batch_to_wire`): one encoding per line for both.
+
 Lines are stored as chunks, not a row each: one row per line costs ~5x more CPU per line in
 Python (a tuple per line, a timestamp conversion, SQLite's per-row work) than encoding a
 chunk's columns with protobuf (in C) and compressing it (zlib level 1); compressed, a line
@@ -69,7 +74,7 @@ _TASK_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
     first_seq INTEGER PRIMARY KEY,  -- the seq of the chunk's first line
     count INTEGER NOT NULL,         -- its lines: first_seq .. first_seq + count - 1
-    data BLOB NOT NULL              -- zlib(LogBatch protobuf: timestamps, streams, contents...)
+    data BLOB NOT NULL              -- zlib(StoredLines protobuf: timestamps, streams, contents...)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
