@@ -4,7 +4,7 @@ Layout::
 
     DATA_DIR/catalog.db          every task this worker ran: its info (JSON), a version, expired
     DATA_DIR/tasks/<task_id>.db  one task's lines, in chunks of up to 500 consecutive lines:
-                                 first_seq INTEGER PRIMARY KEY, count, zlib(protobuf columns)
+                                 first_seq INTEGER PRIMARY KEY, count, zstd(protobuf columns)
 
 The columns (``StoredLines``) carry LogBatch's field numbers: a run without flags is also the
 lines of a LogBatch, so :meth:`LogStore.append` leaves each such run's encoding on its first
@@ -13,9 +13,9 @@ as they are (:func:`shared.convert.batch_to_wire`): one encoding per line for bo
 
 Lines are stored as chunks, not a row each: one row per line costs ~5x more CPU per line in
 Python (a tuple per line, a timestamp conversion, SQLite's per-row work) than encoding a
-chunk's columns with protobuf (in C) and compressing it (zlib level 1); compressed, a line
-takes a fraction of its text on disk. ``after=N`` finds its chunk through the primary key and
-decodes only the lines it needs.
+chunk's columns with protobuf (in C) and compressing it (zstd level 1,
+:mod:`worker.compression`); compressed, a line takes a fraction of its text on disk.
+``after=N`` finds its chunk through the primary key and decodes only the lines it needs.
 
 Each file is in WAL mode with ``synchronous=NORMAL``: a commit is atomic and survives a crash
 of the worker process (a power loss may take back the last commits, never corrupt). One writer
@@ -44,7 +44,6 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -57,6 +56,7 @@ from shared.errors import LogExpired, TaskNotFound
 from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
 from shared.search import Chunk
+from worker.compression import CorruptChunk, compress, decompress
 from worker.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ _TASK_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
     first_seq INTEGER PRIMARY KEY,  -- the seq of the chunk's first line
     count INTEGER NOT NULL,         -- its lines: first_seq .. first_seq + count - 1
-    data BLOB NOT NULL              -- zlib(StoredLines protobuf: timestamps, streams, contents...)
+    data BLOB NOT NULL              -- zstd (or zlib) of StoredLines: timestamps, streams, contents
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
@@ -386,7 +386,7 @@ class LogStore:
                 return batch
             try:
                 self._read_chunks(reader, batch.lines, start, end, max_lines, max_bytes)
-            except (sqlite3.Error, zlib.error, DecodeError) as exc:
+            except (sqlite3.Error, CorruptChunk, DecodeError) as exc:
                 log.error("%s: reading the stored log failed: %s", task_id, exc)
         return batch
 
@@ -420,7 +420,7 @@ class LogStore:
                 expect = first  # the hole comes first: the caller reports it
             lo = expect - first
             hi = min(count, end - first, lo + max_lines - len(lines))
-            for line in decode_stored(zlib.decompress(data), first, lo, hi):
+            for line in decode_stored(decompress(data), first, lo, hi):
                 size += len(line.content)
                 if lines and size > max_bytes:
                     return
@@ -453,12 +453,12 @@ class LogStore:
             for first, count, data in cursor:
                 n = max(0, min(count, before - first))
                 try:
-                    raw = zlib.decompress(data)
+                    raw = decompress(data)
                     if must_hold and must_hold not in raw:
                         yield first, [""] * n
                         continue
                     contents = stored_contents(raw)
-                except (zlib.error, DecodeError) as exc:
+                except (CorruptChunk, DecodeError) as exc:
                     log.error("%s: a stored chunk at seq %d is unreadable: %s", task_id, first, exc)
                     continue
                 yield first, contents[:n]
@@ -535,9 +535,7 @@ class LogStore:
                 f.writer = _connect(f.path)
                 f.writer.executescript(_TASK_SCHEMA)
             conn = f.writer
-            chunks = [
-                (first, count, zlib.compress(data, 1)) for first, count, data in _chunks(segments)
-            ]
+            chunks = [(first, count, compress(data)) for first, count, data in _chunks(segments)]
             conn.execute("BEGIN")
             conn.executemany("INSERT OR IGNORE INTO chunks VALUES (?, ?, ?)", chunks)
             conn.execute("COMMIT")
