@@ -240,3 +240,24 @@ def test_chunks_stored_in_the_first_format_still_read():
     assert decode_stored(v1, 501) == lines
     assert decode_stored(v1, 501, 1, 3) == lines[1:3]
     assert list(stored_contents(v1)) == [ln.content for ln in lines]
+
+
+def test_any_window_of_any_runs_reads_back_as_the_plain_encoding():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(300):
+        lines = _published(rng.randint(1, 60), first=rng.randint(1, 10_000))
+        for line in lines:
+            if rng.random() < 0.05:
+                line.truncated = rng.randint(1, 99)
+            if rng.random() < 0.03:
+                line.unterminated = True
+        cuts = sorted(rng.sample(range(1, len(lines)), min(len(lines) - 1, rng.randint(0, 6))))
+        _pack(lines, *cuts)
+        a = rng.randint(0, len(lines) - 1)
+        b = rng.randint(a + 1, len(lines))
+        batch = Batch(lines=lines[a:b], dropped=Dropped(2, 1, 2) if rng.random() < 0.2 else None)
+        (plain,) = batch_to_pb(batch)
+        (back,) = _wire(batch)
+        assert back == batch_from_pb(plain) == batch
