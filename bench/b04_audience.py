@@ -3,6 +3,11 @@
 Cases (interleaved): 1 WebSocket monitor, 100 WebSocket monitors, 20 direct `docker logs -f`
 followers (what a one-stream-per-viewer viewer costs). dockerd's CPU is read from /proc from
 the task's start until every viewer has the end. Target: 100 monitors <= 1.1x of 1 monitor.
+
+Every logcast monitor must see every line in order. The direct followers are only a
+comparison: Docker (20.10 here) ends a `docker logs -f` stream when the container exits, even
+while its reader is behind, so they may stop short of the last line; the row says how many
+lines the slowest of them saw, and its dockerd figure is for that much.
 """
 
 from __future__ import annotations
@@ -41,8 +46,7 @@ def direct(n: int) -> dict[str, float]:
         results = asyncio.run(all_of_them())
     finally:
         docker_rm(container)
-    assert all(r.lines == LINES for r in results)
-    return {"dockerd_cpu_s": cpu_seconds(pid) - before}
+    return {"dockerd_cpu_s": cpu_seconds(pid) - before, "lines_min": min(r.lines for r in results)}
 
 
 def run(cluster: Cluster, rounds: int = 3) -> Result:
@@ -68,5 +72,9 @@ def run(cluster: Cluster, rounds: int = 3) -> Result:
         "100 monitors <= 1.1x of 1 monitor",
         ratio <= 1.1,
         raw=runs,
-        notes=f"20 direct followers cost dockerd {twenty / one:.1f}x one logcast monitor",
+        notes=(
+            f"20 direct followers cost dockerd {twenty / one:.1f}x one logcast monitor; the"
+            f" slowest of them saw {min(r['lines_min'] for r in runs['20 docker logs -f']):,.0f}"
+            f" of {LINES:,} lines (Docker ends a follow when the container exits)"
+        ),
     )
