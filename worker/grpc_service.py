@@ -5,7 +5,7 @@ master's (:func:`shared.tls_grpc.require_master`): a worker serves its master on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -21,6 +21,7 @@ from shared.convert import (
 from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
+from shared.model import Batch
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
@@ -105,8 +106,11 @@ class WorkerService(pb_grpc.WorkerServicer):
             # subscribed: tells the caller the stream is live, and how far the log goes now
             yield pb.LogBatch(first_seq=subscription.newest + 1)
             stats = self.stats
+            # only the store leaves runs encoded on lines (LogLine.packed): without it there
+            # are none to look for
+            encode = batch_to_wire if self.manager.store is not None else _serialized
             async for batch in subscription:
-                for data in batch_to_wire(batch):
+                for data in encode(batch):
                     yield data
                 if stats is not None:
                     stats.delivered("grpc", batch, live=subscription.live)
@@ -158,6 +162,11 @@ def add_to_server(service: WorkerService, server: grpc.aio.Server) -> None:
     """The generated ``add_WorkerServicer_to_server``, except that StreamLogs sends a message
     that is already serialized (bytes) as it is."""
     pb_grpc.add_WorkerServicer_to_server(service, _Registrar(server))
+
+
+def _serialized(batch: Batch) -> Iterator[bytes]:
+    for msg in batch_to_pb(batch):
+        yield msg.SerializeToString()
 
 
 def _serialize_batch(message: pb.LogBatch | bytes) -> bytes:

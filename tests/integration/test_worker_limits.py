@@ -4,6 +4,7 @@ command does not break the heartbeat."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -110,7 +111,20 @@ async def test_a_memory_only_worker_still_reports_how_its_tasks_ended(worker_fac
     ):
         await eventually(lambda: running.master.registry.workers(), "the worker to register")
         async with MasterClient(running.grpc_address) as client:
-            info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "echo hi; exit 3")))
+            info = await client.run(
+                TaskSpec("", TEST_IMAGE, ("sh", "-c", "seq 1 3000; echo hi >&2; exit 3"))
+            )
+            lines = []
+            async with contextlib.aclosing(client.stream(info.task_id, lossless=True)) as batches:
+                async for batch in batches:
+                    lines.extend(batch.lines)
+                    if batch.end is not None:
+                        break
+            # its log comes through as a worker with a store sends it (the end included)
+            assert [ln.seq for ln in lines] == list(range(1, 3002))
+            assert sorted(ln.content for ln in lines) == sorted(
+                [str(i) for i in range(1, 3001)] + ["hi"]
+            )
             registry = running.master.registry
             await eventually(
                 lambda: registry.status(info.task_id).is_final, "the task to end", timeout=10
