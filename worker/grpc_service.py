@@ -5,12 +5,13 @@ master's (:func:`shared.tls_grpc.require_master`): a worker serves its master on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
 from shared.convert import (
+    batch_to_bytes,
     batch_to_pb,
     batch_to_wire,
     filter_from_pb,
@@ -21,7 +22,6 @@ from shared.convert import (
 from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
-from shared.model import Batch
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
@@ -108,7 +108,7 @@ class WorkerService(pb_grpc.WorkerServicer):
             stats = self.stats
             # only the store leaves runs encoded on lines (LogLine.packed): without it there
             # are none to look for
-            encode = batch_to_wire if self.manager.store is not None else _serialized
+            encode = batch_to_wire if self.manager.store is not None else batch_to_bytes
             async for batch in subscription:
                 for data in encode(batch):
                     yield data
@@ -162,11 +162,6 @@ def add_to_server(service: WorkerService, server: grpc.aio.Server) -> None:
     """The generated ``add_WorkerServicer_to_server``, except that StreamLogs sends a message
     that is already serialized (bytes) as it is."""
     pb_grpc.add_WorkerServicer_to_server(service, _Registrar(server))
-
-
-def _serialized(batch: Batch) -> Iterator[bytes]:
-    for msg in batch_to_pb(batch):
-        yield msg.SerializeToString()
 
 
 def _serialize_batch(message: pb.LogBatch | bytes) -> bytes:
