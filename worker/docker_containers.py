@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -142,6 +144,29 @@ class ContainerRuntime:
         """The container's state, exit code and labels."""
         data = await self._call(lambda: self._docker().api.inspect_container(container_id))
         return _state(data)
+
+    async def saw_oom(self, container_id: str, since: float, wait: float) -> bool:
+        """Whether Docker reported an ``oom`` event for the container since ``since`` (epoch
+        seconds), waiting up to ``wait`` seconds more for one.
+
+        Docker 20.10 marks a container ``OOMKilled`` only when containerd's OOM event comes
+        before its exit event, and containerd does not promise that order (containerd#12714):
+        a late one leaves ``OOMKilled`` false for good, but is still published as an event.
+        The engine keeps only its most recent events (256), so ask soon after the exit."""
+
+        def find() -> bool:
+            stream = self._docker().api.events(
+                since=math.floor(since),
+                until=math.ceil(time.time() + wait),  # the answer ends at ``until``
+                filters={"container": container_id, "event": "oom"},
+                decode=True,
+            )
+            try:
+                return any(True for _event in stream)
+            finally:
+                stream.close()
+
+        return await self._call(find)
 
     async def stop(self, container_id: str, grace: float) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds."""

@@ -46,6 +46,7 @@ from worker.store import LogStore, StoredTask
 log = logging.getLogger(__name__)
 
 _INSPECT_RETRY = (0.2, 0.5, 1.0, 2.0, 5.0)
+_LATE_OOM_WAIT = 1.0  # seconds a task killed for no known reason waits for Docker's oom event
 
 
 class _StoppedBeforeStart(Exception):
@@ -313,6 +314,8 @@ class TaskExecutor:
         await self.manager.reading_done(task_id)
         try:
             state = await self._inspect_until_answered(task.info.container_id)
+            if self._maybe_oom(task, state):
+                state = replace(state, oom_killed=await self._saw_oom(task))
             end = self._end_for(task, state)
         except ContainerGone:
             status = TaskStatus.CANCELLED if task.cancel_requested else TaskStatus.FAILED
@@ -362,6 +365,22 @@ class TaskExecutor:
                 log.warning("inspect %s: %s", container_id[:12], exc)
                 await asyncio.sleep(_INSPECT_RETRY[min(attempt, len(_INSPECT_RETRY) - 1)])
         raise DockerUnavailable("Docker never answered")
+
+    @staticmethod
+    def _maybe_oom(task: _Task, state: ContainerState) -> bool:
+        """A SIGKILL (137) that neither the worker nor a user sent, and Docker did not say
+        why: the kernel's OOM killer may have sent it (see ContainerRuntime.saw_oom)."""
+        ours = task.timed_out or task.cancel_requested
+        return state.exit_code == 137 and not state.oom_killed and not ours
+
+    async def _saw_oom(self, task: _Task) -> bool:
+        info = task.info
+        since = (info.started_at or info.created_at) - 5.0  # the engine's clock may differ
+        try:
+            return await self.runtime.saw_oom(info.container_id, since, _LATE_OOM_WAIT)
+        except (DockerUnavailable, ContainerGone) as exc:
+            log.warning("asking Docker whether %s ran out of memory: %s", info.task_id, exc)
+            return False
 
     def _end_for(self, task: _Task, state: ContainerState) -> TaskEnd:
         code = state.exit_code

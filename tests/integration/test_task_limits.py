@@ -25,7 +25,7 @@ from tests.comparator import Received
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, collect, eventually, remove_containers
 from tests.procs import master_cli
 from worker.config import WorkerConfig
-from worker.docker_containers import LABEL_WORKER
+from worker.docker_containers import LABEL_WORKER, ContainerRuntime
 from worker.running import RunningWorker, run_worker
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
@@ -34,6 +34,9 @@ MiB = 1024**2
 GiB = 1024**3
 FORK_100 = "i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done; echo started all 100"
 ALLOCATE_20M = "head -c 24m /dev/zero | tail -c 20m >/dev/null"  # tail keeps 20 MiB in memory
+# containerd starts watching a container for OOM kills only after starting it: a kill in its
+# first milliseconds can go unseen (Docker then says exit 137, not why), so the task waits first.
+SETTLE_THEN_ALLOCATE_20M = f"sleep 0.5; {ALLOCATE_20M}"
 
 
 @contextlib.asynccontextmanager
@@ -188,8 +191,8 @@ async def test_a_task_over_its_memory_limit_ends_failed_out_of_memory(worker_fac
     """Keeping 20 MiB under a 16 MiB limit (no swap): the kernel kills it. The same command
     under the default (2 GiB) succeeds."""
     async with worker_with(worker_factory) as (_w, stub):
-        small = await start(stub, ALLOCATE_20M, memory=16 * MiB)
-        roomy = await start(stub, ALLOCATE_20M)
+        small = await start(stub, SETTLE_THEN_ALLOCATE_20M, memory=16 * MiB)
+        roomy = await start(stub, SETTLE_THEN_ALLOCATE_20M)
         got = await finish(stub, small.task_id)
         assert got.end is not None
         assert got.end.status is TaskStatus.FAILED
@@ -197,6 +200,36 @@ async def test_a_task_over_its_memory_limit_ends_failed_out_of_memory(worker_fac
         assert got.end.error == "out of memory (OOMKilled)"
         control = await finish(stub, roomy.task_id)
         assert control.end is not None and control.end.status is TaskStatus.SUCCESS
+
+
+async def test_docker_tells_an_oom_kill_from_another_sigkill(docker_engine):
+    """What the worker asks when a task ends 137 and Docker's OOMKilled says no (an OOM event
+    that came after the exit): the OOM-killed container has an ``oom`` event, a container
+    killed with ``docker kill`` (also 137) has none."""
+    runtime = ContainerRuntime(DOCKER_HOST)
+    api = docker_engine.api
+    made = []
+    try:
+        since = time.time()
+        label = {LABEL_WORKER: f"oom-test-{uuid.uuid4().hex[:8]}"}
+        oom = api.create_container(
+            TEST_IMAGE,
+            ["sh", "-c", SETTLE_THEN_ALLOCATE_20M],
+            labels=label,
+            host_config=api.create_host_config(mem_limit=16 * MiB, memswap_limit=16 * MiB),
+        )["Id"]
+        killed = api.create_container(TEST_IMAGE, ["sleep", "30"], labels=label)["Id"]
+        made += [oom, killed]
+        for cid in made:
+            api.start(cid)
+        api.kill(killed)  # SIGKILL
+        assert [api.wait(cid, timeout=30)["StatusCode"] for cid in made] == [137, 137]
+        assert await runtime.saw_oom(oom, since, 1.0)
+        assert not await runtime.saw_oom(killed, since, 0.0)
+    finally:
+        for cid in made:
+            api.remove_container(cid, force=True)
+        await runtime.close()
 
 
 async def test_a_restarted_worker_keeps_the_deadline_of_an_adopted_task(
