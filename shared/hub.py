@@ -21,8 +21,9 @@ subscriber positioned before the oldest kept line is *catching up* and reads fro
 (:meth:`history_span` says which lines, :meth:`deliver_history` hands them over; the asyncio
 face does the awaiting), then joins the live lines with no gap and no duplicate. A
 **lossless** subscriber is never dropped: when it falls out of the kept window it catches up
-from the history again, so what it costs is a cursor, not a copy. Lines the history has not
-made durable yet (``durable_seq``) are never forgotten.
+from the history again, so what it costs is a cursor, not a copy. The history has every line
+as soon as it is published (the worker's store reads the lines it has not written yet from its
+queue), so the hub keeps only what its limits say.
 """
 
 from __future__ import annotations
@@ -115,16 +116,13 @@ class LogHub:
         *,
         history: History | None = None,
         first_seq: int = 1,
-        durable: bool = True,
     ) -> None:
-        """``history``: where older lines are read (none: the hub has only what it keeps).
-        ``first_seq``: the seq of the first line this hub will hold (the history has the
-        ones before). ``durable``: every published line is in the history at once (a relay
-        of a server that has them); otherwise :meth:`made_durable` says how far it is."""
+        """``history``: where older lines are read (none: the hub has only what it keeps),
+        every published line included. ``first_seq``: the seq of the first line this hub
+        will hold (the history has the ones before)."""
         self.limits = limits or HubLimits()
         self.history = history
         self.store = LineStore(first_seq)
-        self.durable_seq = first_seq - 1 if not durable or history is None else 1 << 62
         self.history_first = 1  # the oldest seq the history may still have
         self.end: TaskEnd | None = None
         self.state: ConnectionState | None = None
@@ -176,13 +174,6 @@ class LogHub:
             self.skip_to(first, reason)
         store.append(lines, numbered=True)
         self._after_append()
-
-    def made_durable(self, seq: int) -> None:
-        """The history now has every line up to ``seq``: the hub may forget them."""
-        if seq > self.durable_seq:
-            self.durable_seq = seq
-            if self._over_history():
-                self._trim()
 
     def skip_to(self, seq: int, reason: str = "upstream") -> None:
         """Lines before ``seq`` that the hub lacks will never come (or, with a history, are
@@ -258,8 +249,6 @@ class LogHub:
                 store.first_seq_within(limits.max_lag_bytes),
             )
             keep_from = min(keep_from, max(min(live), oldest_readable))
-        if self.history is not None:
-            keep_from = min(keep_from, self.durable_seq + 1)
         store.forget_before(keep_from)
 
     # ------------------------------------------------------------------ subscribing

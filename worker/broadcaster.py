@@ -36,7 +36,7 @@ class TaskLogBroadcaster:
     subscriber's oldest lines instead.
 
     With a ``history`` (the worker's store), every published line also goes to ``sink`` (the
-    store's queue), the hub keeps lines until the store says they are durable, and a reader
+    store's queue, which the history reads until the lines are written), and a reader
     that resumes a container after a restart starts at ``first_seq`` (the store's last seq +
     1) with ``recent`` (the last stored lines) to skip what Docker sends again.
     """
@@ -58,7 +58,7 @@ class TaskLogBroadcaster:
         self.task_id = task_id
         self._stats = stats  # lines read and reconnects, per batch (for /metrics)
         self.source = source
-        self.hub = LogHub(limits, history=history, first_seq=first_seq, durable=sink is None)
+        self.hub = LogHub(limits, history=history, first_seq=first_seq)
         self._sink = sink
         self._stored_recent = recent or []  # the last stored lines of a resumed task
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)

@@ -234,13 +234,11 @@ class LogStreamManager:
 
     def _committed(self, seqs: dict[str, int]) -> None:
         store = self.store
-        for task_id, seq in seqs.items():
+        for task_id in seqs:
             broadcaster = self._broadcasters.get(task_id)
-            if broadcaster is not None:
-                broadcaster.hub.made_durable(seq)
-                stored = store.tasks.get(task_id) if store is not None else None
-                if stored is not None:
-                    broadcaster.hub.history_first = stored.first_seq
+            stored = store.tasks.get(task_id) if store is not None else None
+            if broadcaster is not None and stored is not None:  # (the per-task cap)
+                broadcaster.hub.history_first = stored.first_seq
 
     async def close(self) -> None:
         """Stop every reader and forget every broadcaster."""

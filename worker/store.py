@@ -24,7 +24,9 @@ encodes the lines and queues the bytes (:mod:`worker.inbox`: a queued batch does
 thread). The thread gathers what is queued for :data:`COMMIT_WINDOW` (0.1 s),
 writes it in one transaction per task, commits, and tells the loop how far each task is
 durable (``on_commit``): a crash loses at most the last ~0.1 s of output (plus one
-transaction's time; the lines are still in the hub's memory until then). Lines
+transaction's time). Until then :meth:`LogStore.read` serves the queued lines from memory, so
+the task's hub need not keep them (it keeps what its limits say: fewer line objects alive in a
+burst, less work for the garbage collector). Lines
 are written only once numbered and published, in seq order, so a restarted worker continues
 exactly after the last committed seq: no duplicate, no hole.
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -121,11 +124,14 @@ class StoredTask:
 
 @dataclass(slots=True)
 class _Segment:
-    """Consecutive lines, encoded (:func:`encode_stored`), all within one chunk's range."""
+    """Consecutive lines, encoded (:func:`encode_stored`), all within one chunk's range.
+    ``head``: the first line, when it carries this encoding (``LogLine.packed``) until the
+    segment is written."""
 
     first_seq: int
     count: int
     data: bytes
+    head: LogLine | None = None
 
 
 @dataclass(slots=True)
@@ -205,9 +211,10 @@ class LogStore:
         self.lines_written = 0
         self.bytes_written = 0  # compressed, as written to the files
         self.commit_seconds = Histogram(COMMIT_BUCKETS)  # each commit's writing (writer thread)
-        # first lines of runs whose encoding they carry (LogLine.packed), per task, until
-        # written: then the encoding is let go (the lines may stay in the ring for long)
-        self._packed: dict[str, deque[LogLine]] = {}
+        # each task's segments queued and not yet written, oldest first: read from memory
+        # until then (so the hub need not keep every line until its commit), then let go
+        # with the encoding their first lines carry (the lines may stay in the ring for long)
+        self._pending: dict[str, deque[_Segment]] = {}
 
     # ------------------------------------------------------------------ life cycle
 
@@ -266,7 +273,8 @@ class LogStore:
         self._inbox.put(_Info(info.task_id, self.version, _info_to_json(info)))
 
     def append(self, task_id: str, lines: list[LogLine]) -> None:
-        """Queue published (numbered) lines for writing. Never blocks.
+        """Queue published (numbered) lines for writing. Never blocks. From now on
+        :meth:`read` has them (from memory until they are written).
 
         The lines are encoded here, on the loop that just published them (hot in the cache;
         measured: one encoding per published batch costs the worker less than the writer
@@ -274,15 +282,17 @@ class LogStore:
         multiple of :data:`CHUNK_LINES`; the writer thread only joins bytes into chunks."""
         if lines:
             segments = []
-            packed = self._packed.get(task_id)
+            pending = self._pending.get(task_id)
+            if pending is None:
+                pending = self._pending[task_id] = deque()
             for part in _segments(lines):
                 data, plain = encode_run(part)
-                segments.append(_Segment(part[0].seq, len(part), data))
+                segment = _Segment(part[0].seq, len(part), data)
                 if plain:  # the worker's gRPC stream sends these bytes as they are
                     part[0].packed = (len(part), data)
-                    if packed is None:
-                        packed = self._packed[task_id] = deque()
-                    packed.append(part[0])
+                    segment.head = part[0]
+                segments.append(segment)
+                pending.append(segment)
             self._inbox.put(_Lines(task_id, segments, len(lines)), lines=len(lines))
 
     def close_task(self, task_id: str) -> None:
@@ -316,15 +326,22 @@ class LogStore:
     async def read(
         self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
     ) -> Batch:
-        """Committed lines ``after + 1 .. before - 1`` (``before`` 0: no bound), at most
-        ``max_lines`` / ``max_bytes``; a gap ``expired`` first for lines retention removed."""
+        """Lines ``after + 1 .. before - 1`` (``before`` 0: no bound), at most ``max_lines``
+        / ``max_bytes``; a gap ``expired`` first for lines retention removed. Every line
+        :meth:`append` was given: those not yet written come from memory."""
         self.check(task_id)
+        queued = [
+            seg
+            for seg in self._pending.get(task_id, ())
+            if seg.first_seq + seg.count > after + 1 and (before <= 0 or seg.first_seq < before)
+        ]
         return await asyncio.to_thread(
-            self._read_sync, task_id, after, before, max_lines, max_bytes
+            self._read_sync, task_id, after, before, max_lines, max_bytes, queued
         )
 
     async def last_lines(self, task_id: str, n: int) -> list[LogLine]:
-        """The newest ``n`` committed lines, oldest first (for resuming a container's log)."""
+        """The newest ``n`` committed lines, oldest first (for resuming a container's log
+        after a restart, when every line the store has is committed)."""
         last = await self.last_seq(task_id)
         return (await self.read(task_id, max(0, last - n), last + 1, n, 1 << 40)).lines
 
@@ -367,7 +384,13 @@ class LogStore:
         return f.reader
 
     def _read_sync(
-        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+        self,
+        task_id: str,
+        after: int,
+        before: int,
+        max_lines: int,
+        max_bytes: int,
+        queued: list[_Segment],
     ) -> Batch:
         stored = self.tasks[task_id]
         batch = Batch()
@@ -376,30 +399,26 @@ class LogStore:
         f = self._file(task_id)
         with f.read_lock:
             try:
-                reader = self._reader(f, stored)
-            except TaskNotFound:
-                return batch
+                reader: sqlite3.Connection | None = self._reader(f, stored)
+            except TaskNotFound:  # nothing written yet
+                reader = None
             if start < stored.first_seq:
                 batch.gap = Gap(start, min(stored.first_seq, end) - 1, "expired")
                 start = stored.first_seq
             if start >= end:
                 return batch
             try:
-                self._read_chunks(reader, batch.lines, start, end, max_lines, max_bytes)
+                rows = self._rows(reader, start, end) if reader is not None else iter(())
+                # then what is queued (some of it may have been written meanwhile: skipped)
+                queue = ((seg.first_seq, seg.count, seg.data, False) for seg in queued)
+                _gather(batch.lines, itertools.chain(rows, queue), start, end, max_lines, max_bytes)
             except (sqlite3.Error, CorruptChunk, DecodeError) as exc:
                 log.error("%s: reading the stored log failed: %s", task_id, exc)
         return batch
 
     @staticmethod
-    def _read_chunks(
-        reader: sqlite3.Connection,
-        lines: list[LogLine],
-        start: int,
-        end: int,
-        max_lines: int,
-        max_bytes: int,
-    ) -> None:
-        """Append lines ``start ..`` (before ``end``) to ``lines``, stopping at a hole."""
+    def _rows(reader: sqlite3.Connection, start: int, end: int) -> Iterator[_Row]:
+        """The written chunks that hold lines ``start ..`` (before ``end``), compressed."""
         row = reader.execute(
             "SELECT first_seq FROM chunks WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
             (start,),
@@ -409,25 +428,8 @@ class LogStore:
             " ORDER BY first_seq",
             (row[0] if row else start, end),
         )
-        size = 0
-        expect = start
         for first, count, data in cursor:
-            if first + count <= expect:
-                continue
-            if first > expect:
-                if lines:
-                    break  # a hole (lines not stored): the next read starts there
-                expect = first  # the hole comes first: the caller reports it
-            lo = expect - first
-            hi = min(count, end - first, lo + max_lines - len(lines))
-            for line in decode_stored(decompress(data), first, lo, hi):
-                size += len(line.content)
-                if lines and size > max_bytes:
-                    return
-                lines.append(line)
-            expect = first + hi
-            if len(lines) >= max_lines or expect >= end:
-                return
+            yield first, count, data, True
 
     def chunks(
         self, task_id: str, before: int, *, reverse: bool = False, must_hold: bytes = b""
@@ -633,11 +635,13 @@ class LogStore:
     def _written(self, committed: dict[str, int]) -> None:
         """On the loop: lines up to ``committed[task]`` are written (or failed to be)."""
         for task_id, seq in committed.items():
-            packed = self._packed.get(task_id)
-            while packed and packed[0].seq <= seq:
-                packed.popleft().packed = None
-            if not packed:
-                self._packed.pop(task_id, None)
+            pending = self._pending.get(task_id)
+            while pending and pending[0].first_seq <= seq:
+                head = pending.popleft().head
+                if head is not None:
+                    head.packed = None
+            if not pending:
+                self._pending.pop(task_id, None)
         if self.on_commit is not None:
             self.on_commit(committed)
 
@@ -666,6 +670,40 @@ def _segments(lines: list[LogLine]) -> list[list[LogLine]]:
         parts.append(lines[start:end])
         start = end
     return parts
+
+
+_Row = tuple[int, int, bytes, bool]  # first_seq, count, encoded lines, compressed
+
+
+def _gather(
+    lines: list[LogLine],
+    rows: Iterator[_Row],
+    start: int,
+    end: int,
+    max_lines: int,
+    max_bytes: int,
+) -> None:
+    """Append lines ``start ..`` (before ``end``) from ``rows`` (in seq order) to ``lines``,
+    stopping at a hole."""
+    size = 0
+    expect = start
+    for first, count, data, compressed in rows:
+        if first + count <= expect:
+            continue
+        if first > expect:
+            if lines:
+                break  # a hole (lines not stored): the next read starts there
+            expect = first  # the hole comes first: the caller reports it
+        lo = expect - first
+        hi = min(count, end - first, lo + max_lines - len(lines))
+        for line in decode_stored(decompress(data) if compressed else data, first, lo, hi):
+            size += len(line.content)
+            if lines and size > max_bytes:
+                return
+            lines.append(line)
+        expect = first + hi
+        if len(lines) >= max_lines or expect >= end:
+            return
 
 
 def _chunks(segments: list[_Segment]) -> list[tuple[int, int, bytes]]:

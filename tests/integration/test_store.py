@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,10 @@ import pytest
 import pytest_asyncio
 
 from shared.errors import LogExpired, TaskNotFound
-from shared.model import STDERR, STDOUT, Gap, LogLine, TaskInfo, TaskStatus
+from shared.hub import HubLimits, LogHub
+from shared.model import STDERR, STDOUT, Gap, LogLine, TaskEnd, TaskInfo, TaskStatus
+from shared.subscription import Subscription
+from worker.manager import StoredHistory
 from worker.retention import RetentionSweep
 from worker.store import LogStore
 
@@ -122,6 +126,77 @@ async def test_a_run_carries_its_encoding_for_the_grpc_stream_until_it_is_writte
         await committed.reach("task-1", 1200)
         assert all(ln.packed is None for ln in written)  # let go once written
         assert (await read_all(store, "task-1"))[1] == written
+
+
+class HeldStore(LogStore):
+    """A store whose writer thread waits before each write until ``go`` is set."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.go = threading.Event()
+
+    def _write_lines(self, task_id: str, segments: list) -> None:
+        assert self.go.wait(30)
+        super()._write_lines(task_id, segments)
+
+
+async def test_lines_not_yet_written_read_from_memory_as_they_will_from_the_file(tmp_path):
+    written = make_lines(1, 1200)
+    committed = Committed()
+    store = HeldStore(tmp_path, on_commit=committed)
+    store.open()
+    try:
+        store.record(info("task-1"))
+        store.append("task-1", written[:700])
+        assert store.tasks["task-1"].last_seq == 0  # nothing written yet
+        assert (await read_all(store, "task-1")) == ([], written[:700])
+        middle = await store.read("task-1", 450, 520, 1000, 1 << 20)  # across a chunk's start
+        assert [ln.seq for ln in middle.lines] == list(range(451, 520))
+        store.go.set()
+        await committed.reach("task-1", 700)
+        store.go.clear()
+        store.append("task-1", written[700:])  # 1-700 written, 701-1200 queued
+        assert (await read_all(store, "task-1")) == ([], written)
+        assert (await read_all(store, "task-1", after=650))[1] == written[650:]
+    finally:
+        store.go.set()
+        await store.close()
+    async with opened(tmp_path) as (reopened, _):
+        assert (await read_all(reopened, "task-1"))[1] == written
+
+
+async def test_a_hub_over_the_store_forgets_lines_before_they_are_written_and_loses_none(
+    tmp_path,
+):
+    """The worker's hub keeps only its ring (10 lines here) even while the writer is held:
+    a subscriber from the start and a lossless one that never read get every line."""
+    store = HeldStore(tmp_path)
+    store.open()
+    try:
+        store.record(info("task-1"))
+        hub = LogHub(
+            HubLimits(history=10, max_lag_lines=50), history=StoredHistory(store, "task-1")
+        )
+        lossless = Subscription(hub, lossless=True, tail=0)
+        for first in range(1, 3001, 100):
+            batch = [
+                LogLine(0, ln.timestamp, ln.stream, ln.content) for ln in make_lines(first, 100)
+            ]
+            hub.publish(batch)  # numbers them
+            store.append("task-1", batch)  # as the broadcaster's sink does
+        assert len(hub.store) <= 50 + 64  # not every unwritten line
+        assert store.tasks["task-1"].last_seq == 0
+        hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+        expected = [ln.content for ln in make_lines(1, 3000)]
+        for sub in (Subscription(hub, after=0), lossless):
+            got: list[str] = []
+            while (b := await sub.next_batch()) is not None:
+                assert b.gap is None and b.dropped is None
+                got += [ln.content for ln in b.lines]
+            assert got == expected
+    finally:
+        store.go.set()
+        await store.close()
 
 
 async def test_a_task_file_in_the_first_chunk_format_still_reads(tmp_path):

@@ -233,11 +233,11 @@ def test_relay_start_is_not_a_gap_for_history_subscribers():
 # ---------------------------------------------------------------- with a history (the store)
 
 
-def deep_hub(limits: HubLimits, *, durable: bool = True):
+def deep_hub(limits: HubLimits):
     from tests.fakes.history import MemoryHistory
 
     history = MemoryHistory()
-    return LogHub(limits, history=history, durable=durable), history
+    return LogHub(limits, history=history), history
 
 
 def publish_kept(hub: LogHub, history, batch: list[LogLine]) -> None:
@@ -309,16 +309,6 @@ async def test_a_lossless_subscriber_within_the_lag_limit_reads_from_memory():
     hub.finish(TaskEnd(TaskStatus.SUCCESS, 0))
     assert await collect(lossless) == [*range(1, 401), TaskStatus.SUCCESS]
     assert history.reads == 0  # (reading the store costs the worker more per line)
-
-
-def test_lines_not_yet_durable_are_kept_whatever_the_ring_size():
-    hub, history = deep_hub(HubLimits(history=10), durable=False)
-    publish_kept(hub, history, lines(500))
-    assert hub.store.first_seq == 1  # nothing committed: all kept
-    hub.made_durable(400)
-    assert hub.store.first_seq == 401  # committed lines may go, the rest stays
-    hub.made_durable(500)
-    assert len(hub.store) == 10
 
 
 @pytest.mark.asyncio
