@@ -49,18 +49,20 @@ async def search(
     kept = hub.read_kept(ring.first_seq - 1, 0, ring.next_seq, 1 << 40).lines
     memory: Chunk = (kept[0].seq, [ln.content for ln in kept]) if kept else (ring.next_seq, [])
     stored_before = memory[0]  # the store has every line before the memory's first
+    # a plain substring without context: chunks without its bytes need not be decoded
+    plain = not query.regex and not query.ignore_case and not query.context
+    skip = query.pattern.encode() if plain else b""
+    stored: Iterator[Chunk] = iter(())
+    if store is not None and task_id in store.tasks:  # (here: it takes the queued lines now)
+        stored = store.chunks(task_id, stored_before, reverse=query.reverse, must_hold=skip)
 
     def chunks() -> Iterator[Chunk]:
         if query.reverse:
             yield memory
-        if store is not None and task_id in store.tasks:
-            yield from store.chunks(task_id, stored_before, reverse=query.reverse, must_hold=skip)
+        yield from stored
         if not query.reverse:
             yield memory
 
-    # a plain substring without context: chunks without its bytes need not be decoded
-    plain = not query.regex and not query.ignore_case and not query.context
-    skip = query.pattern.encode() if plain else b""
     scanning = scan(chunks(), query)
     deadline = time.monotonic() + budget
     finished = False

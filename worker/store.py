@@ -48,7 +48,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -434,13 +434,48 @@ class LogStore:
     def chunks(
         self, task_id: str, before: int, *, reverse: bool = False, must_hold: bytes = b""
     ) -> Iterator[Chunk]:
-        """Every stored chunk's lines before seq ``before`` as ``(first_seq, contents)``,
-        oldest first (newest first with ``reverse``): for a search, in a thread, on a
-        connection of its own (the task's readers are not held up). Blocking.
+        """Every line before seq ``before`` as chunks ``(first_seq, contents)``, oldest first
+        (newest first with ``reverse``): for a search. Call it on the loop (it takes the
+        queued lines now); iterate it in a thread (it reads the written chunks on a
+        connection of its own, so the task's readers are not held up: blocking).
 
-        ``must_hold``: a chunk whose stored bytes do not hold these (a substring's UTF-8) is
-        not decoded: its lines come as empty strings (they cannot match)."""
+        ``must_hold``: a chunk whose bytes do not hold these (a substring's UTF-8) is not
+        decoded: its lines come as empty strings (they cannot match)."""
         self.check(task_id)
+        queued = [(s.first_seq, s.count, s.data) for s in self._pending.get(task_id, ())]
+        return self._chunks_with(task_id, before, reverse, must_hold, queued)
+
+    def _chunks_with(
+        self,
+        task_id: str,
+        before: int,
+        reverse: bool,
+        must_hold: bytes,
+        queued: list[tuple[int, int, bytes]],
+    ) -> Iterator[Chunk]:
+        """The written chunks, then the queued segments (the other way round with
+        ``reverse``); a segment written meanwhile comes once."""
+        queued = [seg for seg in queued if seg[0] < before]
+        if reverse:
+            low = before
+            for first, count, data in reversed(queued):
+                yield first, _contents(data, min(count, low - first), must_hold)
+                low = first
+            yield from self._written_chunks(task_id, low, reverse, must_hold)
+            return
+        high = 0  # the seq after the last line yielded
+        for first, contents in self._written_chunks(task_id, before, reverse, must_hold):
+            yield first, contents
+            high = first + len(contents)
+        for first, count, data in queued:
+            if first + count > high:
+                skip = max(0, high - first)
+                lines = _contents(data, min(count, before - first), must_hold)
+                yield first + skip, lines[skip:]
+
+    def _written_chunks(
+        self, task_id: str, before: int, reverse: bool, must_hold: bytes
+    ) -> Iterator[Chunk]:
         path = self._path(task_id)
         if not path.exists():
             return
@@ -453,17 +488,12 @@ class LogStore:
                 (before,),
             )
             for first, count, data in cursor:
-                n = max(0, min(count, before - first))
                 try:
-                    raw = decompress(data)
-                    if must_hold and must_hold not in raw:
-                        yield first, [""] * n
-                        continue
-                    contents = stored_contents(raw)
+                    contents = _contents(decompress(data), min(count, before - first), must_hold)
                 except (CorruptChunk, DecodeError) as exc:
                     log.error("%s: a stored chunk at seq %d is unreadable: %s", task_id, first, exc)
                     continue
-                yield first, contents[:n]
+                yield first, contents
         finally:
             conn.close()
 
@@ -704,6 +734,14 @@ def _gather(
         expect = first + hi
         if len(lines) >= max_lines or expect >= end:
             return
+
+
+def _contents(raw: bytes, n: int, must_hold: bytes) -> Sequence[str]:
+    """The first ``n`` lines' contents of encoded lines ``raw``; blanks when ``must_hold``
+    is not in them (they cannot match)."""
+    if must_hold and must_hold not in raw:
+        return [""] * max(0, n)
+    return stored_contents(raw)[: max(0, n)]
 
 
 def _chunks(segments: list[_Segment]) -> list[tuple[int, int, bytes]]:

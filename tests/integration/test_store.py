@@ -21,9 +21,12 @@ import pytest_asyncio
 from shared.errors import LogExpired, TaskNotFound
 from shared.hub import HubLimits, LogHub
 from shared.model import STDERR, STDOUT, Gap, LogLine, TaskEnd, TaskInfo, TaskStatus
+from shared.search import Query
 from shared.subscription import Subscription
-from worker.manager import StoredHistory
+from tests.fakes.logsource import ScriptedLogSource
+from worker.manager import LogStreamManager, StoredHistory
 from worker.retention import RetentionSweep
+from worker.searching import search
 from worker.store import LogStore
 
 pytestmark = pytest.mark.asyncio
@@ -196,6 +199,64 @@ async def test_a_hub_over_the_store_forgets_lines_before_they_are_written_and_lo
             assert got == expected
     finally:
         store.go.set()
+        await store.close()
+
+
+async def test_chunks_for_a_search_include_the_queued_lines_once(tmp_path):
+    written = make_lines(1, 1500)
+    store = HeldStore(tmp_path)
+    store.open()
+    try:
+        store.record(info("task-1"))
+        store.go.set()
+        store.append("task-1", written[:600])
+        await store.flush()  # 1-600 written
+        store.go.clear()
+        store.append("task-1", written[600:1000])  # 601-1000 queued
+        contents = [ln.content for ln in written]
+        forward = await asyncio.to_thread(list, store.chunks("task-1", 900))
+        assert [c for _, lines in forward for c in lines] == contents[:899]
+        assert [first for first, _ in forward] == [1, 501, 601]
+        newest = await asyncio.to_thread(list, store.chunks("task-1", 2000, reverse=True))
+        assert [first for first, _ in newest] == [601, 501, 1]
+        assert [c for _, lines in reversed(newest) for c in lines] == contents[:1000]
+        # taken while 601-1000 were queued, read once they are written too: each line once
+        taken = store.chunks("task-1", 2000)
+        store.go.set()
+        await store.flush()
+        assert [c for _, lines in await asyncio.to_thread(list, taken) for c in lines] == (
+            contents[:1000]
+        )
+    finally:
+        store.go.set()
+        await store.close()
+
+
+async def test_a_search_finds_lines_the_store_has_not_written_yet(tmp_path):
+    """The hub keeps 10 lines, the writer is held: the match is only in the store's queue."""
+    records = [(1, f"line {i}{' needle' if i == 450 else ''}\n".encode()) for i in range(900)]
+    store = HeldStore(tmp_path)
+    store.open()
+    manager = LogStreamManager(limits=HubLimits(history=10), store=store)
+    try:
+        store.record(info("task-1"))
+        manager.start_task("task-1", ScriptedLogSource(records))
+        await manager.reading_done("task-1")
+        assert (
+            store.tasks["task-1"].last_seq == 0 and len((await manager.hub("task-1")).store) < 100
+        )
+        for reverse in (False, True):
+            hits = [
+                (hit.seq, hit.content)
+                async for progress in search(
+                    manager, store, "task-1", Query("needle", reverse=reverse)
+                )
+                for hit in progress.hits
+            ]
+            assert hits == [(451, "line 450 needle")]
+    finally:
+        store.go.set()
+        await manager.close()
         await store.close()
 
 
