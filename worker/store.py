@@ -377,10 +377,17 @@ class LogStore:
         if f.reader is None:
             if not f.path.exists():
                 raise TaskNotFound(f"no stored log at {f.path.name}")
-            f.reader = _connect(f.path, readonly=True)
-            row = f.reader.execute("SELECT value FROM meta WHERE key = 'first_seq'").fetchone()
+            conn = _connect(f.path, readonly=True)
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'first_seq'").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if not _being_created(exc):
+                    raise
+                raise TaskNotFound(f"{f.path.name} is being created") from None
             if row is not None:
                 stored.first_seq = max(stored.first_seq, int(row[0]))
+            f.reader = conn
         return f.reader
 
     def _read_sync(
@@ -482,11 +489,16 @@ class LogStore:
         conn = _connect(path, readonly=True)
         try:
             order = "DESC" if reverse else "ASC"
-            cursor = conn.execute(
-                f"SELECT first_seq, count, data FROM chunks WHERE first_seq < ? "
-                f"ORDER BY first_seq {order}",
-                (before,),
-            )
+            try:
+                cursor = conn.execute(
+                    f"SELECT first_seq, count, data FROM chunks WHERE first_seq < ? "
+                    f"ORDER BY first_seq {order}",
+                    (before,),
+                )
+            except sqlite3.OperationalError as exc:
+                if not _being_created(exc):
+                    raise
+                return
             for first, count, data in cursor:
                 try:
                     contents = _contents(decompress(data), min(count, before - first), must_hold)
@@ -759,6 +771,12 @@ def _chunks(segments: list[_Segment]) -> list[tuple[int, int, bytes]]:
                 continue
         chunks.append((seg.first_seq, seg.count, [seg.data]))
     return [(first, count, b"".join(parts)) for first, count, parts in chunks]
+
+
+def _being_created(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` says a task's file has no tables yet: the writer has just created it
+    (its tables come in the next statement), so nothing is written in it yet."""
+    return "no such table" in str(exc)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

@@ -202,6 +202,27 @@ async def test_a_hub_over_the_store_forgets_lines_before_they_are_written_and_lo
         await store.close()
 
 
+async def test_a_file_the_writer_has_just_created_reads_as_nothing_written_yet(tmp_path):
+    """Between creating a task's file and creating its tables, the writer has written nothing:
+    a read or a search then has the queued lines, not an error (nor a gap)."""
+    written = make_lines(1, 300)
+    store = HeldStore(tmp_path)
+    store.open()
+    try:
+        store.record(info("task-1"))
+        store.append("task-1", written)
+        store._path("task-1").touch()  # an empty SQLite file: no tables yet
+        assert (await read_all(store, "task-1")) == ([], written)
+        chunks = await asyncio.to_thread(list, store.chunks("task-1", 1000))
+        assert [c for _, lines in chunks for c in lines] == [ln.content for ln in written]
+        store.go.set()
+        await store.flush()
+        assert (await read_all(store, "task-1")) == ([], written)
+    finally:
+        store.go.set()
+        await store.close()
+
+
 async def test_chunks_for_a_search_include_the_queued_lines_once(tmp_path):
     written = make_lines(1, 1500)
     store = HeldStore(tmp_path)
