@@ -53,7 +53,7 @@ def worker(cluster: Cluster) -> dict[str, float]:
     before = cpu_seconds(cluster.worker.pid)
     task = run_task(cluster, SCRIPT)
     got = asyncio.run(follow_ws_light(cluster.master.http, task))
-    assert got.lines == LINES and got.in_order, (got.lines, got.dropped, got.in_order, got.status)
+    assert got.lines == LINES and got.in_order, (got.lines, got.dropped, got.gaps, got.status)
     cpu = settled_cpu(cluster.worker.pid) - before
     out = {"us_per_line": cpu / LINES * 1e6}
     if cluster.metrics:

@@ -35,6 +35,7 @@ class Followed:
     lags: list[float] = field(default_factory=list)  # receive time - Docker time, per line
     status: str = ""
     dropped: int = 0
+    gaps: list[str] = field(default_factory=list)  # "from-to reason" of each gap announced
 
 
 async def follow_ws(
@@ -69,6 +70,10 @@ async def follow_ws(
                 got.last_ts = ts_seconds(lines[-1]["timestamp"])
             elif kind == "dropped":
                 got.dropped += frame["count"]
+                last = frame["toSeq"]
+            elif kind == "gap":
+                got.gaps.append(f"{frame['fromSeq']}-{frame['toSeq']} {frame['reason']}")
+                got.in_order = False  # lines that will never come
                 last = frame["toSeq"]
             elif kind == "log" and frame.get("isComplete"):
                 got.done_at = time.time()
@@ -166,6 +171,11 @@ async def follow_ws_light(http: str, task_id: str, opened: asyncio.Event | None 
             elif message.startswith('{"type":"dropped"'):
                 frame = json.loads(message)
                 got.dropped += frame["count"]
+                last = frame["toSeq"]
+            elif message.startswith('{"type":"gap"'):
+                frame = json.loads(message)
+                got.gaps.append(f"{frame['fromSeq']}-{frame['toSeq']} {frame['reason']}")
+                got.in_order = False  # lines that will never come
                 last = frame["toSeq"]
             elif '"isComplete":true' in message:
                 got.done_at = time.time()

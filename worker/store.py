@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import heapq
 import json
 import logging
 import os
@@ -369,8 +369,9 @@ class LogStore:
 
     def _file(self, task_id: str) -> _TaskFile:
         f = self._files.get(task_id)
-        if f is None:
-            f = self._files[task_id] = _TaskFile(self._path(task_id))
+        if f is None:  # (a reader thread and the writer may both get here first: one object,
+            # else the writer's connection could be left on one nobody closes)
+            f = self._files.setdefault(task_id, _TaskFile(self._path(task_id)))
         return f
 
     def _reader(self, f: _TaskFile, stored: StoredTask) -> sqlite3.Connection:
@@ -416,24 +417,26 @@ class LogStore:
                 return batch
             try:
                 rows = self._rows(reader, start, end) if reader is not None else iter(())
-                # then what is queued (some of it may have been written meanwhile: skipped)
+                # merged in seq order with what was queued when the read began: the file has
+                # every line before the queue's first (written before it left the queue) and
+                # maybe some of the queue's (written meanwhile: each line comes once)
                 queue = ((seg.first_seq, seg.count, seg.data, False) for seg in queued)
-                _gather(batch.lines, itertools.chain(rows, queue), start, end, max_lines, max_bytes)
+                merged = heapq.merge(rows, queue, key=_first_seq)
+                _gather(batch.lines, merged, start, end, max_lines, max_bytes)
             except (sqlite3.Error, CorruptChunk, DecodeError) as exc:
                 log.error("%s: reading the stored log failed: %s", task_id, exc)
         return batch
 
     @staticmethod
     def _rows(reader: sqlite3.Connection, start: int, end: int) -> Iterator[_Row]:
-        """The written chunks that hold lines ``start ..`` (before ``end``), compressed."""
-        row = reader.execute(
-            "SELECT first_seq FROM chunks WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
-            (start,),
-        ).fetchone()
+        """The written chunks that hold lines ``start ..`` (before ``end``), compressed. One
+        statement, so one snapshot: finding the chunk that holds ``start`` and reading on
+        from it in two could straddle a commit and miss that chunk."""
         cursor = reader.execute(
-            "SELECT first_seq, count, data FROM chunks WHERE first_seq >= ? AND first_seq < ?"
-            " ORDER BY first_seq",
-            (row[0] if row else start, end),
+            "SELECT first_seq, count, data FROM chunks WHERE first_seq >= coalesce("
+            "(SELECT max(first_seq) FROM chunks WHERE first_seq <= ?1), ?1)"
+            " AND first_seq < ?2 ORDER BY first_seq",
+            (start, end),
         )
         for first, count, data in cursor:
             yield first, count, data, True
@@ -715,6 +718,10 @@ def _segments(lines: list[LogLine]) -> list[list[LogLine]]:
 
 
 _Row = tuple[int, int, bytes, bool]  # first_seq, count, encoded lines, compressed
+
+
+def _first_seq(row: _Row) -> int:
+    return row[0]
 
 
 def _gather(

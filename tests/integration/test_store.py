@@ -202,6 +202,56 @@ async def test_a_hub_over_the_store_forgets_lines_before_they_are_written_and_lo
         await store.close()
 
 
+class CommitDuringRead(HeldStore):
+    """A held store whose writer commits everything queued just as a read starts taking
+    chunk data from the file (SQLite's trace callback, in the reader's thread)."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)
+        self.target = 0  # the lines written before the read goes on
+        self.hooked = False
+
+    def _reader(self, f, stored):
+        conn = super()._reader(f, stored)
+        conn.set_trace_callback(self._statement)
+        return conn
+
+    def _statement(self, sql: str) -> None:
+        if not self.hooked and "count, data" in sql:
+            self.hooked = True
+            self.go.set()
+            deadline = time.monotonic() + 30
+            while self.lines_written < self.target and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+
+async def test_a_read_loses_nothing_when_the_first_commit_lands_while_it_runs(tmp_path):
+    """The task's first commit (a burst: up to 20,000 lines at once) lands while a lossless
+    reader reads from the middle of what is queued: it gets every line, the file's and the
+    queue's in seq order (once a 'not stored' gap: the file's chunk after the start came
+    before the queued chunk that held it)."""
+    written = make_lines(1, 1600)
+    store = CommitDuringRead(tmp_path)
+    store.open()
+    try:
+        store.record(info("task-1"))
+        from worker.store import _TASK_SCHEMA, _connect
+
+        creating = _connect(store._path("task-1"))  # the writer's file: tables, no lines yet
+        creating.executescript(_TASK_SCHEMA)
+        creating.close()
+        store.append("task-1", written)  # queued: the writer is held
+        store.target = 1600
+        batch = await store.read("task-1", 100, 0, 2000, 1 << 20)
+        assert store.hooked and store.lines_written == 1600  # it did land during the read
+        assert batch.gap is None
+        assert [ln.seq for ln in batch.lines] == list(range(101, 1601))
+        assert batch.lines == written[100:]
+    finally:
+        store.go.set()
+        await store.close()
+
+
 async def test_a_file_the_writer_has_just_created_reads_as_nothing_written_yet(tmp_path):
     """Between creating a task's file and creating its tables, the writer has written nothing:
     a read or a search then has the queued lines, not an error (nor a gap)."""
