@@ -31,7 +31,8 @@ are written only once numbered and published, in seq order, so a restarted worke
 exactly after the last committed seq: no duplicate, no hole.
 
 Reads (:meth:`LogStore.read`) run in a thread pool on each task's own read connection (WAL:
-readers never block the writer). A write that fails (disk full, I/O error) loses only those
+readers never block the writer; the :data:`MAX_OPEN_READERS` most recently used stay open),
+each in one statement merged with the lines still queued. A write that fails (disk full, I/O error) loses only those
 lines from the history (they read as a ``gap`` with reason ``not stored``); the task keeps
 streaming live and its info says why (``store_error``).
 """
@@ -47,7 +48,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -71,6 +72,10 @@ bench 11g), so committing each small batch as it comes cost a live task up to ~7
 gathering for 0.1 s makes it one commit per 0.1 s of output. Operations that wait (flush,
 remove) and a full transaction (:data:`MAX_TXN_LINES`) are written at once."""
 MAX_TXN_LINES = 20_000
+MAX_OPEN_READERS = 64
+"""Read connections kept open (each holds three files: a task's file, its WAL and its shared
+memory); beyond, the least recently used is closed (reopened when read again: ~0.1 ms). A
+worker that served thousands of tasks' histories would otherwise hold a connection to each."""
 
 CHUNK_LINES = 500
 _TASK_SCHEMA = """
@@ -203,6 +208,9 @@ class LogStore:
         self.tasks: dict[str, StoredTask] = {}
         self.version = 0
         self._files: dict[str, _TaskFile] = {}
+        self.max_open_readers = MAX_OPEN_READERS
+        self._readers: OrderedDict[Path, _TaskFile] = OrderedDict()  # open, least recent first
+        self._readers_lock = threading.Lock()
         self._inbox: Inbox[_Op] = Inbox(COMMIT_WINDOW, MAX_TXN_LINES)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -389,7 +397,32 @@ class LogStore:
             if row is not None:
                 stored.first_seq = max(stored.first_seq, int(row[0]))
             f.reader = conn
+        self._used(f)
         return f.reader
+
+    def _used(self, f: _TaskFile) -> None:
+        """``f``'s reader (its read lock held) is the most recently used; close the least
+        recently used others beyond :attr:`max_open_readers` (not those being read now)."""
+        idle: list[_TaskFile] = []
+        with self._readers_lock:
+            readers = self._readers
+            readers[f.path] = f
+            readers.move_to_end(f.path)
+            excess = len(readers) - self.max_open_readers
+            for other in readers.values():
+                if len(idle) >= excess:
+                    break
+                if other is not f and other.read_lock.acquire(blocking=False):
+                    idle.append(other)
+            for other in idle:
+                del readers[other.path]
+        for other in idle:
+            try:
+                if other.reader is not None:
+                    other.reader.close()
+                    other.reader = None
+            finally:
+                other.read_lock.release()
 
     def _read_sync(
         self,
@@ -666,6 +699,9 @@ class LogStore:
                 for conn in (f.writer, f.reader):
                     if conn is not None:
                         conn.close()
+                f.reader = None
+                with self._readers_lock:
+                    self._readers.pop(f.path, None)
         path = self._path(task_id)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):

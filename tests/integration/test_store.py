@@ -392,6 +392,37 @@ async def test_chunks_for_a_search_come_whole_or_blank_when_they_cannot_match(tm
         assert picky[2][1][1235 - 1001] == "the needle-7f3a is here"  # written[1234]: seq 1235
 
 
+def open_files_under(directory: Path) -> int:
+    """This process's open file descriptors on files in ``directory``."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(f"{directory}/"):
+                count += 1
+    return count
+
+
+async def test_a_store_keeps_few_files_open_however_many_task_logs_it_served(tmp_path):
+    """Reading many finished tasks keeps at most ``max_open_readers`` connections (three
+    files each: the task's file, its WAL, its shared memory); a closed one reopens on the
+    next read and reads the same lines."""
+    tasks = [f"task-{n}" for n in range(1, 7)]
+    async with opened(tmp_path) as (store, _):
+        store.max_open_readers = 2
+        for n, task_id in enumerate(tasks):
+            store.record(info(task_id))
+            store.append(task_id, make_lines(1, 600 + n))
+            store.close_task(task_id)
+        await store.flush()
+        assert open_files_under(store.task_dir) == 0  # the writers closed with their tasks
+        for _ in range(2):
+            for n, task_id in enumerate(tasks):
+                gaps, lines = await read_all(store, task_id)
+                assert gaps == [] and lines == make_lines(1, 600 + n)
+                assert open_files_under(store.task_dir) <= 2 * 3
+        assert open_files_under(store.task_dir) > 0  # (the count sees them)
+
+
 async def test_the_catalog_keeps_every_change_with_a_version(tmp_path):
     async with opened(tmp_path) as (store, _):
         store.record(info("task-1"))
