@@ -99,8 +99,9 @@ bench/results/<partial>.json` puts a partial run's rows over the full run's. Eac
 method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s are benchmarks
 1, 2 and 5 with the worker's store on (the default) against a worker started with `--no-store`
 (memory only), in the same rounds; row 1c is the same comparison as 1s with both bursts at
-once, one on each worker, in each round (the machine's state shared); row 5m is benchmark 5 with the worker serving `--metrics`
-(it then counts its log flow for Prometheus) against the same worker without.
+once, one on each worker, in each round (the machine's state shared); row 5m is benchmark 5
+with the worker serving `--metrics` (it then counts its log flow for Prometheus) against the
+same worker without.
 
 {profiles}
 """

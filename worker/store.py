@@ -32,9 +32,9 @@ exactly after the last committed seq: no duplicate, no hole.
 
 Reads (:meth:`LogStore.read`) run in a thread pool on each task's own read connection (WAL:
 readers never block the writer; the :data:`MAX_OPEN_READERS` most recently used stay open),
-each in one statement merged with the lines still queued. A write that fails (disk full, I/O error) loses only those
-lines from the history (they read as a ``gap`` with reason ``not stored``); the task keeps
-streaming live and its info says why (``store_error``).
+each in one statement merged with the lines still queued. A write that fails (disk full, I/O
+error) loses only those lines from the history (they read as a ``gap`` with reason ``not
+stored``); the task keeps streaming live and its info says why (``store_error``).
 """
 
 from __future__ import annotations
