@@ -29,9 +29,13 @@ SCRIPT = f'sleep 1; seq 1 {LINES} | sed "s/^/seq=/"'
 
 def logcast(cluster: Cluster) -> dict[str, float]:
     task = run_task(cluster, SCRIPT)
-    got = asyncio.run(follow_ws(cluster.master.http, task, expect=LINES))
+    return {"lines_per_s": _rate(asyncio.run(follow_ws(cluster.master.http, task, expect=LINES)))}
+
+
+def _rate(got: Followed) -> float:
+    """Lines/s of a WebSocket follower that saw every line in order and the task succeed."""
     assert got.in_order and got.status == "success", got
-    return {"lines_per_s": LINES / (got.done_at - got.first_ts)}
+    return LINES / (got.done_at - got.first_ts)
 
 
 def direct() -> dict[str, float]:
@@ -59,10 +63,7 @@ def together(cluster: Cluster, nostore: Cluster, store_first: bool) -> tuple[flo
             )
         )
 
-    got = asyncio.run(both())
-    for g in got:
-        assert g.in_order and g.status == "success", g
-    first, second = (LINES / (g.done_at - g.first_ts) for g in got)
+    first, second = (_rate(got) for got in asyncio.run(both()))
     return (first, second) if store_first else (second, first)
 
 

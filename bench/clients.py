@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.client import connect
 
@@ -68,13 +69,8 @@ async def follow_ws(
                         got.lags.append(now - ts_seconds(ln["timestamp"]))
                 got.lines += len(lines)
                 got.last_ts = ts_seconds(lines[-1]["timestamp"])
-            elif kind == "dropped":
-                got.dropped += frame["count"]
-                last = frame["toSeq"]
-            elif kind == "gap":
-                got.gaps.append(f"{frame['fromSeq']}-{frame['toSeq']} {frame['reason']}")
-                got.in_order = False  # lines that will never come
-                last = frame["toSeq"]
+            elif kind in ("dropped", "gap"):
+                last = _notice(got, frame)
             elif kind == "log" and frame.get("isComplete"):
                 got.done_at = time.time()
                 got.status = frame["status"]
@@ -139,6 +135,16 @@ async def follow_docker(container: str, *, lags: bool = False) -> Followed:
     return got
 
 
+def _notice(got: Followed, frame: dict[str, Any]) -> int:
+    """Count a ``dropped`` or ``gap`` frame in ``got``; the seq the follower is past now."""
+    if frame["type"] == "dropped":
+        got.dropped += frame["count"]
+    else:
+        got.gaps.append(f"{frame['fromSeq']}-{frame['toSeq']} {frame['reason']}")
+        got.in_order = False  # lines that will never come
+    return int(frame["toSeq"])
+
+
 def _seq_at(message: str, pos: int) -> int:
     start = pos + 6
     end = message.index(",", start)
@@ -168,15 +174,8 @@ async def follow_ws_light(http: str, task_id: str, opened: asyncio.Event | None 
                     got.in_order = False
                 last = final
                 got.lines += n
-            elif message.startswith('{"type":"dropped"'):
-                frame = json.loads(message)
-                got.dropped += frame["count"]
-                last = frame["toSeq"]
-            elif message.startswith('{"type":"gap"'):
-                frame = json.loads(message)
-                got.gaps.append(f"{frame['fromSeq']}-{frame['toSeq']} {frame['reason']}")
-                got.in_order = False  # lines that will never come
-                last = frame["toSeq"]
+            elif message.startswith(('{"type":"dropped"', '{"type":"gap"')):
+                last = _notice(got, json.loads(message))
             elif '"isComplete":true' in message:
                 got.done_at = time.time()
                 got.status = json.loads(message)["status"]

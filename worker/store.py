@@ -51,6 +51,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
@@ -454,7 +455,7 @@ class LogStore:
                 # every line before the queue's first (written before it left the queue) and
                 # maybe some of the queue's (written meanwhile: each line comes once)
                 queue = ((seg.first_seq, seg.count, seg.data, False) for seg in queued)
-                merged = heapq.merge(rows, queue, key=_first_seq)
+                merged = heapq.merge(rows, queue, key=itemgetter(0))  # by first_seq
                 _gather(batch.lines, merged, start, end, max_lines, max_bytes)
             except (sqlite3.Error, CorruptChunk, DecodeError) as exc:
                 log.error("%s: reading the stored log failed: %s", task_id, exc)
@@ -754,10 +755,6 @@ def _segments(lines: list[LogLine]) -> list[list[LogLine]]:
 
 
 _Row = tuple[int, int, bytes, bool]  # first_seq, count, encoded lines, compressed
-
-
-def _first_seq(row: _Row) -> int:
-    return row[0]
 
 
 def _gather(

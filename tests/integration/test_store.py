@@ -27,7 +27,7 @@ from tests.fakes.logsource import ScriptedLogSource
 from worker.manager import LogStreamManager, StoredHistory
 from worker.retention import RetentionSweep
 from worker.searching import search
-from worker.store import LogStore
+from worker.store import _TASK_SCHEMA, LogStore, _connect
 
 pytestmark = pytest.mark.asyncio
 
@@ -235,8 +235,6 @@ async def test_a_read_loses_nothing_when_the_first_commit_lands_while_it_runs(tm
     store.open()
     try:
         store.record(info("task-1"))
-        from worker.store import _TASK_SCHEMA, _connect
-
         creating = _connect(store._path("task-1"))  # the writer's file: tables, no lines yet
         creating.executescript(_TASK_SCHEMA)
         creating.close()
