@@ -85,6 +85,8 @@ class Subscriber:
         "ended",
         "explicit",
         "gap",
+        "held_bytes",
+        "held_lines",
         "lossless",
         "state_seen",
         "stop_at",
@@ -105,6 +107,10 @@ class Subscriber:
         self.explicit = False  # asked for lines after a given seq (not just "the history")
         self.lossless = False  # never dropped: falls back to the history instead
         self.catching_up = False  # reading older lines from the history, at its own pace
+        # the last batch handed out, still held by the consumer while it sends it (a stalled
+        # client's is stuck in its socket): counted in its lag limits with what the hub keeps
+        self.held_lines = 0
+        self.held_bytes = 0
 
 
 class LogHub:
@@ -242,13 +248,21 @@ class LogHub:
         # a lossless subscriber keeps its lines in memory as a live one does, within the same
         # lag limits (reading them from the history instead costs the worker several times
         # more per line: measured in a burst, bench 5s); beyond them it reads the history
-        live = [s.cursor for s in self._subscribers if not s.catching_up]
+        oldest = store.next_seq
+        held_lines = held_bytes = 0
+        live = False
+        for sub in self._subscribers:
+            if not sub.catching_up:
+                live = True
+                oldest = min(oldest, sub.cursor)
+                held_lines = max(held_lines, sub.held_lines)
+                held_bytes = max(held_bytes, sub.held_bytes)
         if live:
             oldest_readable = max(
-                store.next_seq - limits.max_lag_lines,
-                store.first_seq_within(limits.max_lag_bytes),
+                store.next_seq - _lag(limits.max_lag_lines, held_lines),
+                store.first_seq_within(_lag(limits.max_lag_bytes, held_bytes)),
             )
-            keep_from = min(keep_from, max(min(live), oldest_readable))
+            keep_from = min(keep_from, max(oldest, oldest_readable))
         store.forget_before(keep_from)
 
     # ------------------------------------------------------------------ subscribing
@@ -326,11 +340,12 @@ class LogHub:
                 if cursor < store.first_seq:  # the caller reads the history (history_span)
                     return batch
             else:
+                lag_bytes = _lag(limits.max_lag_bytes, sub.held_bytes)
                 oldest_allowed = max(
                     store.first_seq,
-                    newest - limits.max_lag_lines,
-                    store.first_seq_within(limits.max_lag_bytes)
-                    if store.bytes_from(cursor) > limits.max_lag_bytes
+                    newest - _lag(limits.max_lag_lines, sub.held_lines),
+                    store.first_seq_within(lag_bytes)
+                    if store.bytes_from(cursor) > lag_bytes
                     else store.first_seq,
                 )
                 if cursor < oldest_allowed:
@@ -344,9 +359,14 @@ class LogHub:
                     cursor, min(limits.batch_lines, stop - cursor), limits.batch_bytes
                 )
                 batch.lines = lines
+                sub.held_bytes = store.bytes_from(cursor) - store.bytes_from(cursor + len(lines))
                 cursor += len(lines)
                 sub.delivered += len(lines)
             sub.cursor = cursor
+        if not batch.lines:
+            sub.held_lines = sub.held_bytes = 0
+        else:
+            sub.held_lines = len(batch.lines)
         self._maybe_end(sub, batch)
         return batch
 
@@ -427,3 +447,9 @@ def _merge_gap(old: Gap | None, new: Gap) -> Gap:
     if old is None:
         return new
     return Gap(min(old.from_seq, new.from_seq), max(old.to_seq, new.to_seq), new.reason)
+
+
+def _lag(limit: int, held: int) -> int:
+    """How far behind a subscriber holding ``held`` (lines or bytes) of its last batch may fall
+    in the hub: its lag limit counts both (at least one line's worth)."""
+    return max(1, limit - held)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
-from shared.model import LINE_OVERHEAD, LogLine
+from shared.model import LINE_OVERHEAD, STDOUT, LogLine
 
 _COMPACT_MIN = 1024  # compact the backing lists once this many dead slots accumulate
+_FORGOTTEN = LogLine(0, "", STDOUT, "")  # what a dead slot holds until the lists are compacted
 
 
 class LineStore:
@@ -104,6 +105,9 @@ class LineStore:
         n = seq - self.first_seq
         if n <= 0:
             return
+        # release the lines now: compaction waits until half the slots are dead (amortised
+        # O(1)), and until then a dead slot would keep its line alive (up to 2x the window)
+        self._lines[self._start : self._start + n] = [_FORGOTTEN] * n
         self._start += n
         self.first_seq = seq
         if self._start >= _COMPACT_MIN and self._start * 2 >= len(self._lines):

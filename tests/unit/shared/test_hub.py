@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from shared.hub import HubLimits, LogHub
@@ -109,6 +111,35 @@ def test_publishing_never_blocks_on_a_subscriber_that_never_reads():
     assert events[0] == Dropped(99_000, 1, 99_000)
     assert events[1:] == list(range(99_001, 100_001))
     assert stalled.dropped + stalled.delivered == 100_000
+
+
+def live_lines() -> int:
+    """Line objects alive in this process (the garbage collector tracks each)."""
+    gc.collect()
+    return sum(type(o) is LogLine for o in gc.get_objects())
+
+
+def test_a_stalled_subscriber_keeps_no_more_lines_alive_than_its_lag_limit():
+    """A subscriber that stopped reading while it sends a batch (a stalled WebSocket client)
+    pins at most max_lag_lines in all: the batch it holds and its window in the hub. What the
+    hub forgets is freed at once, not when its lists are next compacted."""
+    limits = HubLimits(history=100, max_lag_lines=10_000, batch_lines=700)
+    hub = LogHub(limits)
+    stalled = hub.subscribe(noop)
+    before = live_lines()
+    hub.publish(lines(1000))
+    held = hub.take(stalled).lines  # being sent when the client stopped reading
+    assert len(held) == 700
+    peak = 0
+    for i in range(40):
+        hub.publish(lines(500, start=1000 + i * 500))
+        peak = max(peak, live_lines() - before)
+    assert len(hub.store) == limits.max_lag_lines - 700
+    assert peak <= limits.max_lag_lines + 500  # its limit, and the batch just published
+    del held
+    events = drain(hub, stalled)  # the client reads again: it lost exactly the oldest lines
+    assert events[0] == Dropped(11_000, 701, 11_700)  # it keeps the newest 9,300
+    assert events[1:] == list(range(11_701, 21_001))
 
 
 def test_drop_accounting_is_exact_under_intermittent_reads():
