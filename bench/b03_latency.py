@@ -19,15 +19,14 @@ LINES = 300
 SCRIPT = f'sleep 1; i=1; while [ $i -le {LINES} ]; do echo "seq=$i"; usleep 10000; i=$((i+1)); done'
 
 
-def logcast(cluster: Cluster) -> dict[str, float]:
+def logcast(cluster: Cluster) -> dict:
     task = run_task(cluster, SCRIPT)
     got = asyncio.run(follow_ws(cluster.master.http, task, expect=LINES, lags=True))
     assert got.in_order
-    lags = got.lags[10:]  # skip the first lines (connection warm-up)
-    return {"p50_ms": percentile(lags, 50) * 1000, "p99_ms": percentile(lags, 99) * 1000}
+    return figures(got.lags[10:])  # skip the first lines (connection warm-up)
 
 
-def direct() -> dict[str, float]:
+def direct() -> dict:
     container = docker_run(SCRIPT)
 
     async def follow() -> list[float]:
@@ -46,7 +45,16 @@ def direct() -> dict[str, float]:
         lags = asyncio.run(follow())[10:]
     finally:
         docker_rm(container)
-    return {"p50_ms": percentile(lags, 50) * 1000, "p99_ms": percentile(lags, 99) * 1000}
+    return figures(lags)
+
+
+def figures(lags: list[float]) -> dict:
+    """p50 and p99 in ms, and every sample (ms; bench/chart.py draws their distribution)."""
+    return {
+        "p50_ms": percentile(lags, 50) * 1000,
+        "p99_ms": percentile(lags, 99) * 1000,
+        "lags_ms": [round(lag * 1000, 3) for lag in lags],
+    }
 
 
 def run(cluster: Cluster, rounds: int = 3) -> Result:

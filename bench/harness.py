@@ -404,14 +404,13 @@ def write_json(path: Path, payload: object) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
-def interleave(
-    rounds: int, cases: dict[str, Callable[[], dict[str, float]]]
-) -> dict[str, list[dict]]:
+def interleave(rounds: int, cases: dict[str, Callable[[], dict]]) -> dict[str, list[dict]]:
     """Run each case once per round, in order (A B A B ...); collect each run's figures."""
     out: dict[str, list[dict]] = {name: [] for name in cases}
     for r in range(rounds):
         for name, case in cases.items():
             figures = case()
-            print(f"    round {r + 1} {name}: {figures}", flush=True)
+            shown = {k: v for k, v in figures.items() if not isinstance(v, list)}  # no samples
+            print(f"    round {r + 1} {name}: {shown}", flush=True)
             out[name].append(figures)
     return out

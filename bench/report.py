@@ -1,4 +1,5 @@
-"""docs/BENCHMARKS.md from results JSON files.
+"""docs/BENCHMARKS.md (and its chart, docs/benchmarks.png: bench/chart.py) from results JSON
+files.
 
 Usage: python -m bench.report [BASE.json [NEWER.json ...]]
 
@@ -92,6 +93,12 @@ worker, the master and the clients.
 
 {chr(10).join(rows)}
 
+![Latency distributions (benchmark 3), burst rates by round (benchmark 1)](benchmarks.png)
+
+The chart (`docs/benchmarks.png`, drawn by `bench/chart.py` from the same results as this page):
+left, every line's latency in benchmark 3 (all rounds), through logcast and read from Docker's
+API directly; right, benchmark 1's burst rate in each round, with each case's median.
+
 Reproduce: `bench/run` (all; this page is rewritten from it), or `bench/run 1 4` (some);
 `--rounds N` sets the rounds of every multi-round benchmark (default 3), `--no-store-ab` skips
 the store-off rounds. `python -m bench.report bench/results/latest.json
@@ -114,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     sources = [str(p.resolve().relative_to(ROOT)) for p in paths]
     (ROOT / "docs" / "BENCHMARKS.md").write_text(render(runs, sources))
     print(f"wrote docs/BENCHMARKS.md from {', '.join(sources)}")
+    from bench import chart  # (it builds on this module's merge)
+
+    print(f"wrote docs/benchmarks.png: {chart.draw(runs)}")
 
 
 if __name__ == "__main__":
