@@ -38,7 +38,8 @@ TASKS = 100
 VIEWERS = 10_000
 WAVE = 500
 PROBES = 20
-SCRIPT = "seq 1 100 | sed 's/^/seq=/'; sleep 900"
+# stops at once when stopped (the shell, PID 1 in its container, would ignore SIGTERM)
+SCRIPT = "trap 'exit 0' TERM; seq 1 100 | sed 's/^/seq=/'; while :; do sleep 1; done"
 
 
 async def _viewer(http: str, task: str) -> ClientConnection:
