@@ -1,8 +1,9 @@
 """4. Audience: dockerd CPU seconds while viewers follow one task through a 100,000-line burst.
 
-Cases (interleaved): 1 WebSocket monitor, 100 WebSocket monitors, 20 direct `docker logs -f`
-followers (what a one-stream-per-viewer viewer costs). dockerd's CPU is read from /proc from
-the task's start until every viewer has the end. Target: 100 monitors <= 1.1x of 1 monitor.
+Cases: 1 WebSocket monitor and 100 WebSocket monitors (interleaved rounds), and once 20 direct
+`docker logs -f` followers (what a one-stream-per-viewer viewer costs). dockerd's CPU is read
+from /proc from the task's start until every viewer has the end. Target: 100 monitors <= 1.1x
+of 1 monitor.
 
 Every logcast monitor must see every line in order. The direct followers are only a
 comparison: Docker (20.10 here) ends a `docker logs -f` stream when the container exits, even
@@ -55,9 +56,12 @@ def run(cluster: Cluster, rounds: int = 3) -> Result:
         {
             "1 monitor": lambda: monitors(cluster, 1),
             "100 monitors": lambda: monitors(cluster, 100),
-            "20 docker logs -f": lambda: direct(20),
         },
     )
+    # the comparison (not the target) once: it costs dockerd ~30 s of CPU a round, and its
+    # figure varies little (31-36 s over three rounds in the full run of 03:53)
+    runs["20 docker logs -f"] = [direct(20)]
+    print(f"    20 docker logs -f: {runs['20 docker logs -f'][0]}", flush=True)
     one, hundred, twenty = (
         median([r["dockerd_cpu_s"] for r in runs[k]])
         for k in ("1 monitor", "100 monitors", "20 docker logs -f")

@@ -37,6 +37,10 @@ class Followed:
     status: str = ""
     dropped: int = 0
     gaps: list[str] = field(default_factory=list)  # "from-to reason" of each gap announced
+    # where the seqs were not consecutive with no notice: "after N: M" (at most 5), and the
+    # last seq seen (an end before the last line shows as a last_seq short of the count)
+    skips: list[str] = field(default_factory=list)
+    last_seq: int = 0
 
 
 async def follow_ws(
@@ -64,9 +68,12 @@ async def follow_ws(
                 for ln in lines:
                     if numbered and ln["seq"] != last + 1:
                         got.in_order = False
+                        if len(got.skips) < 5:
+                            got.skips.append(f"after {last}: {ln['seq']}")
                     last = ln["seq"]
                     if lags:
                         got.lags.append(now - ts_seconds(ln["timestamp"]))
+                got.last_seq = last
                 got.lines += len(lines)
                 got.last_ts = ts_seconds(lines[-1]["timestamp"])
             elif kind in ("dropped", "gap"):
