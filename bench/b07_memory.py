@@ -15,10 +15,8 @@ import asyncio
 
 from websockets.asyncio.client import connect
 
-from bench.clients import auth_headers
-from bench.harness import IMAGE, Cluster, Result, rss_bytes, run_task
-from master.master_client import MasterClient
-from shared.model import TaskSpec
+from bench.clients import auth_headers, viewer
+from bench.harness import Cluster, Result, rss_bytes, run_task, start_tasks
 
 TASKS = 25
 VIEWERS = 1000
@@ -38,18 +36,10 @@ async def _follow_until_quiet(http: str, task: str) -> object:
     return ws
 
 
-async def _start_all(cluster: Cluster, script: str, n: int) -> list[str]:
-    async with MasterClient(cluster.master.address) as client:
-        infos = await asyncio.gather(
-            *(client.run(TaskSpec("", IMAGE, ("sh", "-c", script))) for _ in range(n))
-        )
-    return [info.task_id for info in infos]
-
-
 def worker_per_task(cluster: Cluster) -> dict[str, float]:
     # one task followed and stopped first: what the worker loads and allocates once, at its
     # first task (modules imported on first use, its thread pool), is not a task's cost
-    warm = asyncio.run(_start_all(cluster, TASK, 1))
+    warm = asyncio.run(start_tasks(cluster, TASK, 1))
 
     async def follow_one() -> None:
         ws = await _follow_until_quiet(cluster.master.http, warm[0])
@@ -58,7 +48,7 @@ def worker_per_task(cluster: Cluster) -> dict[str, float]:
     asyncio.run(follow_one())
     _stop(cluster, warm)
     before = rss_bytes(cluster.worker.pid)
-    tasks = asyncio.run(_start_all(cluster, TASK, TASKS))
+    tasks = asyncio.run(start_tasks(cluster, TASK, TASKS, at_once=TASKS))
 
     async def follow_all() -> float:
         viewers = await asyncio.gather(
@@ -79,12 +69,14 @@ def master_per_viewer(cluster: Cluster) -> dict[str, float]:
     task = run_task(cluster, "echo ready; sleep 600")
 
     async def connect_all() -> tuple[int, int]:
-        first = await _one(cluster.master.http, task)  # the relay exists before measuring
+        first = await viewer(cluster.master.http, task)  # the relay exists before measuring
         await asyncio.sleep(1)
         before = rss_bytes(cluster.master.pid)
         viewers = []
         for _ in range(VIEWERS // 100):
-            viewers += await asyncio.gather(*(_one(cluster.master.http, task) for _ in range(100)))
+            viewers += await asyncio.gather(
+                *(viewer(cluster.master.http, task) for _ in range(100))
+            )
         await asyncio.sleep(2)
         after = rss_bytes(cluster.master.pid)
         for ws in [first, *viewers]:
@@ -94,14 +86,6 @@ def master_per_viewer(cluster: Cluster) -> dict[str, float]:
     before, after = asyncio.run(connect_all())
     _stop(cluster, [task])
     return {"bytes_per_viewer": (after - before) / VIEWERS}
-
-
-async def _one(http: str, task: str):
-    ws = await connect(
-        f"ws://{http}/logs/{task}?batch=1", max_size=None, additional_headers=auth_headers()
-    )
-    await ws.recv()  # subscribed: the history arrived
-    return ws
 
 
 def _stop(cluster: Cluster, tasks: list[str]) -> None:

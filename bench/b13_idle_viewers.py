@@ -17,12 +17,10 @@ import asyncio
 import random
 import time
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.asyncio.client import ClientConnection
 
-from bench.clients import auth_headers
+from bench.clients import viewer
 from bench.harness import (
-    IMAGE,
     Cluster,
     Result,
     cpu_seconds,
@@ -30,9 +28,9 @@ from bench.harness import (
     percentile,
     rss_bytes,
     start_cluster,
+    start_tasks,
 )
 from master.master_client import MasterClient
-from shared.model import TaskSpec
 
 TASKS = 100
 VIEWERS = 10_000
@@ -42,22 +40,10 @@ PROBES = 20
 SCRIPT = "trap 'exit 0' TERM; seq 1 100 | sed 's/^/seq=/'; while :; do sleep 1; done"
 
 
-async def _viewer(http: str, task: str) -> ClientConnection:
-    """A WebSocket viewer that has its history (one batch frame), then sits idle."""
-    try:
-        ws = await connect(
-            f"ws://{http}/logs/{task}?batch=1", max_size=None, additional_headers=auth_headers()
-        )
-    except InvalidStatus as exc:  # say why (503: a connection cap)
-        raise RuntimeError(f"{exc}: {exc.response.body!r}") from None
-    await ws.recv()
-    return ws
-
-
 async def _first_line_s(http: str, task: str) -> float:
     """Connect to the first frame with lines, closed afterwards."""
     t0 = time.perf_counter()
-    ws = await _viewer(http, task)
+    ws = await viewer(http, task)
     took = time.perf_counter() - t0
     await ws.close()
     return took
@@ -69,16 +55,11 @@ async def _probe(http: str, tasks: list[str]) -> list[float]:
 
 async def _measure(cluster: Cluster) -> dict:
     http = cluster.master.http
-    async with MasterClient(cluster.master.address, timeout=120) as client:
-        tasks: list[str] = []
-        for _ in range(TASKS // 10):  # ten containers at a time: Docker creates them in turn
-            infos = await asyncio.gather(
-                *(client.run(TaskSpec("", IMAGE, ("sh", "-c", SCRIPT))) for _ in range(10))
-            )
-            tasks += [info.task_id for info in infos]
+    tasks = await start_tasks(cluster, SCRIPT, TASKS)
+    async with MasterClient(cluster.master.address) as client:
         viewers: list[ClientConnection] = []
         try:
-            viewers += await asyncio.gather(*(_viewer(http, t) for t in tasks))  # relays
+            viewers += await asyncio.gather(*(viewer(http, t) for t in tasks))  # relays
             await asyncio.sleep(1)
             few = await _probe(http, tasks)
             rss0 = rss_bytes(cluster.master.pid)
@@ -87,7 +68,7 @@ async def _measure(cluster: Cluster) -> dict:
             while len(viewers) < VIEWERS:
                 n = min(WAVE, VIEWERS - len(viewers))
                 wave = [tasks[(len(viewers) + i) % TASKS] for i in range(n)]
-                viewers += await asyncio.gather(*(_viewer(http, t) for t in wave))
+                viewers += await asyncio.gather(*(viewer(http, t) for t in wave))
             connect_s = time.monotonic() - t0
             print(f"    {len(viewers)} viewers in {connect_s:.0f} s", flush=True)
             await asyncio.sleep(2)

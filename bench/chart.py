@@ -35,8 +35,14 @@ BURST = {
 }
 
 
-def _row(rows: list[tuple[str, dict]], number: str) -> tuple[str, dict] | None:
-    return next(((label, r) for label, r in rows if str(r["number"]) == number), None)
+def _raw(ax: Axes, rows: list[tuple[str, dict]], number: str, what: str) -> tuple[str, dict]:
+    """(run label, raw figures) of row ``number``; when it is missing, the panel says so and
+    the figures are empty."""
+    found = next(((label, r) for label, r in rows if str(r["number"]) == number), None)
+    if found is None:
+        _missing(ax, f"{what}: benchmark {number} not in these results")
+        return "", {}
+    return found[0], found[1].get("raw") or {}
 
 
 def _missing(ax: Axes, what: str) -> None:
@@ -47,11 +53,7 @@ def _missing(ax: Axes, what: str) -> None:
 def latency_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
     """Benchmark 3's latency samples, pooled over its rounds, as distributions (CDF); the
     series drawn."""
-    found = _row(rows, "3")
-    if found is None:
-        _missing(ax, "latency: benchmark 3 not in these results")
-        return []
-    raw = found[1].get("raw") or {}
+    label, raw = _raw(ax, rows, "3", "latency")
     drawn = []
     for key, name in LATENCY.items():
         samples = sorted(s for r in raw.get(key, []) for s in r.get("lags_ms", []))
@@ -61,7 +63,8 @@ def latency_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
         ax.plot(samples, [(i + 1) / n for i in range(n)], label=f"{name} ({n} lines)")
         drawn.append(key)
     if not drawn:
-        _missing(ax, "latency: no samples in these results (run before they were kept)")
+        if label:
+            _missing(ax, "latency: no samples in these results (run before they were kept)")
         return drawn
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator(LATENCY_TICKS))
@@ -69,7 +72,7 @@ def latency_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Docker timestamp -> client receives the line (ms, log scale)")
     ax.set_ylabel("fraction of lines")
-    ax.set_title(f"3. latency, one line per 10 ms ({found[0]})")
+    ax.set_title(f"3. latency, one line per 10 ms ({label})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return drawn
@@ -77,11 +80,7 @@ def latency_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
 
 def burst_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
     """Benchmark 1's rates, one dot per round, with each case's median; the series drawn."""
-    found = _row(rows, "1")
-    if found is None:
-        _missing(ax, "burst: benchmark 1 not in these results")
-        return []
-    raw = found[1].get("raw") or {}
+    label, raw = _raw(ax, rows, "1", "burst")
     drawn = []
     for x, key in enumerate(BURST):
         rates = [r["lines_per_s"] / 1000 for r in raw.get(key, [])]
@@ -93,12 +92,13 @@ def burst_panel(ax: Axes, rows: list[tuple[str, dict]]) -> list[str]:
         ax.annotate(f"{middle:.0f}k", (x + 0.32, middle), va="center", fontsize="small")
         drawn.append(key)
     if not drawn:
-        _missing(ax, "burst: no rates in these results")
+        if label:
+            _missing(ax, "burst: no rates in these results")
         return drawn
     ax.set_xticks(range(len(BURST)), [BURST[k] for k in BURST], fontsize="small")
     ax.set_ylabel("thousand lines/s (WebSocket client from the start)")
     rounds = max(len(raw.get(k, [])) for k in BURST)
-    ax.set_title(f"1. burst of 200k lines: {rounds} rounds, median marked ({found[0]})")
+    ax.set_title(f"1. burst of 200k lines: {rounds} rounds, median marked ({label})")
     ax.set_ylim(bottom=0)
     ax.grid(True, axis="y", alpha=0.3)
     return drawn

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from bench.harness import IMAGE, ts_seconds
 from shared.credentials import find_token
@@ -41,6 +42,19 @@ class Followed:
     # last seq seen (an end before the last line shows as a last_seq short of the count)
     skips: list[str] = field(default_factory=list)
     last_seq: int = 0
+
+
+async def viewer(http: str, task_id: str) -> ClientConnection:
+    """A WebSocket viewer (batch=1) that has its history (one frame), left open and idle. A
+    refused connection says why (503: a connection cap)."""
+    try:
+        ws = await connect(
+            f"ws://{http}/logs/{task_id}?batch=1", max_size=None, additional_headers=auth_headers()
+        )
+    except InvalidStatus as exc:
+        raise RuntimeError(f"{exc}: {exc.response.body!r}") from None
+    await ws.recv()
+    return ws
 
 
 async def follow_ws(

@@ -266,6 +266,23 @@ def run_task(cluster: Cluster, script: str) -> str:
     return out.stdout.strip()
 
 
+async def start_tasks(cluster: Cluster, script: str, n: int, *, at_once: int = 10) -> list[str]:
+    """Run ``n`` tasks of ``sh -c script`` through the master's API, ``at_once`` at a time
+    (Docker creates containers in turn: many at once time out); their ids."""
+    from master.master_client import MasterClient
+    from shared.model import TaskSpec
+
+    tasks: list[str] = []
+    async with MasterClient(cluster.master.address, timeout=120) as client:
+        while len(tasks) < n:
+            wave = min(at_once, n - len(tasks))
+            infos = await asyncio.gather(
+                *(client.run(TaskSpec("", IMAGE, ("sh", "-c", script))) for _ in range(wave))
+            )
+            tasks += [info.task_id for info in infos]
+    return tasks
+
+
 def task_info(cluster: Cluster, task: str) -> TaskInfo:
     """The master's info of one task."""
     from master.master_client import MasterClient

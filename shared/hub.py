@@ -359,14 +359,12 @@ class LogHub:
                     cursor, min(limits.batch_lines, stop - cursor), limits.batch_bytes
                 )
                 batch.lines = lines
-                sub.held_bytes = store.bytes_from(cursor) - store.bytes_from(cursor + len(lines))
                 cursor += len(lines)
                 sub.delivered += len(lines)
             sub.cursor = cursor
-        if not batch.lines:
-            sub.held_lines = sub.held_bytes = 0
-        else:
-            sub.held_lines = len(batch.lines)
+        # what it holds from now until its next take: this batch (none when it is empty)
+        sub.held_lines = len(batch.lines)
+        sub.held_bytes = store.bytes_from(cursor - len(batch.lines)) - store.bytes_from(cursor)
         self._maybe_end(sub, batch)
         return batch
 
