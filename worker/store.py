@@ -61,6 +61,7 @@ from shared.errors import LogExpired, TaskNotFound
 from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
 from shared.search import Chunk
+from shared.threadname import name_this_thread
 from worker.compression import CorruptChunk, compress, decompress
 from worker.inbox import Inbox
 
@@ -77,6 +78,10 @@ MAX_OPEN_READERS = 64
 """Read connections kept open (each holds three files: a task's file, its WAL and its shared
 memory); beyond, the least recently used is closed (reopened when read again: ~0.1 ms). A
 worker that served thousands of tasks' histories would otherwise hold a connection to each."""
+
+WRITER_THREAD = "logstore"
+"""The writer thread's name, also its OS name (``top -H``, ``/proc/<pid>/task/*/comm``): what
+the store costs the worker's CPU shows there (benchmark 5s reads it)."""
 
 CHUNK_LINES = 500
 _TASK_SCHEMA = """
@@ -244,7 +249,7 @@ class LogStore:
             self.tasks[task_id] = stored
             self.version = max(self.version, version)
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._write_forever, name="logstore", daemon=True)
+        self._thread = threading.Thread(target=self._write_forever, name=WRITER_THREAD, daemon=True)
         self._thread.start()
 
     async def close(self) -> None:
@@ -564,6 +569,7 @@ class LogStore:
     # ------------------------------------------------------------------ the writer thread
 
     def _write_forever(self) -> None:
+        name_this_thread(WRITER_THREAD)
         while self._write(self._inbox.take()):
             pass
 

@@ -117,6 +117,19 @@ async def test_lines_read_back_exactly_and_survive_a_reopen(tmp_path):
         assert [ln.seq for ln in await store.last_lines("task-1", 3)] == [4998, 4999, 5000]
 
 
+async def test_the_writer_thread_is_named_so_its_cpu_can_be_told_apart(tmp_path):
+    """`top -H` and /proc show the store's thread as `logstore` (benchmark 5s reads its CPU)."""
+
+    def names() -> list[str]:
+        return [p.read_text().strip() for p in Path("/proc/self/task").glob("*/comm")]
+
+    async with opened(tmp_path) as (store, committed):
+        store.append("t-named", make_lines(1, 10))
+        await committed.reach("t-named", 10)  # the writer has run
+        assert names().count("logstore") == 1
+    assert "logstore" not in names()
+
+
 async def test_a_run_carries_its_encoding_for_the_grpc_stream_until_it_is_written(tmp_path):
     written = make_lines(1, 1200)
     written[700].truncated = 5  # a run with a flag is not sent as stored: it carries nothing
