@@ -103,12 +103,14 @@ Reproduce: `bench/run` (all; this page is rewritten from it), or `bench/run 1 4`
 `--rounds N` sets the rounds of every multi-round benchmark (default 3), `--no-store-ab` skips
 the store-off rounds. `python -m bench.report bench/results/latest.json
 bench/results/<partial>.json` puts a partial run's rows over the full run's. Each benchmark's
-method is the docstring at the top of its file in `bench/`. Rows 1s, 2s and 5s are benchmarks
-1, 2 and 5 with the worker's store on (the default) against a worker started with `--no-store`
+method is the docstring at the top of its file in `bench/`. Rows 1s and 2s are benchmarks 1
+and 2 with the worker's store on (the default) against a worker started with `--no-store`
 (memory only), in the same rounds; row 1c is the same comparison as 1s with both bursts at
-once, one on each worker, in each round (the machine's state shared); row 5m is benchmark 5
-with the worker serving `--metrics` (it then counts its log flow for Prometheus) against the
-same worker without.
+once, one on each worker, in each round (the machine's state shared); row 5s is what the store
+adds to benchmark 5's worker CPU per line (its writer thread's CPU in the worker, its
+event-loop work timed in-process) against the `--no-store` worker's, with the end-to-end A/B
+beside it; row 5m is what counting the log flow for Prometheus (`--metrics`) adds, measured
+the same way.
 
 {profiles}
 """
