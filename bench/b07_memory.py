@@ -7,16 +7,31 @@ allocates once, at its first task, is not counted), against the ring's payload (
 Master: 1,000 WebSocket viewers connect to one quiet task. Per viewer = RSS growth / 1000.
 Targets (issue 12's): <= 2x payload per task; <= 16 KiB per viewer. (Benchmark 13 measures
 viewers at scale: 10,000 across 100 tasks.)
+
+Row 7r: the ring alone, in a fresh process of its own: 100 hubs each given 1,000 such lines,
+RSS growth per hub with the lines packed as each hub fills (what the worker's packer does to a
+quiet task's ring, shared/ring.py) against kept as line objects. Reported, no target: the
+worker's figure above is measured 2 s after 25 tasks filled at once, before any packing, and
+what Python frees later is reused rather than given back to the system, so it does not show
+there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+import subprocess
+import sys
 
 from websockets.asyncio.client import connect
 
 from bench.clients import auth_headers, viewer
 from bench.harness import Cluster, Result, rss_bytes, run_task, start_tasks
+from shared.hub import HubLimits, LogHub
+from shared.model import STDOUT, LogLine
+
+RING_HUBS = 100
 
 TASKS = 25
 VIEWERS = 1000
@@ -105,18 +120,73 @@ def _stop(cluster: Cluster, tasks: list[str]) -> None:
         p.wait()
 
 
-def run(cluster: Cluster, rounds: int = 1) -> Result:
+def ring_per_hub(pack: bool) -> float:
+    """RSS bytes per hub of :data:`RING_HUBS` hubs of 1,000 ~100-byte lines in this process,
+    each packed as it fills when ``pack`` (row 7r)."""
+    hubs = []
+    gc.collect()
+    before = rss_bytes(os.getpid())
+    for t in range(RING_HUBS):
+        hub = LogHub(HubLimits())
+        hub.publish(
+            [
+                LogLine(
+                    0, f"2026-11-27T06:00:{i % 60:02d}.{i:09d}Z", STDOUT, f"{LINE[:88]} {t} {i}"
+                )
+                for i in range(1000)
+            ]
+        )
+        if pack:
+            hub.pack_unread()  # (the first call marks what is there)
+            hub.pack_unread()
+        hubs.append(hub)
+    gc.collect()
+    return (rss_bytes(os.getpid()) - before) / RING_HUBS
+
+
+def ring_row() -> Result:
+    """Row 7r: each case in a fresh process (RSS growth is what that process's allocator did)."""
+    per_hub = {}
+    for case in ("packed", "objects"):
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.b07_memory", case],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        per_hub[case] = float(out.stdout)
+    return Result(
+        "7r",
+        "a quiet task's ring alone (1,000 lines of ~100 bytes, 100 rings in one process)",
+        f"packed: {per_hub['packed'] / 1024:,.0f} KiB per ring",
+        f"as line objects: {per_hub['objects'] / 1024:,.0f} KiB per ring (payload "
+        f"{PAYLOAD / 1024:,.0f} KiB)",
+        per_hub["packed"] / PAYLOAD,
+        "- (reported: what packing saves)",
+        None,
+        raw=per_hub,
+    )
+
+
+def run(cluster: Cluster, rounds: int = 1) -> list[Result]:
     per_task = worker_per_task(cluster)["bytes_per_task"]
     per_viewer = master_per_viewer(cluster)["bytes_per_viewer"]
     task_target = 2 * PAYLOAD
     met = per_task <= task_target and per_viewer <= 16 * 1024
-    return Result(
-        7,
-        "memory: worker per followed task; master per idle viewer",
-        f"{per_task / 1024:,.0f} KiB per task; {per_viewer / 1024:,.1f} KiB per viewer",
-        f"ring payload {PAYLOAD / 1024:,.0f} KiB per task",
-        per_task / PAYLOAD,
-        f"<= 2x payload ({task_target / 1024:,.0f} KiB) per task; <= 16 KiB per viewer",
-        met,
-        raw={"bytes_per_task": per_task, "bytes_per_viewer": per_viewer},
-    )
+    return [
+        Result(
+            7,
+            "memory: worker per followed task; master per idle viewer",
+            f"{per_task / 1024:,.0f} KiB per task; {per_viewer / 1024:,.1f} KiB per viewer",
+            f"ring payload {PAYLOAD / 1024:,.0f} KiB per task",
+            per_task / PAYLOAD,
+            f"<= 2x payload ({task_target / 1024:,.0f} KiB) per task; <= 16 KiB per viewer",
+            met,
+            raw={"bytes_per_task": per_task, "bytes_per_viewer": per_viewer},
+        ),
+        ring_row(),
+    ]
+
+
+if __name__ == "__main__":  # one case of row 7r, in a process of its own
+    print(ring_per_hub(sys.argv[1] == "packed"))

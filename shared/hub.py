@@ -135,8 +135,20 @@ class LogHub:
         self._subscribers: set[Subscriber] = set()
         self._trim_slack = max(32, self.limits.history // 32)  # lines kept beyond the history
         self._trim_slack_bytes = self.limits.history_bytes // 32
+        self._pack_mark = first_seq  # next_seq at the last pack_unread
 
     # ------------------------------------------------------------------ publishing
+
+    def pack_unread(self) -> int:
+        """Pack the kept lines that were already kept at the previous call and that every
+        subscriber has taken (see :mod:`shared.ring`): a quiet task's ring, not a burst's
+        lines, which are taken and forgotten between two calls. Call it now and then (the
+        worker does, every few seconds); the number of lines packed."""
+        until = self._pack_mark
+        self._pack_mark = self.store.next_seq
+        for sub in self._subscribers:
+            until = min(until, sub.cursor)
+        return self.store.pack_before(until)
 
     @property
     def next_seq(self) -> int:

@@ -5,6 +5,14 @@ their cumulative size (for byte-bounded subscriber queues); it forgets lines at 
 when told to. The hub decides how much to keep: the last ``history`` lines for new
 subscribers (the design's ring buffer), plus what a lagging subscriber still needs within its
 queue limits.
+
+Lines can also be **packed** when told to (:meth:`LineStore.pack_before`): the oldest kept
+lines are encoded into runs of :data:`PACK_LINES` (protobuf columns, the store's format:
+:func:`shared.convert.encode_run`), one bytes object a run, and their line objects let go;
+they are decoded again when taken (:meth:`get`, :meth:`recent`: new, equal objects). A kept
+~100-byte line costs ~330 bytes as objects (its text, its timestamp, the line itself) and
+~135 packed. The hub packs lines that sat in the ring unread (a quiet task's history);
+lines in a burst are taken and forgotten before that, so they are never encoded.
 """
 
 from __future__ import annotations
@@ -12,19 +20,37 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+from shared.convert import decode_stored, encode_run
 from shared.model import LINE_OVERHEAD, STDOUT, LogLine
 
 _COMPACT_MIN = 1024  # compact the backing lists once this many dead slots accumulate
 _FORGOTTEN = LogLine(0, "", STDOUT, "")  # what a dead slot holds until the lists are compacted
+_PACKED = LogLine(0, "", STDOUT, "")  # what a packed line's slot holds (its run has it)
+PACK_LINES = 250  # lines per packed run (a run is decoded whole or in part when taken)
 
 
 class LineStore:
     """Consecutive lines with O(1) lookup by ``seq`` and O(log n) lookup by byte budget."""
 
-    __slots__ = ("_lines", "_start", "_starts", "first_seq", "next_seq", "total_bytes")
+    __slots__ = (
+        "_lines",
+        "_pack_seqs",
+        "_packs",
+        "_start",
+        "_starts",
+        "first_seq",
+        "next_seq",
+        "packed_end",
+        "total_bytes",
+    )
 
     def __init__(self, first_seq: int = 1) -> None:
         self._lines: list[LogLine] = []
+        # packed runs, oldest first: (first seq, lines, encoded); they hold the lines
+        # max(first_seq, first run's seq) .. packed_end - 1, consecutive
+        self._packs: list[tuple[int, int, bytes]] = []
+        self._pack_seqs: list[int] = []  # each run's first seq (for bisect)
+        self.packed_end = first_seq
         # _starts[i]: total_bytes just before _lines[i] (machine ints: 8 bytes, not 40, a line)
         self._starts = array("q")
         self._start = 0  # index of the line whose seq is first_seq
@@ -61,8 +87,50 @@ class LineStore:
         """Forget every line and continue at ``seq`` (after an unrecoverable gap)."""
         self._lines.clear()
         del self._starts[:]
+        self._packs.clear()
+        self._pack_seqs.clear()
         self._start = 0
-        self.first_seq = self.next_seq = seq
+        self.first_seq = self.next_seq = self.packed_end = seq
+
+    def pack_before(self, seq: int) -> int:
+        """Pack the kept lines older than ``seq`` not packed yet, in whole runs of
+        :data:`PACK_LINES` (a shorter rest waits); the number of lines packed."""
+        start = max(self.first_seq, self.packed_end)
+        end = min(seq, self.next_seq)
+        runs = (end - start) // PACK_LINES
+        if runs <= 0:
+            return 0
+        lines = self._lines
+        for _ in range(runs):
+            i = self._start + (start - self.first_seq)
+            data, _plain = encode_run(lines[i : i + PACK_LINES])
+            self._packs.append((start, PACK_LINES, data))
+            self._pack_seqs.append(start)
+            lines[i : i + PACK_LINES] = [_PACKED] * PACK_LINES
+            start += PACK_LINES
+        self.packed_end = start
+        return runs * PACK_LINES
+
+    def _unpack(self, start: int, end: int) -> list[LogLine]:
+        """Packed lines ``start .. end - 1``, decoded."""
+        out: list[LogLine] = []
+        k = bisect_left(self._pack_seqs, start + 1) - 1  # the run holding ``start``
+        packs = self._packs
+        while start < end:
+            first, count, data = packs[k]
+            hi = min(count, end - first)
+            out += decode_stored(data, first, start - first, hi)
+            start = first + hi
+            k += 1
+        return out
+
+    def _slice(self, i: int, j: int) -> list[LogLine]:
+        """The lines of slots ``i .. j - 1``, packed ones decoded."""
+        seq = self.first_seq + (i - self._start)
+        if seq >= self.packed_end:
+            return self._lines[i:j]
+        k = min(j, i + (self.packed_end - seq))
+        return self._unpack(seq, seq + (k - i)) + self._lines[k:j]
 
     def get(self, seq: int, max_lines: int, max_bytes: int) -> list[LogLine]:
         """Lines from ``seq`` on (``first_seq <= seq``): at most ``max_lines``, and at most
@@ -77,12 +145,12 @@ class LineStore:
         if end > limit:
             # lines i..k-1 fit when starts[k] <= limit; keep at least one line
             j = max(i + 1, bisect_left(starts, limit + 1, i, j) - 1)
-        return self._lines[i:j]
+        return self._slice(i, j)
 
     def recent(self, n: int) -> list[LogLine]:
         """The newest ``n`` kept lines (fewer if fewer are kept), oldest first."""
         i = max(self._start, len(self._lines) - n)
-        return self._lines[i:]
+        return self._slice(i, len(self._lines))
 
     def bytes_from(self, seq: int) -> int:
         """Total size of the lines ``seq .. next_seq - 1``."""
@@ -110,6 +178,14 @@ class LineStore:
         self._lines[self._start : self._start + n] = [_FORGOTTEN] * n
         self._start += n
         self.first_seq = seq
+        if self._packs:
+            drop = 0
+            while drop < len(self._packs) and sum(self._packs[drop][:2]) <= seq:
+                drop += 1
+            if drop:
+                del self._packs[:drop]
+                del self._pack_seqs[:drop]
+        self.packed_end = max(self.packed_end, seq)
         if self._start >= _COMPACT_MIN and self._start * 2 >= len(self._lines):
             del self._lines[: self._start]
             del self._starts[: self._start]

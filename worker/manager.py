@@ -19,6 +19,11 @@ from worker.store import LogStore
 
 log = logging.getLogger(__name__)
 
+PACK_INTERVAL = 5.0
+"""Seconds between two packings of the hubs' unread lines (:meth:`LogHub.pack_unread`): a
+line that sits unread in a task's ring is packed after one to two intervals, so a quiet
+task's 1,000 kept lines cost ~135 bytes each instead of ~330 (benchmark 7)."""
+
 
 class StoredHistory:
     """One task's :class:`~shared.hub.History`: its lines in the worker's store."""
@@ -51,8 +56,10 @@ class LogStreamManager:
         retention: float = 300.0,
         store: LogStore | None = None,
         stats: FlowStats | None = None,
+        pack_interval: float = PACK_INTERVAL,
     ) -> None:
         self.limits = limits or HubLimits()
+        self.pack_interval = pack_interval
         self.stats = stats
         self.max_line_bytes = max_line_bytes
         self.retention = retention
@@ -61,6 +68,7 @@ class LogStreamManager:
         self._stored: dict[str, LogHub] = {}  # finished tasks reopened from the store
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._packer: asyncio.Task[None] | None = None
         if store is not None:
             store.on_commit = self._committed
 
@@ -123,6 +131,14 @@ class LogStreamManager:
             self._readers[task_id] = asyncio.create_task(
                 broadcaster.run(), name=f"log-reader-{task_id}"
             )
+        if self._packer is None:
+            self._packer = asyncio.create_task(self._pack_forever(), name="ring-packer")
+
+    async def _pack_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.pack_interval)
+            for hub in self.hubs():
+                hub.pack_unread()
 
     async def reading_done(self, task_id: str) -> None:
         """Wait until the reader of ``task_id`` has published the container's last line."""
@@ -243,6 +259,9 @@ class LogStreamManager:
     async def close(self) -> None:
         """Stop every reader and forget every broadcaster."""
         readers = list(self._readers.values())
+        if self._packer is not None:
+            readers.append(self._packer)
+            self._packer = None
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
