@@ -28,12 +28,14 @@ async def run(running, script: str) -> str:
 
 
 async def frames(url: str, **kw) -> tuple[list[dict], int | None]:
-    """Every frame until the server closes, and the close code."""
+    """Every frame until the server closes (each a text frame: JSON text, as the contract
+    says; a browser would get a Blob for a binary one), and the close code."""
     got = []
     kw.setdefault("additional_headers", auth_headers())
     async with connect(url, max_size=None, **kw) as ws:
         try:
             async for message in ws:
+                assert isinstance(message, str), f"a binary frame: {message[:80]!r}"
                 got.append(json.loads(message))
         except ConnectionClosed:
             pass
