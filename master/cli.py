@@ -658,7 +658,8 @@ def _run_and_follow(args: argparse.Namespace) -> int:
 
     async def submit() -> TaskInfo:
         async with MasterClient(args.master) as client:
-            return await _submit(client, args, out=sys.stderr)
+            # (a task that failed to start: `logs -f` below says so, with Docker's reason)
+            return await _submit(client, args, out=sys.stderr, say_failure=False)
 
     async def ended(task_id: str) -> TaskInfo:
         async with MasterClient(args.master) as client:
@@ -683,8 +684,11 @@ async def _run(client: MasterClient, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _submit(client: MasterClient, args: argparse.Namespace, out: TextIO) -> TaskInfo:
-    """Submit the task of ``master run``; print its id to ``out``."""
+async def _submit(
+    client: MasterClient, args: argparse.Namespace, out: TextIO, *, say_failure: bool = True
+) -> TaskInfo:
+    """Submit the task of ``master run``; print its id to ``out`` (and on stderr why it failed
+    to start, if it did and ``say_failure``)."""
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
@@ -710,7 +714,7 @@ async def _submit(client: MasterClient, args: argparse.Namespace, out: TextIO) -
     )
     info = await client.run(validate_spec(spec))  # (a bad spec: exit 2, nothing sent)
     print(info.task_id, file=out, flush=True)
-    if info.status is TaskStatus.FAILED and info.error:
+    if say_failure and info.status is TaskStatus.FAILED and info.error:
         # the task exists (status failed) and `monitor` will say so too; the contract's exit
         # code for `run` stays 0: the submission itself worked
         why = escape_controls(info.error)  # Docker's words quote the command: data
