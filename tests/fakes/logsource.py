@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from shared.errors import ContainerGone, DockerUnavailable
 from tests.dockerfmt import multiplexed, raw
 from worker.resume import timestamp_ns
 
 BASE = "2026-11-23T10:00:00"
+_BASE_TIME = datetime.strptime(BASE, "%Y-%m-%dT%H:%M:%S")
 
 
 def ts(i: int) -> str:
-    """The timestamp of record ``i`` (1 ms apart)."""
-    return f"{BASE}.{i * 1_000_000:09d}Z"
+    """The timestamp of record ``i`` (1 ms apart, in order for any number of records)."""
+    seconds, ms = divmod(i, 1000)
+    stamp = (_BASE_TIME + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{ms * 1_000_000:09d}Z"
 
 
 @dataclass
