@@ -138,7 +138,10 @@ class LogStreamManager:
         while True:
             await asyncio.sleep(self.pack_interval)
             for hub in self.hubs():
-                hub.pack_unread()
+                try:
+                    hub.pack_unread()
+                except Exception:  # (a bug here must not stop the others' packing)
+                    log.exception("packing a hub's unread lines failed")
 
     async def reading_done(self, task_id: str) -> None:
         """Wait until the reader of ``task_id`` has published the container's last line."""
