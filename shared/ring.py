@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from operator import itemgetter
 
 from shared.convert import decode_stored, encode_run
 from shared.model import LINE_OVERHEAD, STDOUT, LogLine
@@ -27,6 +28,12 @@ _COMPACT_MIN = 1024  # compact the backing lists once this many dead slots accum
 _FORGOTTEN = LogLine(0, "", STDOUT, "")  # what a dead slot holds until the lists are compacted
 _PACKED = LogLine(0, "", STDOUT, "")  # what a packed line's slot holds (its run has it)
 PACK_LINES = 250  # lines per packed run (a run is decoded whole or in part when taken)
+_FIRST_SEQ = itemgetter(0)  # of a packed run
+
+
+def _past_end(run: tuple[int, int, bytes]) -> int:
+    """The seq after a packed run's last line."""
+    return run[0] + run[1]
 
 
 class LineStore:
@@ -34,7 +41,6 @@ class LineStore:
 
     __slots__ = (
         "_lines",
-        "_pack_seqs",
         "_packs",
         "_start",
         "_starts",
@@ -49,7 +55,6 @@ class LineStore:
         # packed runs, oldest first: (first seq, lines, encoded); they hold the lines
         # max(first_seq, first run's seq) .. packed_end - 1, consecutive
         self._packs: list[tuple[int, int, bytes]] = []
-        self._pack_seqs: list[int] = []  # each run's first seq (for bisect)
         self.packed_end = first_seq
         # _starts[i]: total_bytes just before _lines[i] (machine ints: 8 bytes, not 40, a line)
         self._starts = array("q")
@@ -88,7 +93,6 @@ class LineStore:
         self._lines.clear()
         del self._starts[:]
         self._packs.clear()
-        self._pack_seqs.clear()
         self._start = 0
         self.first_seq = self.next_seq = self.packed_end = seq
 
@@ -105,7 +109,6 @@ class LineStore:
             i = self._start + (start - self.first_seq)
             data, _plain = encode_run(lines[i : i + PACK_LINES])
             self._packs.append((start, PACK_LINES, data))
-            self._pack_seqs.append(start)
             lines[i : i + PACK_LINES] = [_PACKED] * PACK_LINES
             start += PACK_LINES
         self.packed_end = start
@@ -114,8 +117,8 @@ class LineStore:
     def _unpack(self, start: int, end: int) -> list[LogLine]:
         """Packed lines ``start .. end - 1``, decoded."""
         out: list[LogLine] = []
-        k = bisect_left(self._pack_seqs, start + 1) - 1  # the run holding ``start``
         packs = self._packs
+        k = bisect_left(packs, start + 1, key=_FIRST_SEQ) - 1  # the run holding ``start``
         while start < end:
             first, count, data = packs[k]
             hi = min(count, end - first)
@@ -180,11 +183,9 @@ class LineStore:
         self.first_seq = seq
         if self._packs:
             drop = 0
-            while drop < len(self._packs) and sum(self._packs[drop][:2]) <= seq:
+            while drop < len(self._packs) and _past_end(self._packs[drop]) <= seq:
                 drop += 1
-            if drop:
-                del self._packs[:drop]
-                del self._pack_seqs[:drop]
+            del self._packs[:drop]
         self.packed_end = max(self.packed_end, seq)
         if self._start >= _COMPACT_MIN and self._start * 2 >= len(self._lines):
             del self._lines[: self._start]
