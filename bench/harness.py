@@ -52,8 +52,13 @@ def free_port() -> int:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return _cpu_ticks(Path(f"/proc/{pid}/stat")) / CLK_TCK
+
+
+def _cpu_ticks(stat: Path) -> int:
+    """User + system clock ticks in a ``/proc/.../stat`` file (a process's or a thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def thread_cpu_seconds(pid: int, name: str) -> float:
@@ -62,12 +67,10 @@ def thread_cpu_seconds(pid: int, name: str) -> float:
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            if (task / "comm").read_text().strip() != name:
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            if (task / "comm").read_text().strip() == name:
+                total += _cpu_ticks(task / "stat")
         except OSError:  # the thread ended meanwhile
             continue
-        total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
 
 
