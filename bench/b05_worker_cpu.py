@@ -54,7 +54,6 @@ from bench.harness import (
     paired_ab,
     run_task,
     spread,
-    store_ab,
     thread_cpu_seconds,
 )
 from shared.convert import batch_to_bytes, batch_to_wire
@@ -265,16 +264,15 @@ def store_row(runs: dict[str, list[dict[str, float]]]) -> Result:
     per_batch = median(sizes) if sizes else 100.0
     loop = store_loop_cost(per_batch)
     writer = median(writers)
-    off_median = median(off)
-    ab = store_ab("5s", "", on, off, unit="us/line", fmt="{:.2f}", higher_is_better=False)
     return _added_cost_row(
         "5s",
         "worker CPU per line: what the store adds",
         f"store: {writer + loop:.2f} us/line (writer thread {writer:.2f}, in the worker; "
         f"event loop {loop:.2f}, timed in-process on batches of ~{per_batch:.0f} lines)",
-        f"on the store-off worker's {off_median:.2f} us/line; ",
+        f"on the store-off worker's {median(off):.2f} us/line; ",
         writer + loop,
-        (on, off_median, ab),
+        on,
+        off,
         at_least=0.95,
         what="store",
         raw={
@@ -294,27 +292,15 @@ def metrics_row(runs: dict[str, list[dict[str, float]]]) -> Result:
     off = [r["us_per_line"] for r in runs["worker"]]
     per_batch = median([r["lines_per_batch"] for r in runs["worker (metrics)"]])
     cost = counting_cost(per_batch)
-    off_median = median(off)
-    ab = paired_ab(
-        "5m",
-        "",
-        on,
-        off,
-        labels=("on", "off"),
-        keys=("on", "off"),
-        at_least=0.97,
-        unit="us/line",
-        fmt="{:.2f}",
-        higher_is_better=False,
-    )
     return _added_cost_row(
         "5m",
         "worker CPU per line with metrics on (--metrics) vs off",
         f"counting: {cost:.3f} us/line (batches of ~{per_batch:.0f} lines, timed in-process) "
-        f"on the worker's {off_median:.2f} us/line",
+        f"on the worker's {median(off):.2f} us/line",
         "",
         cost,
-        (on, off_median, ab),
+        on,
+        off,
         at_least=0.97,
         what="counting",
         raw={
@@ -333,7 +319,8 @@ def _added_cost_row(
     figure: str,
     compared: str,
     cost: float,
-    ab_run: tuple[list[float], float, Result],
+    on: list[float],
+    off: list[float],
     *,
     at_least: float,
     what: str,
@@ -341,10 +328,22 @@ def _added_cost_row(
     spread: str,
 ) -> Result:
     """A row for what a feature adds to the worker's CPU per line, measured apart (``cost``)
-    against the feature-off worker's median: ratio off / (off + cost), met when at least
-    ``at_least``; the end-to-end A/B (``ab_run``: the on figures, the off median and its
-    paired row) follows ``compared`` and ``spread``, and its per-round ratios go in ``raw``."""
-    on, off_median, ab = ab_run
+    against the feature-off worker's median (``off``: us/line per round): ratio off / (off +
+    cost), met when at least ``at_least``. The end-to-end A/B of the same rounds (``on``
+    against ``off``) follows ``compared`` and ``spread``; its per-round ratios go in ``raw``."""
+    ab = paired_ab(
+        number,
+        "",
+        on,
+        off,
+        labels=("on", "off"),
+        keys=("on", "off"),
+        at_least=at_least,
+        unit="us/line",
+        fmt="{:.2f}",
+        higher_is_better=False,
+    )
+    off_median = median(off)
     ratio = off_median / (off_median + cost)
     return Result(
         number,
