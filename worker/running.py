@@ -21,6 +21,7 @@ from shared.metrics import Metrics, StateCollector
 from shared.paths import default_state_dir, worker_data_dir
 from shared.tls_grpc import mutual_server_credentials
 from worker.config import WorkerConfig
+from worker.datalock import DataDirLock
 from worker.docker_containers import ContainerRuntime
 from worker.docker_logs import DockerLogAPI
 from worker.executor import TaskExecutor
@@ -67,6 +68,17 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     """
     host, _ = split_hostport(config.listen)  # any address: only its master's certificate gets in
     data_dir = config.data_dir or worker_data_dir(default_state_dir(), config.name)
+    lock = DataDirLock(data_dir)
+    lock.acquire()  # before anything in it is read: the store, the identity, the instance id
+    try:
+        async with _run(config, host, data_dir) as running:
+            yield running
+    finally:
+        lock.release()
+
+
+@contextlib.asynccontextmanager
+async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator[RunningWorker]:
     identity = IdentityHolder(await _identity(config, data_dir), IdentityFiles(data_dir))
     store = LogStore(data_dir, task_max_bytes=config.task_max_bytes)
     try:

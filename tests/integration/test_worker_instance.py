@@ -6,11 +6,13 @@ same data directory adopts its own."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from pathlib import Path
 
 import pytest
 
+from shared.errors import ConfigError
 from shared.model import TaskSpec
 from tests.cluster import provision
 from tests.fixtures import DOCKER_HOST, TEST_IMAGE, remove_containers
@@ -69,3 +71,32 @@ async def test_same_name_other_data_directory_never_adopts_the_others_containers
             assert running_tasks(two) == {b.task_id}
     finally:
         remove_containers(api, name)
+
+
+async def test_a_second_worker_on_the_same_data_directory_is_refused_and_the_first_goes_on(
+    tmp_path: Path, docker_engine
+):
+    name = f"t{uuid.uuid4().hex[:10]}"
+    config = WorkerConfig(
+        name=name,
+        listen="127.0.0.1:0",
+        docker_host=DOCKER_HOST,
+        stop_grace=1.0,
+        data_dir=tmp_path / "data",
+    )
+    assert config.data_dir is not None
+    provision(config.data_dir, name)
+    try:
+        async with run_worker(config) as one:
+            a = await one.executor.start(TaskSpec("task-a00001", TEST_IMAGE, ("sleep", "60")))
+            with pytest.raises(
+                ConfigError, match=rf"in use by another worker \(pid {os.getpid()}\)"
+            ):
+                async with run_worker(config):
+                    pass
+            assert running_tasks(one) == {a.task_id}  # not adopted, not stopped by the other
+            assert one.store.tasks  # its store still open and in use
+        async with run_worker(config) as again:  # let go when it stopped: a restart adopts
+            assert running_tasks(again) == {a.task_id}
+    finally:
+        remove_containers(docker_engine.api, name)
