@@ -34,7 +34,11 @@ SESSION_KEY_FILE = "session.key"  # signs browsers' session cookies
 
 
 class MasterAccess:
-    """Authenticates tokens and sessions; makes and revokes tokens (kept on disk)."""
+    """Authenticates tokens and sessions; makes and revokes tokens (kept on disk).
+
+    The token file is the truth: when it changed on disk (another master on the same state
+    directory made or revoked a token, see `worker serve --also-master`), it is read again
+    before a token is checked, made or revoked."""
 
     def __init__(self, state_dir: Path, clock: Callable[[], float] = time.time) -> None:
         self.state_dir = state_dir
@@ -42,6 +46,7 @@ class MasterAccess:
         self.book = TokenBook()
         self.sessions = Sessions(secrets.token_bytes(32))  # replaced by the kept key at open()
         self.owner_token = ""  # the admin credential of admin.token
+        self._seen: tuple[int, int] | None = None  # the file's (mtime_ns, size) when last read
 
     @property
     def tokens_path(self) -> Path:
@@ -75,22 +80,43 @@ class MasterAccess:
         if not path.exists():
             return
         try:
+            seen = self._stamp()
             self.book = TokenBook.from_json(json.loads(path.read_text()))
+            self._seen = seen
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a token list: {exc}") from None
 
     def save(self) -> None:
         write_private(self.tokens_path, json.dumps(self.book.to_json(), indent=1) + "\n")
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.tokens_path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _fresh(self) -> None:
+        """Read the token file again if it changed since it was last read or written."""
+        if self._stamp() != self._seen:
+            try:
+                self.reload()
+            except ConfigError as exc:  # keep serving with the tokens in memory
+                log.warning("%s; keeping the tokens read before", exc)
+                self._seen = self._stamp()
 
     # ------------------------------------------------------------------ asking
 
     def authenticate(self, token: str | None) -> Principal:
+        self._fresh()
         return self.book.authenticate(token, self.clock())
 
     def session(self, cookie: str | None) -> Principal | None:
         """The principal of a browser's session cookie, while its token is still good."""
         now = self.clock()
         token_id = self.sessions.token_id(cookie, now)
+        self._fresh()
         record = self.book.records.get(token_id) if token_id else None
         if record is None or record.state(now) != "active":
             return None
@@ -101,6 +127,7 @@ class MasterAccess:
     def create(
         self, role: Role, user: str, *, expires_in: float = 0.0, scope: Scope | None = None
     ) -> tuple[TokenRecord, str]:
+        self._fresh()
         now = self.clock()
         record, token = self.book.create(
             role, user, now, expires_at=now + expires_in if expires_in else 0.0, scope=scope
@@ -116,6 +143,7 @@ class MasterAccess:
         return record, token
 
     def revoke(self, token_id: str) -> TokenRecord:
+        self._fresh()
         record = self.book.revoke(token_id, self.clock())
         self.save()
         log.info("token %s (%s) revoked", token_id, record.user)
