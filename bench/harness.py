@@ -127,6 +127,7 @@ class Proc:
     log: Path
     address: str = ""
     http: str = ""
+    cluster: str = ""  # a master's cluster port (where workers report)
 
     @property
     def pid(self) -> int:
@@ -170,6 +171,7 @@ class Cluster:
     worker_name: str
     store: bool = True  # the worker stores every line (False: `worker serve --no-store`)
     metrics: str = ""  # the worker's --metrics address ("": not served, the flow not counted)
+    other: Proc | None = None  # a second master the worker also reports to (--also-master)
 
     def worker_channel(self) -> grpc.aio.Channel:
         """A channel to the worker holding its master's certificate (the benchmarks' masters
@@ -198,6 +200,8 @@ class Cluster:
     def stop(self) -> None:
         self.worker.stop()
         self.master.stop()
+        if self.other is not None:
+            self.other.stop()
         client = docker.from_env(version="auto")
         for c in client.api.containers(
             all=True, filters={"label": f"logcast.worker={self.worker_name}"}
@@ -214,33 +218,24 @@ def start_cluster(
     store: bool = True,
     master_args: tuple[str, ...] = (),
     metrics: bool = False,
+    second_master: bool = False,
 ) -> Cluster:
     """`master serve` + `worker serve`, on free loopback ports. The worker's store lives in the
     cluster's temporary directory (removed by :meth:`Cluster.stop`); ``store=False`` runs the
     worker with ``--no-store`` (memory only), ``metrics=True`` with ``--metrics`` (it then
-    counts its log flow), for side-by-side measurements."""
+    counts its log flow), for side-by-side measurements. ``second_master=True`` also starts a
+    second master on the same (default) state directory, which the worker reports to as well
+    (``--also-master``): :attr:`Cluster.other`."""
     tmp = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
-    master = _start(
-        [
-            str(BIN / "master"),
-            "serve",
-            "--grpc",
-            f"127.0.0.1:{free_port()}",
-            "--http",
-            f"127.0.0.1:{free_port()}",
-            "--cluster",
-            f"127.0.0.1:{free_port()}",
-            "--log-level",
-            "warning",
-            *master_args,
-        ],
-        tmp / "master.log",
-    )
+    master = _start_master(tmp / "master.log", master_args)
+    other = _start_master(tmp / "master2.log", master_args) if second_master else None
     name = f"bench{os.getpid()}-{next(_CLUSTERS)}"  # two clusters at once never share a label
     store_args = ["--data-dir", str(tmp / "worker-data")] if store else ["--no-store"]
     metrics_address = f"127.0.0.1:{free_port()}" if metrics else ""
     if metrics:
         store_args += ["--metrics", metrics_address]
+    if other is not None:
+        store_args += ["--also-master", other.cluster]
     worker = _start(
         [
             str(BIN / "worker"),
@@ -259,7 +254,29 @@ def start_cluster(
         tmp / "worker.log",
     )
     time.sleep(1.0)  # first heartbeat
-    return Cluster(master, worker, tmp, name, store, metrics_address)
+    return Cluster(master, worker, tmp, name, store, metrics_address, other)
+
+
+def _start_master(log: Path, args: tuple[str, ...]) -> Proc:
+    cluster = f"127.0.0.1:{free_port()}"
+    master = _start(
+        [
+            str(BIN / "master"),
+            "serve",
+            "--grpc",
+            f"127.0.0.1:{free_port()}",
+            "--http",
+            f"127.0.0.1:{free_port()}",
+            "--cluster",
+            cluster,
+            "--log-level",
+            "warning",
+            *args,
+        ],
+        log,
+    )
+    master.cluster = cluster
+    return master
 
 
 def run_task(cluster: Cluster, script: str) -> str:

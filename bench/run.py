@@ -48,8 +48,9 @@ BENCHMARKS = {
     12: "b12_search",
     13: "b13_idle_viewers",
     14: "b14_web_page",
+    15: "b15_two_masters",
 }
-OWN_CLUSTER = {8, 10, 13, 14}  # these start what they need themselves
+OWN_CLUSTER = {8, 10, 13, 14, 15}  # these start what they need themselves
 STORE_AB = {1, 2, 5}  # these also run against a worker with --no-store
 METRICS_AB = {5}  # ... and against a worker with --metrics (it counts its log flow)
 NO_STORE_MASTER = ("--worker-timeout", "3600")

@@ -51,6 +51,7 @@ class RunningMaster:
     http_address: str
     web: WebServer
     access: MasterAccess
+    cluster_address: str  # where workers report (a worker dials it: `--also-master`)
 
     def login_link(self) -> str:
         """A single-use link that logs a browser in as the owner (admin)."""
@@ -135,6 +136,7 @@ async def run_master(
             scheme = "https" if tls is not None else "http"
             service.login_url = f"{scheme}://{http_address}/login"
             log.info("master web view on %s://%s/", scheme, http_address)
+            reach = join_hostport(_dialable(cluster_host), cluster_port)
             local = None
             if config.local_worker:
                 wconf = worker_config or WorkerConfig(
@@ -143,7 +145,6 @@ async def run_master(
                 if wconf.data_dir is None:  # the embedded worker keeps its logs with the master
                     wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
                 data_dir = wconf.data_dir or worker_data_dir(state_dir, wconf.name)
-                reach = join_hostport(_dialable(cluster_host), cluster_port)
                 provision(authority, data_dir, wconf.name, reach)
                 local = await stack.enter_async_context(
                     run_worker(replace(wconf, master=grpc_address))
@@ -152,7 +153,7 @@ async def run_master(
                 await _registered(master, wconf.name)
             try:
                 yield RunningMaster(
-                    config, master, grpc_address, server, local, http_address, web, access
+                    config, master, grpc_address, server, local, http_address, web, access, reach
                 )
             finally:
                 # first, while the worker and the servers still run: tell every viewer

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shared.addresses import validate_dial_address
 from shared.cliutil import (
     add_config_option,
     add_log_options,
@@ -72,6 +73,17 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
         "--master",
         default=os.environ.get("LOGCAST_MASTER", ""),
         help="the master's gRPC address HOST:PORT, to join it (default: $LOGCAST_MASTER)",
+    )
+    p.add_argument(
+        "--also-master",
+        dest="also_masters",
+        action="append",
+        default=[],
+        type=checked(validate_dial_address),
+        metavar="HOST:PORT",
+        help="the cluster address (`master serve --cluster`) of another master of the same "
+        "cluster, on the master's state directory, to report to as well: it then relays this "
+        "worker's tasks too (repeatable)",
     )
     p.add_argument(
         "--join-token",
@@ -296,6 +308,7 @@ def config_from_args(args: argparse.Namespace) -> WorkerConfig:
         drain=args.drain,
         advertise=args.advertise,
         master=args.master,
+        also_masters=tuple(args.also_masters),
         token=args.token,
         join_token=args.join_token,
         tls_ca=args.tls_ca,

@@ -40,6 +40,9 @@ class WorkerConfig:
     flow_metrics: bool = True
     advertise: str = ""  # address the master dials; "" = the listen address (with its real port)
     master: str = ""  # master to register with; "" = serve on its own
+    # cluster addresses of other masters of the same cluster (on the same state directory, so
+    # the same CA) to report to as well: each learns the tasks and can relay them
+    also_masters: tuple[str, ...] = ()
     # joining the master (once: the certificate is kept in the data directory, and renewed)
     join_token: str = ""  # from `master join-token` (it pins the master's CA)
     token: str = ""  # else an admin token ("": $LOGCAST_TOKEN or this user's admin.token)

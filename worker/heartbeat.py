@@ -37,9 +37,18 @@ def _when(identity: IdentityHolder) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(identity.current.issued().not_after))
 
 
+_FOREIGN = "CERTIFICATE_VERIFY_FAILED"  # how gRPC says the TLS handshake refused the peer
+
+
 class Heartbeat:
     """Reports to the master every ``interval`` seconds, and at once after a task changes;
-    renews the worker's certificate when two thirds of its lifetime have passed."""
+    renews the worker's certificate when two thirds of its lifetime have passed.
+
+    One more master of the same cluster (``worker serve --also-master``: a master process on
+    the same state directory, so the same CA) gets a heartbeat of its own, from a second
+    instance with ``master`` set: it learns the same tasks, and dials the worker to relay them.
+    Only the worker's own master renews its certificate; the others' heartbeats take the
+    renewed one when it comes."""
 
     def __init__(
         self,
@@ -47,13 +56,17 @@ class Heartbeat:
         address: str,
         executor: TaskExecutor,
         interval: float,
+        *,
+        master: str = "",
     ) -> None:
-        """``identity``: the worker's certificate and its master's cluster address."""
+        """``identity``: the worker's certificate and its master's cluster address;
+        ``master``: another master's cluster address to report to instead (no renewal)."""
         self.identity = identity
         self.name = identity.current.name
         self.address = address
         self.executor = executor
         self.interval = interval
+        self._other = master
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.synced = 0  # the master has our catalog up to this version
@@ -61,7 +74,7 @@ class Heartbeat:
 
     @property
     def master(self) -> str:
-        return self.identity.current.master
+        return self._other or self.identity.current.master
 
     def poke(self) -> None:
         """Report now (a task changed)."""
@@ -82,11 +95,11 @@ class Heartbeat:
         while True:  # one channel per certificate: a renewal opens a new one
             identity = self.identity.current
             async with mutual_channel(
-                identity.master, identity.pair, identity.ca, pki.MASTER_DNS, channel_options()
+                self.master, identity.pair, identity.ca, pki.MASTER_DNS, channel_options()
             ) as channel:
                 stub = pb_grpc.ClusterStub(channel)
                 while self.identity.current is identity:
-                    if pki.renew_due(identity.issued(), time.time()):
+                    if not self._other and pki.renew_due(identity.issued(), time.time()):
                         await self._renew(identity, channel)
                         if self.identity.current is not identity:
                             break
@@ -122,6 +135,12 @@ class Heartbeat:
                 if err.code() in _REFUSED:
                     log.error(
                         "master %s refuses this worker: %s; retrying", self.master, err.details()
+                    )
+                elif _FOREIGN in (err.details() or ""):
+                    log.error(
+                        "master %s is not of this worker's cluster: its certificate is not from "
+                        "the CA this worker joined (another state directory?); retrying",
+                        self.master,
                     )
                 else:
                     log.warning(

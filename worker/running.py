@@ -51,11 +51,12 @@ class RunningWorker:
     executor: TaskExecutor
     server: grpc.aio.Server
     service: WorkerService
-    heartbeat: Heartbeat | None
+    heartbeat: Heartbeat | None  # to its own master
     store: LogStore
     retention: RetentionSweep
     collector: StateCollector  # its metrics (the embedded worker's go to its master's registry)
     metrics_address: str  # where /healthz, /readyz and /metrics answer; "" = not served
+    also: list[Heartbeat]  # to the other masters it reports to (--also-master)
 
 
 @contextlib.asynccontextmanager
@@ -67,6 +68,8 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
     running by a previous run of this worker (this data directory's instance id) are adopted.
     """
     host, _ = split_hostport(config.listen)  # any address: only its master's certificate gets in
+    if config.also_masters and not config.master:
+        raise ConfigError("--also-master needs --master: the worker's own master")
     data_dir = config.data_dir or worker_data_dir(default_state_dir(), config.name)
     lock = DataDirLock(data_dir)
     lock.acquire()  # before anything in it is read: the store, the identity, the instance id
@@ -123,6 +126,7 @@ async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator
     server = grpc.aio.server(options=server_options())
     service = WorkerService(executor, manager, stats)
     heartbeat: Heartbeat | None = None
+    also: list[Heartbeat] = []
     health: Health | None = None
     stack = contextlib.AsyncExitStack()  # the metrics port, when served
     try:
@@ -141,8 +145,19 @@ async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator
             retention.start()
         if config.master:
             heartbeat = Heartbeat(identity, address, executor, config.heartbeat_interval)
-            executor.on_change = lambda _info: heartbeat.poke() if heartbeat else None
-            heartbeat.start()
+            also = [
+                Heartbeat(identity, address, executor, config.heartbeat_interval, master=other)
+                for other in config.also_masters
+            ]
+            beats = [heartbeat, *also]
+
+            def poke(_info: object) -> None:
+                for beat in beats:
+                    beat.poke()
+
+            executor.on_change = poke
+            for beat in beats:
+                beat.start()
         collector = StateCollector(lambda: worker_metrics(executor, manager, used))
         metrics_address = ""
         if config.metrics_listen:
@@ -188,9 +203,12 @@ async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator
             retention,
             collector,
             metrics_address,
+            also,
         )
     finally:
         await stack.aclose()
+        for beat in also:
+            await beat.stop()
         if heartbeat is not None:
             await heartbeat.stop()
         await retention.stop()
