@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from shared.linefilter import Selector
 
 
+BURST_GAP = 0.001
+"""Seconds: lines that come this soon after a subscriber's previous take may be a burst ..."""
+BURST_LINES = 16
+"""... when at least this many wait."""
+
+
 class Subscription:
     """Batches for one subscriber of a :class:`LogHub`, until the task's end.
 
@@ -26,6 +32,13 @@ class Subscription:
     With a ``selector`` (a :class:`~shared.linefilter.Selector`), only the lines that pass
     come, each with its seq; notices (gap, dropped, state, end) come as they are, and a batch
     left with nothing is not yielded.
+
+    ``linger`` (seconds, 0: never): in a burst, wait ``linger`` for more lines before taking
+    fewer than a batch's worth, so a burst goes out in fewer, larger batches (each costs the
+    consumer a message: the worker's gRPC stream). A burst is at least :data:`BURST_LINES`
+    lines waiting, either as the consumer comes back for its next batch or less than
+    :data:`BURST_GAP` after its previous take. A line after a pause, lines a few
+    milliseconds apart, and a few lines that Docker delivered together are never held.
     """
 
     def __init__(
@@ -37,9 +50,12 @@ class Subscription:
         follow: bool = True,
         lossless: bool = False,
         selector: Selector | None = None,
+        linger: float = 0.0,
     ) -> None:
         self._hub = hub
         self._selector = selector
+        self._linger = linger
+        self._taken_at = -1.0  # the loop's time at the previous take (with a linger)
         self._event = asyncio.Event()
         self.sub: Subscriber = hub.subscribe(
             self._event.set, tail=tail, after=after, follow=follow, lossless=lossless
@@ -84,6 +100,7 @@ class Subscription:
         """The next batch, or None once the subscription has ended."""
         hub = self._hub
         sub = self.sub
+        waited = False  # for the hub: lines that come now find the consumer waiting
         while not sub.ended:
             span = hub.history_span(sub)
             if span is not None and hub.history is not None:
@@ -94,6 +111,8 @@ class Subscription:
                 if batch:
                     return batch
                 continue
+            if self._linger:
+                await self._gather(waited)
             taken = hub.take(sub)
             batch = self._select(taken)
             if batch:
@@ -105,7 +124,19 @@ class Subscription:
             self._event.clear()
             sub.waiting = True
             await self._event.wait()
+            waited = True
         return None
+
+    async def _gather(self, waited: bool) -> None:
+        """In a burst, wait ``linger`` for more lines (see the class)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        waiting = self._hub.next_seq - self.sub.cursor
+        burst = not waited or now - self._taken_at < BURST_GAP
+        if burst and BURST_LINES <= waiting < self._hub.limits.batch_lines:
+            await asyncio.sleep(self._linger)
+            now = loop.time()
+        self._taken_at = now
 
     def _select(self, batch: Batch) -> Batch:
         return batch if self._selector is None else self._selector.apply(batch)

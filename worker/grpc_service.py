@@ -32,6 +32,10 @@ from worker.manager import LogStreamManager
 from worker.searching import search
 
 READ_MAX_LINES = 5000
+# in a burst, a master's stream waits this long to gather more lines (see Subscription): each
+# message costs grpcio's asyncio server ~0.1-0.2 ms, and a burst taken as it comes went out
+# in batches of 30-270 lines (bench/PROFILES.md, "Two masters")
+STREAM_LINGER = 0.008
 READ_MAX_BYTES = 1024 * 1024
 
 
@@ -100,6 +104,7 @@ class WorkerService(pb_grpc.WorkerServicer):
                 after=after,
                 follow=not request.no_follow,
                 lossless=request.lossless,
+                linger=STREAM_LINGER,
             )
         self.subscriptions[request.task_id] += 1
         async with subscription:

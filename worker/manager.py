@@ -193,12 +193,19 @@ class LogStreamManager:
         follow: bool = True,
         lossless: bool = False,
         selector: Selector | None = None,
+        linger: float = 0.0,
     ) -> Subscription:
         """Subscribe to ``task_id``: history (or ``tail`` / ``after``), live lines, the end
-        (with a ``selector``: only the lines that pass)."""
+        (with a ``selector``: only the lines that pass; ``linger``: see Subscription)."""
         hub = await self.hub(task_id)
         return Subscription(
-            hub, tail=tail, after=after, follow=follow, lossless=lossless, selector=selector
+            hub,
+            tail=tail,
+            after=after,
+            follow=follow,
+            lossless=lossless,
+            selector=selector,
+            linger=linger,
         )
 
     async def read(
