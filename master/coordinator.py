@@ -49,6 +49,8 @@ from shared.taskcheck import validate_reported_info, validate_spec
 
 log = logging.getLogger(__name__)
 
+ID_ATTEMPTS = 5  # generated task ids a placement tries when the worker already has one
+
 
 @dataclass(slots=True)
 class LogUpdate:
@@ -168,21 +170,35 @@ class Master:
         """Place ``spec`` on the live worker with the fewest running tasks and start it there.
         A spec :func:`~shared.taskcheck.validate_spec` refuses reaches no worker."""
         validate_spec(spec)
-        if spec.task_id:
+        named = bool(spec.task_id)
+        if named:
             validate_task_id(spec.task_id)
             if self.registry.has_task(spec.task_id):
                 raise TaskExists(f"task {spec.task_id} already exists")
-        else:
-            task_id = new_task_id()
-            while self.registry.has_task(task_id):
-                task_id = new_task_id()
-            spec = replace(spec, task_id=task_id)
         worker = pick_worker(self.registry)
-        info = await self.workers.get(worker.address, worker.name).start_task(spec)
+        client = self.workers.get(worker.address, worker.name)
+        for attempt in range(ID_ATTEMPTS):
+            if not named:
+                spec = replace(spec, task_id=self._fresh_id())
+            try:
+                info = await client.start_task(spec)
+                break
+            except TaskExists:
+                # a generated id the worker has, and this registry does not: a task another
+                # master on the same workers just made, or one this one forgot (the worker
+                # keeps finished tasks longer): another id
+                if named or attempt == ID_ATTEMPTS - 1:
+                    raise
         info.worker = worker.name
         self.registry.add_task(info)
         log.info("placed %s on %s (%s)", info.task_id, worker.name, info.status)
         return info
+
+    def _fresh_id(self) -> str:
+        task_id = new_task_id()
+        while self.registry.has_task(task_id):
+            task_id = new_task_id()
+        return task_id
 
     async def stop_task(self, task_id: str) -> TaskInfo:
         """Stop a running task; its status becomes ``cancelled``."""

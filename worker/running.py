@@ -83,6 +83,7 @@ async def run_worker(config: WorkerConfig) -> AsyncIterator[RunningWorker]:
 @contextlib.asynccontextmanager
 async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator[RunningWorker]:
     identity = IdentityHolder(await _identity(config, data_dir), IdentityFiles(data_dir))
+    _check_others(config.also_masters, identity.current.master)
     store = LogStore(data_dir, task_max_bytes=config.task_max_bytes)
     try:
         store.open()
@@ -220,6 +221,17 @@ async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator
         await store.close()
         await logs.close()
         await runtime.close()
+
+
+def _check_others(others: tuple[str, ...], own: str) -> None:
+    """ConfigError for an ``--also-master`` that is the worker's own master or given twice
+    (two heartbeats to one master would confuse what it has of the worker's tasks)."""
+    seen = {own}
+    for other in others:
+        if other in seen:
+            what = "this worker's own master" if other == own else "given twice"
+            raise ConfigError(f"--also-master {other} is {what}")
+        seen.add(other)
 
 
 async def _identity(config: WorkerConfig, data_dir: Path) -> WorkerIdentity:

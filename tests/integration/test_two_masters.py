@@ -117,6 +117,17 @@ async def test_also_master_without_a_master_is_a_config_error(worker_factory):
             pass
 
 
+async def test_also_master_naming_the_own_master_or_one_twice_is_a_config_error(worker_factory):
+    async with master() as own:
+        for others, says in (
+            ((own.cluster_address,), "is this worker's own master"),
+            (("127.0.0.1:9", "127.0.0.1:9"), "is given twice"),
+        ):
+            with pytest.raises(ConfigError, match=f"--also-master .* {says}"):
+                async with worker_factory(master=own.grpc_address, also_masters=others):
+                    pass
+
+
 async def test_a_second_master_with_an_embedded_worker_on_one_state_directory_is_refused(
     tmp_path, docker_engine
 ):
