@@ -5,7 +5,6 @@ same data directory adopts its own."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -29,21 +28,20 @@ def running_tasks(worker: RunningWorker) -> set[str]:
     return {info.task_id for info in worker.executor.unfinished()}
 
 
+def provisioned(name: str, data_dir: Path) -> WorkerConfig:
+    """Worker ``name`` on ``data_dir``, with a certificate: the test is its master."""
+    provision(data_dir, name)
+    return WorkerConfig(
+        name=name, listen="127.0.0.1:0", docker_host=DOCKER_HOST, stop_grace=1.0, data_dir=data_dir
+    )
+
+
 async def test_same_name_other_data_directory_never_adopts_the_others_containers(
     tmp_path: Path, docker_engine
 ):
     name = f"t{uuid.uuid4().hex[:10]}"
-    first = WorkerConfig(
-        name=name,
-        listen="127.0.0.1:0",
-        docker_host=DOCKER_HOST,
-        stop_grace=1.0,
-        data_dir=tmp_path / "first",
-    )
-    second = dataclasses.replace(first, data_dir=tmp_path / "second")
-    for config in (first, second):
-        assert config.data_dir is not None
-        provision(config.data_dir, name)  # the test is their master
+    first = provisioned(name, tmp_path / "first")
+    second = provisioned(name, tmp_path / "second")
     api = docker_engine.api
     try:
         async with run_worker(first) as one:
@@ -77,15 +75,7 @@ async def test_a_second_worker_on_the_same_data_directory_is_refused_and_the_fir
     tmp_path: Path, docker_engine
 ):
     name = f"t{uuid.uuid4().hex[:10]}"
-    config = WorkerConfig(
-        name=name,
-        listen="127.0.0.1:0",
-        docker_host=DOCKER_HOST,
-        stop_grace=1.0,
-        data_dir=tmp_path / "data",
-    )
-    assert config.data_dir is not None
-    provision(config.data_dir, name)
+    config = provisioned(name, tmp_path / "data")
     try:
         async with run_worker(config) as one:
             a = await one.executor.start(TaskSpec("task-a00001", TEST_IMAGE, ("sleep", "60")))
