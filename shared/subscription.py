@@ -38,7 +38,8 @@ class Subscription:
     consumer a message: the worker's gRPC stream). A burst is at least :data:`BURST_LINES`
     lines waiting, either as the consumer comes back for its next batch or less than
     :data:`BURST_GAP` after its previous take. A line after a pause, lines a few
-    milliseconds apart, and a few lines that Docker delivered together are never held.
+    milliseconds apart, a few lines that Docker delivered together, the first batch (the
+    history) and a subscription that does not follow are never held.
     """
 
     def __init__(
@@ -54,7 +55,7 @@ class Subscription:
     ) -> None:
         self._hub = hub
         self._selector = selector
-        self._linger = linger
+        self._linger = linger if follow else 0.0  # (a read to the newest line: not a burst)
         self._taken_at = -1.0  # the loop's time at the previous take (with a linger)
         self._event = asyncio.Event()
         self.sub: Subscriber = hub.subscribe(
@@ -132,7 +133,8 @@ class Subscription:
         loop = asyncio.get_running_loop()
         now = loop.time()
         waiting = self._hub.next_seq - self.sub.cursor
-        burst = not waited or now - self._taken_at < BURST_GAP
+        # (the first take, a subscriber's history, is never held)
+        burst = self._taken_at >= 0 and (not waited or now - self._taken_at < BURST_GAP)
         if burst and BURST_LINES <= waiting < self._hub.limits.batch_lines:
             await asyncio.sleep(self._linger)
             now = loop.time()

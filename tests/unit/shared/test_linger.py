@@ -29,7 +29,9 @@ async def soon(sub: Subscription) -> list[int]:
 async def test_a_burst_is_gathered_into_one_batch():
     hub = LogHub(HubLimits(history=10_000))
     sub = Subscription(hub, tail=0, linger=0.05)
-    hub.publish(lines(BURST_LINES))  # waiting as the consumer comes: a burst
+    hub.publish(lines(1))
+    assert await soon(sub) == [1]
+    hub.publish(lines(BURST_LINES))  # waiting as the consumer comes back: a burst
 
     async def more() -> None:  # while the consumer lingers
         for _ in range(10):
@@ -41,14 +43,31 @@ async def test_a_burst_is_gathered_into_one_batch():
     await feeder
     assert batch is not None
     got = [ln.seq for ln in batch.lines]
-    assert got == list(range(1, BURST_LINES + 501))  # one batch, every line, in order
+    assert got == list(range(2, BURST_LINES + 502))  # one batch, every line, in order
 
 
 async def test_without_a_linger_the_same_burst_comes_as_it_was_when_taken():
     hub = LogHub(HubLimits(history=10_000))
     sub = Subscription(hub, tail=0)
+    hub.publish(lines(1))
+    assert await soon(sub) == [1]
     hub.publish(lines(BURST_LINES))
-    assert await soon(sub) == list(range(1, BURST_LINES + 1))
+    assert await soon(sub) == list(range(2, BURST_LINES + 2))
+
+
+async def test_a_new_subscribers_history_is_not_held():
+    hub = LogHub(HubLimits(history=10_000))
+    hub.publish(lines(500))
+    sub = Subscription(hub, tail=100, linger=HOUR)
+    assert await soon(sub) == list(range(401, 501))
+
+
+async def test_a_read_to_the_newest_line_is_not_held():
+    hub = LogHub(HubLimits(history=10_000, batch_lines=60))
+    hub.publish(lines(500))
+    sub = Subscription(hub, tail=100, follow=False, linger=HOUR)
+    assert await soon(sub) == list(range(401, 461))
+    assert await soon(sub) == list(range(461, 501))  # 40 waiting: a burst, were it followed
 
 
 async def test_a_line_that_finds_its_consumer_waiting_is_not_held():
@@ -63,8 +82,10 @@ async def test_a_line_that_finds_its_consumer_waiting_is_not_held():
 async def test_a_few_lines_together_are_not_held():
     hub = LogHub()
     sub = Subscription(hub, tail=0, linger=HOUR)
-    hub.publish(lines(BURST_LINES - 1))  # waiting as it comes, but fewer than a burst
-    assert await soon(sub) == list(range(1, BURST_LINES))
+    hub.publish(lines(1))
+    assert await soon(sub) == [1]
+    hub.publish(lines(BURST_LINES - 1))  # waiting as it comes back, but fewer than a burst
+    assert await soon(sub) == list(range(2, BURST_LINES + 1))
 
 
 async def test_a_full_batch_is_not_held():
@@ -72,7 +93,7 @@ async def test_a_full_batch_is_not_held():
     sub = Subscription(hub, tail=0, linger=HOUR)
     hub.publish(lines(250))
     assert await soon(sub) == list(range(1, 101))
-    assert await soon(sub) == list(range(101, 201))
+    assert await soon(sub) == list(range(101, 201))  # a full batch waits as it comes back
 
 
 async def test_the_end_comes_after_every_line_of_a_lingered_burst():
