@@ -85,6 +85,15 @@ async def test_a_second_master_relays_the_same_lines_from_one_docker_read(
             container = worker.executor.info(task).container_id
             # one follow stream, whatever the number of masters relaying it
             assert docker_proxy.log_requests(follow=True)[container] == 1
+            # and the other way round: a task placed through the second master
+            async with MasterClient(second.grpc_address) as client:
+                info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", numbered(100))))
+            await eventually(
+                lambda: first.master.registry.has_task(info.task_id),
+                "the first master to learn the second one's task",
+            )
+            got, _ = await frames(ws_url(first, info.task_id))
+            assert lines_of(got) == [(i, f"seq={i}") for i in range(1, 101)]
 
 
 async def test_a_master_of_another_cluster_is_refused_and_the_own_one_keeps_working(
