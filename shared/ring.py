@@ -18,7 +18,7 @@ lines in a burst are taken and forgotten before that, so they are never encoded.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from operator import itemgetter
 
 from shared.convert import decode_stored, encode_run
@@ -181,11 +181,7 @@ class LineStore:
         self._lines[self._start : self._start + n] = [_FORGOTTEN] * n
         self._start += n
         self.first_seq = seq
-        if self._packs:
-            drop = 0
-            while drop < len(self._packs) and _past_end(self._packs[drop]) <= seq:
-                drop += 1
-            del self._packs[:drop]
+        del self._packs[: bisect_right(self._packs, seq, key=_past_end)]  # runs wholly before
         self.packed_end = max(self.packed_end, seq)
         if self._start >= _COMPACT_MIN and self._start * 2 >= len(self._lines):
             del self._lines[: self._start]

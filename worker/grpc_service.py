@@ -32,11 +32,11 @@ from worker.manager import LogStreamManager
 from worker.searching import search
 
 READ_MAX_LINES = 5000
+READ_MAX_BYTES = 1024 * 1024
 # in a burst, a master's stream waits this long to gather more lines (see Subscription): each
 # message costs grpcio's asyncio server ~0.1-0.2 ms, and a burst taken as it comes went out
-# in batches of 30-270 lines (bench/PROFILES.md, "Two masters")
+# in batches of 30-270 lines (bench/PROFILES.md: "a burst lingers on its way to a master")
 STREAM_LINGER = 0.008
-READ_MAX_BYTES = 1024 * 1024
 
 
 class WorkerService(pb_grpc.WorkerServicer):
