@@ -5,17 +5,13 @@ relays them; the worker still reads each container's log once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from master.config import MasterConfig
 from master.master_client import MasterClient
-from master.running import RunningMaster, run_master
+from master.running import RunningMaster
 from shared.errors import ConfigError
 from shared.model import TaskSpec, TaskStatus
 from tests.fixtures import TEST_IMAGE, eventually, remove_containers
@@ -23,22 +19,6 @@ from tests.integration.test_fanout import numbered
 from tests.integration.test_websocket import frames, lines_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
-
-
-@contextlib.asynccontextmanager
-async def master(
-    state_dir: Path | None = None, *, local_worker: bool = False
-) -> AsyncIterator[RunningMaster]:
-    """An in-process master on port 0 (``state_dir`` None: the session's, with its CA)."""
-    config = MasterConfig(
-        grpc_listen="127.0.0.1:0",
-        http_listen="127.0.0.1:0",
-        cluster_listen="127.0.0.1:0",
-        state_dir=state_dir,
-        local_worker=local_worker,
-    )
-    async with run_master(config) as running:
-        yield running
 
 
 def knows(running: RunningMaster, worker: str) -> bool:
@@ -50,9 +30,9 @@ def ws_url(running: RunningMaster, task_id: str) -> str:
 
 
 async def test_a_second_master_relays_the_same_lines_from_one_docker_read(
-    worker_factory, docker_proxy
+    master_factory, worker_factory, docker_proxy
 ):
-    async with master() as first, master() as second:
+    async with master_factory(workers=0) as (first, _), master_factory(workers=0) as (second, _):
         async with worker_factory(
             master=first.grpc_address, also_masters=(second.cluster_address,)
         ) as worker:
@@ -97,10 +77,14 @@ async def test_a_second_master_relays_the_same_lines_from_one_docker_read(
 
 
 async def test_a_master_of_another_cluster_is_refused_and_the_own_one_keeps_working(
-    worker_factory, tmp_path, caplog
+    master_factory, worker_factory, tmp_path, caplog
 ):
     caplog.set_level(logging.WARNING, logger="worker.heartbeat")
-    async with master() as own, master(tmp_path / "other-state") as stranger:
+    other_state = tmp_path / "other-state"
+    async with (
+        master_factory(workers=0) as (own, _),
+        master_factory(workers=0, state_dir=other_state) as (stranger, _),
+    ):
         async with worker_factory(
             master=own.grpc_address, also_masters=(stranger.cluster_address,)
         ) as worker:
@@ -126,8 +110,10 @@ async def test_also_master_without_a_master_is_a_config_error(worker_factory):
             pass
 
 
-async def test_also_master_naming_the_own_master_or_one_twice_is_a_config_error(worker_factory):
-    async with master() as own:
+async def test_also_master_naming_the_own_master_or_one_twice_is_a_config_error(
+    master_factory, worker_factory
+):
+    async with master_factory(workers=0) as (own, _):
         for others, says in (
             ((own.cluster_address,), "is this worker's own master"),
             (("127.0.0.1:9", "127.0.0.1:9"), "is given twice"),
@@ -138,13 +124,14 @@ async def test_also_master_naming_the_own_master_or_one_twice_is_a_config_error(
 
 
 async def test_a_second_master_with_an_embedded_worker_on_one_state_directory_is_refused(
-    tmp_path, docker_engine
+    master_factory, tmp_path, docker_engine
 ):
     state = tmp_path / "state"
+    embedded = functools.partial(master_factory, workers=0, state_dir=state, local_worker=True)
     try:
-        async with master(state, local_worker=True) as first:
+        async with embedded() as (first, _):
             with pytest.raises(ConfigError, match="in use by another worker"):
-                async with master(state, local_worker=True):
+                async with embedded():
                     pass
             token = first.access.owner_token
             async with MasterClient(first.grpc_address, token=token) as client:
