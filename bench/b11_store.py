@@ -86,7 +86,7 @@ from shared.model import STDERR, STDOUT, LogLine, TaskInfo, TaskStatus
 from shared.protos import logcast_pb2 as pb
 from shared.protos import logcast_pb2_grpc as pb_grpc
 from worker.config import WorkerConfig
-from worker.grpc_service import READ_MAX_BYTES, READ_MAX_LINES
+from worker.manager import READ_MAX_BYTES, READ_MAX_LINES
 from worker.store import LogStore
 
 LINES = 1_000_000

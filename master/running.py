@@ -22,6 +22,7 @@ from master.cluster_service import ClusterService
 from master.config import MasterConfig
 from master.coordinator import Master
 from master.grpc_service import MasterService
+from master.local_worker import LocalWorkerClient, WithLocalWorker
 from master.web_server import WebServer, run_web
 from master.worker_client import GrpcWorkers
 from shared.addresses import bind_grpc, check_bind, join_hostport, split_hostport
@@ -79,7 +80,8 @@ async def run_master(
     access.open()  # the token book; the owner's admin credential on the first start
     authority = ClusterAuthority(state_dir, worker_lifetime=config.worker_cert_lifetime)
     authority.open()  # the CA for the workers' link; made on the first start
-    master = Master(config, GrpcWorkers(authority.master_identity, authority.ca_cert))
+    workers = WithLocalWorker(GrpcWorkers(authority.master_identity, authority.ca_cert))
+    master = Master(config, workers)
     server = grpc.aio.server(options=server_options())
     service = MasterService(master, access, authority)
     pb_grpc.add_MasterServicer_to_server(service, server)
@@ -149,6 +151,13 @@ async def run_master(
                 local = await stack.enter_async_context(
                     run_worker(replace(wconf, master=grpc_address))
                 )
+                # its calls stay in this process (no gRPC hop); it reports like any worker
+                workers.attach(
+                    local.address,
+                    wconf.name,
+                    LocalWorkerClient(local.executor, local.manager, local.service.stats),
+                )
+                stack.callback(workers.detach)  # (runs before the worker stops)
                 web.metrics.add(local.collector)  # one /metrics for the process
                 await _registered(master, wconf.name)
             try:

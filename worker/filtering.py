@@ -53,6 +53,28 @@ async def subscribe_filtered(
     )
 
 
+async def open_stream(
+    manager: LogStreamManager,
+    task_id: str,
+    line_filter: LineFilter | None,
+    *,
+    tail: int | None = None,
+    after: int | None = None,
+    follow: bool = True,
+    lossless: bool = False,
+    linger: float = 0.0,
+) -> Subscription:
+    """A master's subscription to ``task_id``: :func:`subscribe_filtered` with an active
+    ``line_filter``, else the manager's (``lossless``, ``linger`` as there)."""
+    if line_filter is not None and line_filter.active:
+        return await subscribe_filtered(
+            manager, task_id, line_filter, tail=tail, after=after, follow=follow
+        )
+    return await manager.subscribe(
+        task_id, tail=tail, after=after, follow=follow, lossless=lossless, linger=linger
+    )
+
+
 async def _window(
     manager: LogStreamManager, task_id: str, after: int, before: int
 ) -> list[LogLine]:

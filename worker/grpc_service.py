@@ -19,7 +19,6 @@ from shared.convert import (
     query_from_pb,
     spec_from_pb,
 )
-from shared.errors import InvalidRequest
 from shared.flowstats import FlowStats
 from shared.listing import TaskQuery, page_of
 from shared.protos import logcast_pb2 as pb
@@ -27,12 +26,10 @@ from shared.protos import logcast_pb2_grpc as pb_grpc
 from shared.rpc_errors import maps_errors
 from shared.tls_grpc import require_master
 from worker.executor import TaskExecutor
-from worker.filtering import subscribe_filtered
+from worker.filtering import open_stream
 from worker.manager import LogStreamManager
 from worker.searching import search
 
-READ_MAX_LINES = 5000
-READ_MAX_BYTES = 1024 * 1024
 # in a burst, a master's stream waits this long to gather more lines (see Subscription): each
 # message costs grpcio's asyncio server ~0.1-0.2 ms, and a burst taken as it comes went out
 # in batches of 30-270 lines (bench/PROFILES.md: "a burst lingers on its way to a master")
@@ -87,25 +84,16 @@ class WorkerService(pb_grpc.WorkerServicer):
         require_master(context, "reading a log")
         tail = request.tail if request.HasField("tail") else None
         after = request.after_seq if request.HasField("after_seq") else None
-        line_filter = filter_from_pb(request.filter)
-        if line_filter.active:
-            subscription = await subscribe_filtered(
-                self.manager,
-                request.task_id,
-                line_filter,
-                tail=tail,
-                after=after,
-                follow=not request.no_follow,
-            )
-        else:
-            subscription = await self.manager.subscribe(
-                request.task_id,
-                tail=tail,
-                after=after,
-                follow=not request.no_follow,
-                lossless=request.lossless,
-                linger=STREAM_LINGER,
-            )
+        subscription = await open_stream(
+            self.manager,
+            request.task_id,
+            filter_from_pb(request.filter),
+            tail=tail,
+            after=after,
+            follow=not request.no_follow,
+            lossless=request.lossless,
+            linger=STREAM_LINGER,
+        )
         self.subscriptions[request.task_id] += 1
         async with subscription:
             # subscribed: tells the caller the stream is live, and how far the log goes now
@@ -131,17 +119,7 @@ class WorkerService(pb_grpc.WorkerServicer):
         async for progress in search(
             self.manager, self.manager.store, request.task_id, query, request.time_budget
         ):
-            yield pb.SearchBatch(
-                seqs=[h.seq for h in progress.hits],
-                contents=[h.content for h in progress.hits],
-                matches=[h.match for h in progress.hits],
-                scanned=progress.scanned,
-                lowest=progress.lowest,
-                highest=progress.highest,
-                match_count=progress.matches,
-                done=progress.done,
-                stopped=progress.stopped,
-            )
+            yield progress.to_pb()
 
     @maps_errors
     async def ReadLogs(
@@ -149,14 +127,12 @@ class WorkerService(pb_grpc.WorkerServicer):
     ) -> pb.LogBatch:
         """A slice of the stored log (for a master's relay): one message, at most ~1 MiB."""
         require_master(context, "reading a log")
-        if request.before_seq and request.before_seq <= request.after_seq:
-            raise InvalidRequest("before_seq must be greater than after_seq")
-        batch = await self.manager.read(
+        batch = await self.manager.read_slice(
             request.task_id,
             request.after_seq,
             request.before_seq,
-            min(request.max_lines or READ_MAX_LINES, READ_MAX_LINES),
-            min(request.max_bytes or READ_MAX_BYTES, READ_MAX_BYTES),
+            request.max_lines,
+            request.max_bytes,
         )
         if self.stats is not None:
             self.stats.delivered("grpc", batch, live=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from shared.errors import TaskExists, TaskNotFound
+from shared.errors import InvalidRequest, TaskExists, TaskNotFound
 from shared.flowstats import FlowStats
 from shared.hub import HubLimits, LogHub
 from shared.ids import validate_task_id
@@ -23,6 +23,8 @@ PACK_INTERVAL = 5.0
 """Seconds between two packings of the hubs' unread lines (:meth:`LogHub.pack_unread`): a
 line that sits unread in a task's ring is packed after one to two intervals, so a quiet
 task's 1,000 kept lines cost ~135 bytes each instead of ~330 (benchmark 7, row 7r)."""
+READ_MAX_LINES = 5000  # per read of a master (ReadLogs): one message
+READ_MAX_BYTES = 1024 * 1024
 
 
 class StoredHistory:
@@ -206,6 +208,21 @@ class LogStreamManager:
             lossless=lossless,
             selector=selector,
             linger=linger,
+        )
+
+    async def read_slice(
+        self, task_id: str, after: int, before: int, max_lines: int, max_bytes: int
+    ) -> Batch:
+        """A master's read (ReadLogs): :meth:`read`, checked, and at most
+        :data:`READ_MAX_LINES` / :data:`READ_MAX_BYTES` (0: those)."""
+        if before and before <= after:
+            raise InvalidRequest("before_seq must be greater than after_seq")
+        return await self.read(
+            task_id,
+            after,
+            before,
+            min(max_lines or READ_MAX_LINES, READ_MAX_LINES),
+            min(max_bytes or READ_MAX_BYTES, READ_MAX_BYTES),
         )
 
     async def read(

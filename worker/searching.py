@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
+from shared.protos import logcast_pb2 as pb
 from shared.search import Chunk, Hit, Query, Scan, scan
 from worker.manager import LogStreamManager
 from worker.store import LogStore
@@ -32,6 +33,20 @@ class Progress:
     matches: int
     done: bool = False
     stopped: str = ""  # with done: "", "capped" or "time budget"
+
+    def to_pb(self) -> pb.SearchBatch:
+        """As the SearchLogs message a master receives."""
+        return pb.SearchBatch(
+            seqs=[h.seq for h in self.hits],
+            contents=[h.content for h in self.hits],
+            matches=[h.match for h in self.hits],
+            scanned=self.scanned,
+            lowest=self.lowest,
+            highest=self.highest,
+            match_count=self.matches,
+            done=self.done,
+            stopped=self.stopped,
+        )
 
 
 async def search(
