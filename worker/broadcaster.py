@@ -18,6 +18,7 @@ from worker.resume import RECENT, ResumePoint, ns_or_zero
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+FEW_LINES = 16  # a live batch this small is stored after its readers have passed it on
 
 
 class _Rewound(Exception):
@@ -106,9 +107,17 @@ class TaskLogBroadcaster:
                         hub.set_state(ConnectionState.STREAMING)  # the stream is open again
                     lines = self._decoder.feed(chunk)
                     if lines:
-                        self._publish(lines, following=True)
+                        unstored = self._publish(lines, following=True, store_later=True)
                         failures = 0
-                        await asyncio.sleep(0)  # let subscribers take the batch
+                        try:
+                            await asyncio.sleep(0)  # let subscribers take the batch
+                            if 0 < len(unstored) < FEW_LINES:
+                                # and, for a few live lines, their subscribers' (a master's
+                                # relay in this process passes them on to its clients)
+                                await asyncio.sleep(0)
+                        finally:
+                            if unstored:
+                                self._sink_lines(unstored)
                 if not await self.source.still_running():
                     self._publish(self._decoder.feed_eof())
                     await self._catch_up()
@@ -193,7 +202,14 @@ class TaskLogBroadcaster:
             recent = (self._stored_recent + recent)[-RECENT:]
         return recent
 
-    def _publish(self, lines: list[LogLine], *, following: bool = False) -> None:
+    def _publish(
+        self, lines: list[LogLine], *, following: bool = False, store_later: bool = False
+    ) -> list[LogLine]:
+        """Publish ``lines`` (what is new of them) and store them. ``store_later``: when the
+        ring still holds every one of them, return them unstored instead: the caller stores
+        them after the subscribers' turn (a live line's latency does not wait for its
+        encoding; a read of them finds them in the ring meanwhile, which trims only on the
+        next publish)."""
         resume = self._resume
         if following and lines and not resume.filtering:
             back = self._went_back(lines)
@@ -209,13 +225,21 @@ class TaskLogBroadcaster:
             # rotated files, deeper than the recent lines `resume` compares)
             lines = self._newer_only(lines)
         lines = resume.filter(lines)
-        if lines:
-            self._last_ts.update(_newest_by_stream(lines))
-            self.hub.publish(lines)
-            if self._sink is not None:
-                self._sink(lines)
-            if self._stats is not None:
-                self._stats.read(lines)
+        if not lines:
+            return []
+        self._last_ts.update(_newest_by_stream(lines))
+        hub = self.hub
+        hub.publish(lines)
+        if self._stats is not None:
+            self._stats.read(lines)
+        if store_later and lines[0].seq >= hub.store.first_seq:
+            return lines
+        self._sink_lines(lines)
+        return []
+
+    def _sink_lines(self, lines: list[LogLine]) -> None:
+        if self._sink is not None:
+            self._sink(lines)
 
     def _went_back(self, lines: list[LogLine]) -> int:
         """The index of the first line Docker sends again, or -1: a line older than the last

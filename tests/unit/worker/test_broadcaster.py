@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from shared.model import ConnectionState, TaskEnd, TaskStatus
+from shared.hub import HubLimits
+from shared.model import ConnectionState, LogLine, TaskEnd, TaskStatus
 from tests.comparator import Received
 from tests.fakes.logsource import FollowRead, ScriptedLogSource, ts
 from worker.broadcaster import TaskLogBroadcaster
@@ -264,3 +265,60 @@ async def test_a_follow_stream_ending_long_before_the_log_does_is_read_to_the_en
         (False, 1000),
         (False, None),
     ]
+
+
+async def test_a_live_line_reaches_its_subscriber_before_the_store_and_the_store_gets_every_line():
+    """The store encodes a live batch after its subscribers took it (their latency does not
+    wait for it), and each line is still stored once, in order (a ring of 20 lines: more
+    than that are never held back)."""
+    stored: list[int] = []
+    order: list[str] = []
+    records = numbered(30) + [(1, f"big={i}\n".encode()) for i in range(50)]
+    source = ScriptedLogSource(records)
+
+    def store(lines: list[LogLine]) -> None:
+        stored.extend(ln.seq for ln in lines)
+        order.append("store")
+
+    broadcaster = TaskLogBroadcaster(
+        "task-123456",
+        source,
+        retry_delays=(0.0,),
+        limits=HubLimits(history=20),
+        sink=store,
+    )
+    got = Received()
+
+    async def subscriber() -> None:
+        async with broadcaster.subscribe(after=0, lossless=True) as sub:
+            async for batch in sub:
+                got.add(batch)
+                order.extend("read" for _ in batch.lines)
+
+    reader = asyncio.create_task(subscriber())
+    await asyncio.wait_for(broadcaster.run(), 5)
+    broadcaster.finish(TaskEnd(TaskStatus.SUCCESS, 0))
+    await asyncio.wait_for(reader, 5)
+    assert stored == list(range(1, 81))  # every line once, in order
+    assert got.numbers()[:30] == list(range(1, 31))
+    # the one-line live batches: read first, then stored
+    assert order[:6] == ["read", "store"] * 3
+
+
+async def test_a_reader_stopped_while_it_yields_still_stores_the_lines_it_published():
+    stored: list[int] = []
+    source = ScriptedLogSource(numbered(5), reads=[FollowRead(), FollowRead()])
+    broadcaster = TaskLogBroadcaster(
+        "task-123456",
+        source,
+        retry_delays=(0.0,),
+        sink=lambda lines: stored.extend(ln.seq for ln in lines),
+    )
+    reader = asyncio.create_task(broadcaster.run())
+    for _ in range(12):  # some lines published, some not yet
+        await asyncio.sleep(0)
+    assert 1 < broadcaster.hub.next_seq <= 6
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert stored == list(range(1, broadcaster.hub.next_seq))  # none published unstored
