@@ -9,6 +9,10 @@ Row 1s (when bench/run has a second cluster whose worker runs with `--no-store`)
 logcast case with the worker's store off, in the same rounds (store on, store off, direct, ...);
 ratio: store on / store off, per round; target >= 0.95.
 
+Row 1e (when bench/run has an embedded master, `master serve --local-worker`: the quick
+start's shape, one process whose master calls its worker in process): the same logcast case
+through it, in the same rounds; ratio: embedded / direct; target >= 1.0 (issue 12's).
+
 Row 1c (with that cluster too): the same comparison with both bursts at once, one on each
 cluster, in each round (which task starts first alternates). Rounds run one after the other
 spread the burst's rate by -40%/+50% (the machine's state changes between them), so row 1s's
@@ -67,10 +71,17 @@ def together(cluster: Cluster, nostore: Cluster, store_first: bool) -> tuple[flo
     return (first, second) if store_first else (second, first)
 
 
-def run(cluster: Cluster, rounds: int = 3, nostore: Cluster | None = None) -> list[Result]:
+def run(
+    cluster: Cluster,
+    rounds: int = 3,
+    nostore: Cluster | None = None,
+    embedded: Cluster | None = None,
+) -> list[Result]:
     cases = {"logcast": lambda: logcast(cluster)}
     if nostore is not None:
         cases["logcast (no store)"] = lambda: logcast(nostore)
+    if embedded is not None:
+        cases["logcast (embedded)"] = lambda: logcast(embedded)
     runs = interleave(rounds, {**cases, "direct": direct})
     ours = median([r["lines_per_s"] for r in runs["logcast"]])
     theirs = median([r["lines_per_s"] for r in runs["direct"]])
@@ -87,15 +98,18 @@ def run(cluster: Cluster, rounds: int = 3, nostore: Cluster | None = None) -> li
         spread=f"{spread([r['lines_per_s'] for r in runs['logcast']])} vs "
         f"{spread([r['lines_per_s'] for r in runs['direct']])} lines/s",
     )
+    results = [result]
+    if embedded is not None:
+        results.append(_embedded_row(runs, theirs))
     if nostore is None:
-        return [result]
+        return results
     pairs = [together(cluster, nostore, store_first=i % 2 == 0) for i in range(rounds)]
     for i, (on, off) in enumerate(pairs, 1):
         print(
             f"    round {i} at once: store on {on:,.0f}, store off {off:,.0f} lines/s", flush=True
         )
     return [
-        result,
+        *results,
         store_ab(
             "1s",
             "burst with the store on vs off",
@@ -111,3 +125,22 @@ def run(cluster: Cluster, rounds: int = 3, nostore: Cluster | None = None) -> li
             unit="lines/s",
         ),
     ]
+
+
+def _embedded_row(runs: dict[str, list[dict]], theirs: float) -> Result:
+    """Row 1e: the embedded master's burst against `docker logs -f`, in the same rounds."""
+    rates = [r["lines_per_s"] for r in runs["logcast (embedded)"]]
+    ours = median(rates)
+    ratio = ours / theirs
+    return Result(
+        "1e",
+        "burst through the embedded default (master --local-worker: one process, its worker "
+        "called in process), same rounds",
+        f"{ours:,.0f} lines/s",
+        f"{theirs:,.0f} lines/s (docker logs -f)",
+        ratio,
+        ">= 1.0x",
+        ratio >= 1.0,
+        raw={"logcast (embedded)": runs["logcast (embedded)"]},
+        spread=f"{spread(rates)} vs {spread([r['lines_per_s'] for r in runs['direct']])} lines/s",
+    )

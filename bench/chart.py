@@ -26,11 +26,16 @@ from bench.report import ROOT, merge
 
 OUT = ROOT / "docs" / "benchmarks.png"
 # benchmark 3's cases and benchmark 1's, as their raw figures name them, and how to label them
-LATENCY = {"logcast": "logcast (worker -> master -> WebSocket)", "direct": "Docker API follower"}
+LATENCY = {
+    "logcast": "logcast (worker -> master -> WebSocket)",
+    "logcast (embedded)": "logcast embedded (master --local-worker)",
+    "direct": "Docker API follower",
+}
 LATENCY_TICKS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
 BURST = {
     "logcast": "logcast, store on",
     "logcast (no store)": "logcast, --no-store",
+    "logcast (embedded)": "logcast, embedded",
     "direct": "docker logs -f",
 }
 

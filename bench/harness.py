@@ -172,6 +172,7 @@ class Cluster:
     store: bool = True  # the worker stores every line (False: `worker serve --no-store`)
     metrics: str = ""  # the worker's --metrics address ("": not served, the flow not counted)
     other: Proc | None = None  # a second master the worker also reports to (--also-master)
+    embedded: bool = False  # `master serve --local-worker`: ``worker`` is ``master``
 
     def worker_channel(self) -> grpc.aio.Channel:
         """A channel to the worker holding its master's certificate (the benchmarks' masters
@@ -208,6 +209,8 @@ class Cluster:
         ):
             client.api.remove_container(c["Id"], force=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)  # keep only the processes' logs
+        if self.embedded:
+            shutil.rmtree(self.tmp / "state", ignore_errors=True)
 
 
 _CLUSTERS = itertools.count(1)
@@ -255,6 +258,27 @@ def start_cluster(
     )
     time.sleep(1.0)  # first heartbeat
     return Cluster(master, worker, tmp, name, store, metrics_address, other)
+
+
+def start_embedded() -> Cluster:
+    """The quick start's shape: `master serve --local-worker`, one process with its worker in
+    it (the master calls it in process), with a state directory of its own in the cluster's
+    temporary directory (holding the default one's owner credential, so the clients and the
+    CLI reach it as they reach the other masters)."""
+    from master.access import MasterAccess
+    from shared.credentials import ADMIN_FILE
+    from shared.paths import default_state_dir
+
+    tmp = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
+    state = tmp / "state"
+    state.mkdir(mode=0o700)
+    MasterAccess(default_state_dir()).open()  # the owner credential, made once
+    for name in (ADMIN_FILE, "tokens.json", "session.key"):
+        shutil.copy2(default_state_dir() / name, state / name)
+    master = _start_master(tmp / "master.log", ("--local-worker", "--state-dir", str(state)))
+    name = (state / "local-worker").read_text().strip()
+    time.sleep(1.0)  # first heartbeat
+    return Cluster(master, master, tmp, name, embedded=True)
 
 
 def _start_master(log: Path, args: tuple[str, ...]) -> Proc:

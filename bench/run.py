@@ -30,6 +30,7 @@ from bench.harness import (
     load_average,
     machine,
     start_cluster,
+    start_embedded,
     write_json,
 )
 
@@ -53,6 +54,7 @@ BENCHMARKS = {
 OWN_CLUSTER = {8, 10, 13, 14, 15}  # these start what they need themselves
 STORE_AB = {1, 2, 5}  # these also run against a worker with --no-store
 METRICS_AB = {5}  # ... and against a worker with --metrics (it counts its log flow)
+EMBEDDED_AB = {1, 3}  # ... and through `master serve --local-worker` (rows 1e, 3e)
 NO_STORE_MASTER = ("--worker-timeout", "3600")
 
 
@@ -74,7 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def run_one(n: int, cluster: Cluster | None, extra: dict[str, Cluster], rounds: int | None) -> list:
     """Benchmark ``n``'s results (one or more rows). ``extra``: the side-by-side clusters
-    (``nostore``, ``metrics``) the benchmarks that compare with them get."""
+    (``nostore``, ``metrics``, ``embedded``) the benchmarks that compare with them get."""
     module = importlib.import_module(f"bench.{BENCHMARKS[n]}")
     kwargs: dict[str, object] = {}
     default_rounds = inspect.signature(module.run).parameters["rounds"].default
@@ -84,6 +86,8 @@ def run_one(n: int, cluster: Cluster | None, extra: dict[str, Cluster], rounds: 
         kwargs["nostore"] = extra["nostore"]
     if n in METRICS_AB and "metrics" in extra:
         kwargs["metrics"] = extra["metrics"]
+    if n in EMBEDDED_AB and "embedded" in extra:
+        kwargs["embedded"] = extra["embedded"]
     out = module.run(None if n in OWN_CLUSTER else cluster, **kwargs)
     return out if isinstance(out, list) else [out]
 
@@ -143,6 +147,8 @@ def main(argv: list[str]) -> int:
             extra["nostore"] = start_cluster(store=False, master_args=NO_STORE_MASTER)
         if set(wanted) & METRICS_AB:
             extra["metrics"] = start_cluster(metrics=True)
+        if set(wanted) & EMBEDDED_AB:
+            extra["embedded"] = start_embedded()
         for n in wanted:
             print(f"[{n}] {BENCHMARKS[n]}", flush=True)
             t0 = time.monotonic()
