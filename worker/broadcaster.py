@@ -232,7 +232,7 @@ class TaskLogBroadcaster:
         hub.publish(lines)
         if self._stats is not None:
             self._stats.read(lines)
-        if store_later and lines[0].seq >= hub.store.first_seq:
+        if store_later and self._sink is not None and lines[0].seq >= hub.store.first_seq:
             return lines
         self._sink_lines(lines)
         return []
