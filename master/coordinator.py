@@ -299,6 +299,7 @@ class Master:
                     end = await self._pass_on(handler, task_id, batch, sink, live=sub.live)
                     if end is not None:
                         return end
+                    del batch  # (not kept while the client idles: see Subscription)
         finally:
             self.stats.subscribers[sink] -= 1
         return None
