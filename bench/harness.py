@@ -265,18 +265,18 @@ def start_embedded() -> Cluster:
     it (the master calls it in process), with a state directory of its own in the cluster's
     temporary directory (holding the default one's owner credential, so the clients and the
     CLI reach it as they reach the other masters)."""
-    from master.access import MasterAccess
-    from shared.credentials import ADMIN_FILE
+    from master.access import CREDENTIAL_FILES, MasterAccess
+    from master.running import embedded_worker_name
     from shared.paths import default_state_dir
 
     tmp = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
     state = tmp / "state"
     state.mkdir(mode=0o700)
     MasterAccess(default_state_dir()).open()  # the owner credential, made once
-    for name in (ADMIN_FILE, "tokens.json", "session.key"):
+    for name in CREDENTIAL_FILES:
         shutil.copy2(default_state_dir() / name, state / name)
     master = _start_master(tmp / "master.log", ("--local-worker", "--state-dir", str(state)))
-    name = (state / "local-worker").read_text().strip()
+    name = embedded_worker_name(state)  # (the master made it at start)
     time.sleep(1.0)  # first heartbeat
     return Cluster(master, master, tmp, name, embedded=True)
 

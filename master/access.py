@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 TOKENS_FILE = "tokens.json"
 SESSION_KEY_FILE = "session.key"  # signs browsers' session cookies
+# what another state directory needs to accept the same owner credential and sessions
+CREDENTIAL_FILES = (ADMIN_FILE, TOKENS_FILE, SESSION_KEY_FILE)
 
 
 class MasterAccess:

@@ -14,9 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from shared.credentials import ADMIN_FILE, find_token
+from master.access import CREDENTIAL_FILES
+from shared.credentials import find_token
 
-SHARED = (ADMIN_FILE, "tokens.json", "session.key")
+SHARED = CREDENTIAL_FILES
 
 
 def start_session() -> Path:
