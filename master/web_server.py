@@ -43,12 +43,15 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import DATA_OPCODES, Frame
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 
 from master.access import MasterAccess
 from master.connection_caps import ConnectionCaps
 from master.coordinator import LogUpdate, Master
 from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
+from master.interruption import Interruption
 from master.metrics import master_metrics
 from master.webroutes import (
     CONTENT_TYPES,
@@ -144,24 +147,57 @@ def _peer(connection: ServerConnection) -> str:
 
 
 class _Connection(ServerConnection):
-    """websockets' server connection, with an opening deadline a download can lift.
+    """websockets' server connection, with an opening deadline a download can lift, and a log
+    stream that the client's data or departure interrupts.
 
     websockets bounds the whole of ``process_request`` by its ``open_timeout``; a download is
     answered from there and may rightly take minutes. So the deadline is ours: a request must
     arrive and be answered within :data:`OPEN_TIMEOUT`, except a download, which lifts it once
-    it starts (each of its writes has :data:`STALL_TIMEOUT` instead)."""
+    it starts (each of its writes has :data:`STALL_TIMEOUT` instead).
 
-    deadline: asyncio.Timeout | None = None
+    Once open, the handshake's headers are dropped (the cookie or token among them: what the
+    server needs, the principal, was read from them in ``process_request``): a connection is
+    kept for as long as its viewer watches, and a viewer's memory is what 10,000 of them cost.
+    For the same reason a log stream runs in the connection's own handler task, with no reader
+    task beside it: the connection interrupts that task when a data frame arrives or when the
+    connection is lost (:class:`~master.interruption.Interruption`), so that its subscription
+    is freed at once."""
+
+    # slots: the library's connection has 27 attributes, and Python shares one dict layout
+    # among instances only up to 30 keys (beyond, each connection holds a 1.5 KiB dict)
+    __slots__ = ("client_data", "deadline", "interruption", "principal")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline: asyncio.Timeout | None = None
+        self.principal: Principal | None = None  # who, once process_request has checked
+        self.interruption = Interruption()
+        self.client_data = False  # the client sent a data frame (a log stream takes none)
 
     async def handshake(self, *args: Any, **kwargs: Any) -> None:
         async with asyncio.timeout(OPEN_TIMEOUT) as deadline:
             self.deadline = deadline
             await super().handshake(*args, **kwargs)
+        # the library keeps the request for the connection's life (its parser holds it)
+        if self.request is not None:
+            self.request.headers = Headers()
+        if self.response is not None:
+            self.response.headers = Headers()
 
     def lift_deadline(self) -> None:
         """No opening deadline any more (this request is a download that has started)."""
         if self.deadline is not None:
             self.deadline.reschedule(None)
+
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
+            self.client_data = True
+            self.interruption.interrupt()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.interruption.interrupt()
 
 
 class _ClientGone(Exception):
@@ -264,6 +300,7 @@ class WebServer:
     ) -> Response | None:
         """Answer plain HTTP requests; let a valid same-origin /logs/ upgrade through. Errors
         are counted as refusals (by interface and status) for /metrics."""
+        assert isinstance(connection, _Connection)
         response = await self._answer(connection, request)
         if response is not None and response.status_code >= 400:
             kind = "websocket" if route(request.path).kind in LOG_KINDS else "http"
@@ -271,7 +308,7 @@ class WebServer:
             self.master.stats.refusals[kind, reason] += 1
         return response
 
-    async def _answer(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _answer(self, connection: _Connection, request: Request) -> Response | None:
         headers = request.headers
         repeated = repeated_header(name for name, _ in headers.raw_items())
         if repeated is not None:
@@ -301,7 +338,7 @@ class WebServer:
             except PermissionDenied as exc:
                 log.info("refused %s from %s: %s", target.kind, _peer(connection), exc)
                 return _text(HTTPStatus.FORBIDDEN, f"permission denied: {exc}\n")
-            connection.principal = who  # type: ignore[attr-defined]
+            connection.principal = who
         if target.kind in LOG_KINDS and self.stopping:
             return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the master is restarting\n")
         if target.kind in LOG_KINDS:
@@ -316,7 +353,8 @@ class WebServer:
                 content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
                 return _response(HTTPStatus.OK, path.read_bytes(), content_type, cache=True)
         if target.kind == "api_tasks":
-            return self._task_list(target, connection.principal)  # type: ignore[attr-defined]
+            assert connection.principal is not None  # (not an open kind: checked above)
+            return self._task_list(target, connection.principal)
         if target.kind == "metrics":
             return _response(
                 HTTPStatus.OK, self.metrics.exposition(), CONTENT_TYPE_LATEST, cache=False
@@ -580,22 +618,16 @@ class WebServer:
             connection.transport.abort()
 
     async def handle(self, ws: ServerConnection) -> None:
-        """One WebSocket client: its log stream (:meth:`_stream_logs`), while what the client
-        sends is read: a data frame ends the stream (an error frame, close 1008) and frees its
-        subscription at once, as does the client closing."""
-        stream = asyncio.create_task(self._log_stream(ws), name="websocket-stream")
-        sent = asyncio.create_task(_client_data(ws), name="websocket-reader")
-        try:
-            await asyncio.wait((stream, sent), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (stream, sent):
-                task.cancel()
-            await asyncio.wait((stream, sent))
-        if not sent.cancelled() and sent.result():
+        """One WebSocket client: its log stream (:meth:`_log_stream`), until it ends or the
+        client interrupts it (:class:`_Connection`): a data frame ends the stream
+        (an error frame, close 1008) and frees its subscription at once, as does the client
+        closing. An unexpected error goes on to websockets, which logs it and closes (1011)."""
+        assert isinstance(ws, _Connection)
+        with ws.interruption.watching():
+            await self._log_stream(ws)
+        if ws.interruption.happened and ws.client_data:
             message = "a log stream takes no data from its client: closed"
             await self._refuse(ws, "client_data", message, CLOSE_POLICY, reason=message)
-        if not stream.cancelled():
-            stream.result()  # an unexpected error: websockets logs it and closes with 1011
 
     async def _log_stream(self, ws: ServerConnection) -> None:
         """The stream the client asked for: one task's (``/logs/<task_id>``), or several tasks'
@@ -655,7 +687,7 @@ class WebServer:
         expired or unreachable is refused with its error frame and close code."""
         self.clients += 1
         self.streams.add(ws)
-        who = getattr(ws, "principal", None)
+        who = ws.principal if isinstance(ws, _Connection) else None
         address = ws.remote_address[0] if ws.remote_address else "?"
         user = f"web:{who.user if who else '?'}@{address}"
 
@@ -709,17 +741,6 @@ class WebServer:
             await ws.close(close, reason or code)
         except ConnectionClosed:
             pass
-
-
-async def _client_data(ws: ServerConnection) -> bool:
-    """Wait for the client's first data frame (True) or for the connection to close (False:
-    the client left, or sent a message over MAX_CLIENT_MESSAGE, which websockets refuses
-    with 1009)."""
-    try:
-        await ws.recv()
-    except ConnectionClosed:
-        return False
-    return True
 
 
 async def _closed(connection: ServerConnection) -> None:

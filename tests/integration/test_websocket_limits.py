@@ -221,3 +221,35 @@ async def test_unicode_digits_in_queries_are_refused_with_a_clear_message(master
             assert status == 400, (path, body)
             assert "must be a" in body and "integer" in body
     assert errors_logged(caplog) == []
+
+
+async def test_an_open_stream_keeps_no_handshake_headers_and_a_leaving_viewer_frees_it_at_once(
+    master_factory, caplog
+):
+    """A viewer's connection lives as long as it watches: it keeps neither the token it came
+    with nor the rest of its handshake (a viewer's memory is what 10,000 of them cost), and an
+    idle viewer that goes away frees its subscription without waiting for a line or a ping."""
+    async with master_factory() as (running, _):
+        async with MasterClient(running.grpc_address) as client:  # one line, then quiet
+            info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "echo seq=1; sleep 600")))
+        task_id = info.task_id
+        url = f"ws://{running.http_address}/logs/{task_id}?batch=1"
+        watching, leaving = await viewer(url), await viewer(url)
+        await next_seq(watching)
+        await next_seq(leaving)
+        token = auth_headers()["Authorization"]
+        (served_first, served_second) = running.web.streams
+        for served in (served_first, served_second):
+            assert served.request is not None and served.response is not None
+            assert served.request.path.startswith(f"/logs/{task_id}")
+            assert list(served.request.headers.raw_items()) == []
+            assert list(served.response.headers.raw_items()) == []
+            assert token not in repr(vars(served.request))
+        relay = running.master.relays[task_id]
+        assert relay.hub.subscriber_count == 2
+        await leaving.close()
+        await eventually(lambda: relay.hub.subscriber_count == 1, "its subscription freed")
+        assert running.web.clients == 1 and not watching.close_code
+        await watching.close()
+        await stop(running, task_id)
+    assert errors_logged(caplog) == []
