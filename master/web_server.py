@@ -47,11 +47,13 @@ from websockets.frames import DATA_OPCODES, Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import Event
 
+from master import keepalive
 from master.access import MasterAccess
 from master.connection_caps import ConnectionCaps
 from master.coordinator import LogUpdate, Master
 from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
 from master.interruption import Interruption
+from master.keepalive import Keepalive
 from master.metrics import master_metrics
 from master.webroutes import (
     CONTENT_TYPES,
@@ -290,6 +292,7 @@ class WebServer:
         self.secure = secure
         self.clients = 0  # open WebSocket log streams
         self.streams: set[ServerConnection] = set()  # ... and their connections
+        self.keepalive = Keepalive()  # (run_web runs it)
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
         self.stopping = False  # going_away() was called: no new log streams
         config = master.config
@@ -780,15 +783,18 @@ async def run_web(
         # stream (see WebServer.handle), and a big one is refused before it is buffered
         max_size=MAX_CLIENT_MESSAGE,
         max_queue=MAX_CLIENT_QUEUE,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=None,  # one task pings every viewer (master/keepalive.py), not one each
         write_limit=64 * 1024,
         server_header="logcast",
         ssl=ssl,
     )
+    web.keepalive = Keepalive(keepalive.PING_INTERVAL)
+    pinger = asyncio.create_task(web.keepalive.run(lambda: web.streams), name="ws-keepalive")
     try:
         yield server, web
     finally:
+        pinger.cancel()
         web.abort_downloads()
         server.close()
         await server.wait_closed()
+        await asyncio.wait((pinger,))

@@ -12,8 +12,12 @@ import socket
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Close, Frame, Opcode
+from websockets.uri import parse_uri
 
+from master import keepalive
 from master.master_client import MasterClient
 from master.web_server import MAX_CLIENT_MESSAGE
 from shared.model import TaskSpec
@@ -252,4 +256,49 @@ async def test_an_open_stream_keeps_no_handshake_headers_and_a_leaving_viewer_fr
         assert running.web.clients == 1 and not watching.close_code
         await watching.close()
         await stop(running, task_id)
+    assert errors_logged(caplog) == []
+
+
+async def test_a_viewer_that_answers_no_ping_is_closed_and_one_that_does_stays(
+    master_factory, monkeypatch, caplog
+):
+    """The master pings every viewer (one task for all: master/keepalive.py). A client that
+    answers none (here: a real WebSocket handshake over a raw socket, and nothing sent after
+    it) is closed with 1011 after an interval, which frees its subscription; a websockets
+    client, which answers pings, is kept."""
+    monkeypatch.setattr(keepalive, "PING_INTERVAL", 0.5)
+    async with master_factory() as (running, _):
+        async with MasterClient(running.grpc_address) as client:  # one line, then quiet
+            info = await client.run(TaskSpec("", TEST_IMAGE, ("sh", "-c", "echo seq=1; sleep 600")))
+        url = f"ws://{running.http_address}/logs/{info.task_id}?batch=1"
+        answering = await viewer(url)
+        await next_seq(answering)
+        host, port = running.http_address.rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        silent = ClientProtocol(parse_uri(url))
+        request = silent.connect()
+        request.headers.update(auth_headers())
+        silent.send_request(request)
+        writer.write(b"".join(silent.data_to_send()))  # the handshake; never a pong after it
+        relay = running.master.relays[info.task_id]
+        await eventually(lambda: relay.hub.subscriber_count == 2, "the silent client's stream")
+        ping_seen, close = False, None
+        async with asyncio.timeout(15):
+            while close is None and (data := await reader.read(65536)):
+                silent.receive_data(data)
+                for event in silent.events_received():
+                    if isinstance(event, Frame) and event.opcode is Opcode.PING:
+                        ping_seen = True
+                    if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                        close = Close.parse(event.data)
+        writer.close()
+        assert ping_seen
+        assert close == Close(1011, "keepalive ping timeout")
+        await eventually(lambda: relay.hub.subscriber_count == 1, "its subscription freed")
+        assert running.web.keepalive.closed == 1
+        assert not answering.close_code
+        (served,) = running.web.streams
+        assert served.latency > 0  # pinged by the master, and answered
+        await answering.close()
+        await stop(running, info.task_id)
     assert errors_logged(caplog) == []

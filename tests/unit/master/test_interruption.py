@@ -21,7 +21,7 @@ async def watched(interruption: Interruption, reached: list[str]) -> str:
 
 
 async def test_an_interrupt_ends_the_block_and_the_task_goes_on() -> None:
-    interruption, reached = Interruption(), []
+    interruption, reached = Interruption(), list[str]()
     task = asyncio.create_task(watched(interruption, reached))
     await asyncio.sleep(0)
     asyncio.get_running_loop().call_soon(interruption.interrupt)  # as a protocol callback
@@ -31,7 +31,7 @@ async def test_an_interrupt_ends_the_block_and_the_task_goes_on() -> None:
 
 
 async def test_another_cancellation_still_reaches_the_task() -> None:
-    interruption, reached = Interruption(), []
+    interruption, reached = Interruption(), list[str]()
     task = asyncio.create_task(watched(interruption, reached))
     await asyncio.sleep(0)
     task.cancel()  # the server stopping ...
@@ -42,7 +42,7 @@ async def test_another_cancellation_still_reaches_the_task() -> None:
 
 
 async def test_an_interrupt_before_the_block_cancels_its_first_wait() -> None:
-    interruption, reached = Interruption(), []
+    interruption, reached = Interruption(), list[str]()
     interruption.interrupt()  # the client left before its stream started
     assert await asyncio.wait_for(watched(interruption, reached), 5) == "went on"
     assert reached == ["waiting"] and interruption.happened
@@ -62,7 +62,7 @@ async def test_outside_the_block_an_interrupt_cancels_nothing() -> None:
 
 
 async def test_it_lands_in_the_block_even_when_the_wait_was_just_over() -> None:
-    interruption, reached = Interruption(), []
+    interruption, reached = Interruption(), list[str]()
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def body() -> str:
