@@ -258,17 +258,21 @@ class TaskLogBroadcaster:
         return -1
 
     def _newer_only(self, lines: list[LogLine]) -> list[LogLine]:
-        """``lines`` without those older than the newest published line of their stream
-        (as old: kept, for :class:`ResumePoint` to compare)."""
+        """``lines`` without those older than the newest published line of their stream, and
+        without those as old and already published: Docker rotating its file during a read
+        without follow can go back within the read, to that newest line among others (a tie
+        on the timestamp: only the comparison tells). What is left :class:`ResumePoint`
+        compares with the lines before a resume."""
         last = dict(self._last_ts)
         if not last:
             return lines
-        kept = []
+        kept: list[LogLine] = []
         for line in lines:
             ts = line.timestamp
             prev = last.get(line.stream, "")
-            if prev and _older(ts, prev):
-                continue
+            if prev and _not_newer(ts, prev):
+                if _older(ts, prev) or self._published(line, kept):
+                    continue
             last[line.stream] = ts
             kept.append(line)
         return kept

@@ -42,11 +42,25 @@ async def test_rotation_of_the_containers_log_during_follow_repeats_nothing(
         assert got.end.status is TaskStatus.SUCCESS
         assert w.manager.get(info.task_id).rereads > 0  # rotations were seen
         numbers = got.numbers()
-        assert len(numbers) == len(set(numbers))  # no line twice
+        assert len(numbers) == len(set(numbers)), twice(got.lines)  # no line twice
         assert numbers[0] == 1 and total in numbers
         assert got.check(published=len(numbers)) == []
         stored = await collect_stored(w, info.task_id)
         assert stored == [f"seq={i}" for i in numbers]
+
+
+def twice(lines: list) -> str:
+    """Each line published twice, with its neighbours (seq, timestamp, content): the failure
+    says where Docker's rotation got past the filter."""
+    first: dict[str, int] = {}
+    out = []
+    for i, ln in enumerate(lines):
+        if ln.content in first:
+            j = first[ln.content]
+            around = [*lines[j - 2 : j + 3], "...", *lines[i - 2 : i + 3]]
+            out.append("; ".join(str(x) for x in around))
+        first.setdefault(ln.content, i)
+    return "\n".join(out[:3])
 
 
 async def collect_stored(w, task_id: str) -> list[str]:

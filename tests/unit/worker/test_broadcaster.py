@@ -322,3 +322,48 @@ async def test_a_reader_stopped_while_it_yields_still_stores_the_lines_it_publis
     with pytest.raises(asyncio.CancelledError):
         await reader
     assert stored == list(range(1, broadcaster.hub.next_seq))  # none published unstored
+
+
+class RotatingDuringReReadSource:
+    """Docker rotating its file again while the broadcaster re-reads after a rotation: the
+    read without follow goes back too, to lines already published in it, the newest of them
+    included (as old as the newest published line: a tie only a comparison can tell)."""
+
+    tty = False
+
+    def __init__(self, one_chunk: bool) -> None:
+        self.one_chunk = one_chunk
+        self.follows = 0
+        self.rec = [(1, ts_ms(i), f"seq={i}\n".encode()) for i in range(1, 4001)]
+
+    async def chunks(self, since, *, follow=True, tail=None):
+        from tests.dockerfmt import multiplexed
+
+        rec = self.rec
+        yield b""
+        if not follow:
+            read = rec[index_from(rec, since) : 3300]
+            again = rec[3250:3300]  # back again, to its own newest line
+            if self.one_chunk:
+                yield multiplexed(read + again)
+            else:
+                yield multiplexed(read)
+                yield multiplexed(again)
+            return
+        self.follows += 1
+        if self.follows == 1:
+            yield multiplexed(rec[:3000])
+            yield multiplexed(rec[2500:3200])  # back 500 lines: a rotation
+        else:
+            yield multiplexed(rec[index_from(rec, since) :])
+
+    async def still_running(self) -> bool:
+        return self.follows < 2
+
+
+@pytest.mark.parametrize("one_chunk", [True, False])
+async def test_a_rotation_during_the_re_read_repeats_nothing(one_chunk):
+    broadcaster, got = await play(RotatingDuringReReadSource(one_chunk))
+    assert got.numbers() == list(range(1, 4001))  # each line once, in order
+    assert got.check(published=4000) == []
+    assert broadcaster.rereads == 1
