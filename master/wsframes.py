@@ -7,11 +7,13 @@ task cost one encoding per line, not a hundred.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from json.encoder import encode_basestring
 
 from shared.model import Batch, LogLine, TaskEnd
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+FRAME_CHARS = 64 * 1024  # the lines of one batch frame, at most (the master's write_limit)
 
 
 def line_json(line: LogLine) -> str:
@@ -50,34 +52,52 @@ def error_frame(code: str, message: str) -> str:
     return _dumps({"type": "error", "code": code, "message": message})
 
 
-def frames(batch: Batch, *, batched: bool, status: str) -> list[str]:
-    """The frames for one batch, in order: state, gap, dropped, lines, end."""
-    out = []
+def frames(batch: Batch, *, batched: bool, status: str) -> Iterator[str]:
+    """The frames for one batch, in order: state, gap, dropped, lines, end.
+
+    Built as they are sent: a batch's lines go in ``batch`` frames of at most
+    :data:`FRAME_CHARS` characters each (a line longer than that is a frame of its own), so
+    what a client is being sent holds one such frame at a time (its text, websockets'
+    encoding of it, the transport's copy), not a whole batch (512 KiB of lines) three times
+    over: the memory of a stalled viewer is its lines, as the relay counts them."""
     if batch.state is not None:
-        out.append(_dumps({"type": "state", "state": batch.state.value}))
+        yield _dumps({"type": "state", "state": batch.state.value})
     if batch.gap is not None:
         g = batch.gap
-        out.append(
-            _dumps({"type": "gap", "fromSeq": g.from_seq, "toSeq": g.to_seq, "reason": g.reason})
-        )
+        yield _dumps({"type": "gap", "fromSeq": g.from_seq, "toSeq": g.to_seq, "reason": g.reason})
     if batch.dropped is not None:
         d = batch.dropped
-        out.append(
-            _dumps({"type": "dropped", "count": d.count, "fromSeq": d.from_seq, "toSeq": d.to_seq})
+        yield _dumps(
+            {"type": "dropped", "count": d.count, "fromSeq": d.from_seq, "toSeq": d.to_seq}
         )
     if batch.lines:
         if batched:
-            out.append('{"type":"batch","lines":[' + ",".join(map(line_json, batch.lines)) + "]}")
+            yield from _batch_frames(batch.lines)
         else:
             tail = ',"isComplete":false,"status":' + _dumps(status) + "}"
-            out.extend('{"type":"log",' + line_json(ln)[1:-1] + tail for ln in batch.lines)
+            for ln in batch.lines:
+                yield '{"type":"log",' + line_json(ln)[1:-1] + tail
     if batch.end is not None:
-        out.append(end_frame(batch.end))
-    return out
+        yield end_frame(batch.end)
 
 
-def task_frames(task_id: str, batch: Batch, *, batched: bool, status: str) -> list[str]:
+def _batch_frames(lines: list[LogLine]) -> Iterator[str]:
+    """``{"type":"batch","lines":[...]}`` frames of at most FRAME_CHARS characters of lines."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        text = line_json(line)
+        if chunk and size + len(text) > FRAME_CHARS:
+            yield '{"type":"batch","lines":[' + ",".join(chunk) + "]}"
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        yield '{"type":"batch","lines":[' + ",".join(chunk) + "]}"
+
+
+def task_frames(task_id: str, batch: Batch, *, batched: bool, status: str) -> Iterator[str]:
     """The frames for one batch of a merged stream (``/logs?tasks=``): :func:`frames`, each
     naming its task first (``{"task":"task-a","type":...}``)."""
     head = '{"task":' + encode_basestring(task_id) + ","
-    return [head + frame[1:] for frame in frames(batch, batched=batched, status=status)]
+    return (head + frame[1:] for frame in frames(batch, batched=batched, status=status))

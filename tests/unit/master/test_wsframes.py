@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from master.export import LAST_CHUNK, chunk, download_headers, encode_lines, response_head
-from master.wsframes import error_frame, frames
+from master.wsframes import error_frame, frames, line_json
 from shared.model import STDERR, STDOUT, Batch, Dropped, Gap, LogLine, TaskEnd, TaskStatus
 
 TS = "2026-11-22T19:41:43.606115068Z"
@@ -81,3 +81,25 @@ def test_download_chunks_and_head_follow_http_1_1():
     assert b'Content-Disposition: attachment; filename="task-1.jsonl"\r\n' in head
     assert b"Transfer-Encoding: chunked\r\n" in head and b"Connection: close\r\n" in head
     assert b'filename="task-1.log"' in response_head(200, "OK", download_headers("task-1", "text"))
+
+
+def test_a_big_batch_goes_in_frames_of_at_most_frame_chars_built_one_at_a_time():
+    """A stalled viewer's memory is its lines: what it is being sent is one frame of at most
+    FRAME_CHARS of lines, built when the previous one was sent, not the whole batch."""
+    from master.wsframes import FRAME_CHARS
+
+    lines = [LogLine(i, f"2026-11-23T10:00:00.{i:09d}Z", STDOUT, "x" * 200) for i in range(1, 2001)]
+    lines.insert(1000, LogLine(1001, "2026-11-23T10:00:01Z", STDOUT, "y" * (FRAME_CHARS + 1)))
+    for later in lines[1001:]:
+        later.seq += 1
+    out = frames(Batch(lines=lines), batched=True, status="running")
+    first = next(out)
+    assert lines[-1].wire is None  # the later frames are not built yet
+    sent = [json.loads(frame) for frame in [first, *out]]
+    got = [ln["seq"] for frame in sent for ln in frame["lines"]]
+    assert got == list(range(1, 2002))  # every line, in order, once
+    by_seq = {ln.seq: ln for ln in lines}
+    for frame in sent:
+        text = ",".join(line_json(by_seq[ln["seq"]]) for ln in frame["lines"])
+        assert len(text) <= FRAME_CHARS or len(frame["lines"]) == 1  # (the long line alone)
+    assert len(sent) > 2000 * 270 // FRAME_CHARS  # not one frame for the batch
