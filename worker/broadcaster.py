@@ -251,7 +251,7 @@ class TaskLogBroadcaster:
             ts = line.timestamp
             prev = last.get(line.stream, "")
             if prev and _not_newer(ts, prev):
-                if _older(ts, prev) or self._published(line, lines[:i]):
+                if self._sent_again(line, prev, lines[:i]):
                     return i
             else:
                 last[line.stream] = ts
@@ -270,12 +270,17 @@ class TaskLogBroadcaster:
         for line in lines:
             ts = line.timestamp
             prev = last.get(line.stream, "")
-            if prev and _not_newer(ts, prev):
-                if _older(ts, prev) or self._published(line, kept):
-                    continue
+            if prev and _not_newer(ts, prev) and self._sent_again(line, prev, kept):
+                continue
             last[line.stream] = ts
             kept.append(line)
         return kept
+
+    def _sent_again(self, line: LogLine, prev: str, before: list[LogLine]) -> bool:
+        """Whether ``line``, not newer than ``prev`` (the newest line of its stream so far), is
+        one Docker sends again: older than it, or as old and equal to a line already published
+        or among ``before`` (the lines of its batch taken before it)."""
+        return _older(line.timestamp, prev) or self._published(line, before)
 
     def _published(self, line: LogLine, before: list[LogLine]) -> bool:
         """Whether ``line`` (same timestamp, stream and content) is among the recently
