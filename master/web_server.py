@@ -292,7 +292,7 @@ class WebServer:
         self.secure = secure
         self.clients = 0  # open WebSocket log streams
         self.streams: set[ServerConnection] = set()  # ... and their connections
-        self.keepalive = Keepalive()  # (run_web runs it)
+        self.keepalive = Keepalive(keepalive.PING_INTERVAL)  # (run_web runs it)
         self.downloads: set[ServerConnection] = set()  # log downloads in progress
         self.stopping = False  # going_away() was called: no new log streams
         config = master.config
@@ -788,7 +788,6 @@ async def run_web(
         server_header="logcast",
         ssl=ssl,
     )
-    web.keepalive = Keepalive(keepalive.PING_INTERVAL)
     pinger = asyncio.create_task(web.keepalive.run(lambda: web.streams), name="ws-keepalive")
     try:
         yield server, web

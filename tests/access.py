@@ -17,8 +17,6 @@ from pathlib import Path
 from master.access import CREDENTIAL_FILES
 from shared.credentials import find_token
 
-SHARED = CREDENTIAL_FILES
-
 
 def start_session() -> Path:
     """Give the test session its own state directory with the owner's credential."""
@@ -35,7 +33,7 @@ def seed(state_dir: Path) -> Path:
     """Put the session's owner credential into ``state_dir`` (kept if it has one)."""
     source = Path(os.environ["LOGCAST_STATE_DIR"])
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for name in SHARED:
+    for name in CREDENTIAL_FILES:
         if not (state_dir / name).exists():
             shutil.copy2(source / name, state_dir / name)
     return state_dir
