@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
 
-from shared.metrics import flow_metrics, gauge
+from shared.metrics import counter, flow_metrics, gauge
 
 if TYPE_CHECKING:
     from master.coordinator import Master
@@ -33,6 +33,11 @@ def master_metrics(master: Master, web: WebServer) -> Iterator[Metric]:
     liveness.add_metric(["down"], len(workers) - alive)
     yield liveness
     yield gauge("logcast_master_websocket_streams", "Open WebSocket log streams.", web.clients)
+    yield counter(
+        "logcast_master_websocket_keepalive_closed",
+        "WebSocket clients closed because they answered no ping for an interval (1011).",
+        web.keepalive.closed,
+    )
     stats = master.stats
     kinds = gauge(
         "logcast_master_subscribers",

@@ -24,6 +24,7 @@ from shared.model import TaskSpec
 from tests.access import auth_headers, owner_token
 from tests.fixtures import TEST_IMAGE, eventually
 from tests.integration.test_fanout import numbered
+from tests.integration.test_metrics import scrape
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio]
 
@@ -296,6 +297,8 @@ async def test_a_viewer_that_answers_no_ping_is_closed_and_one_that_does_stays(
         assert close == Close(1011, "keepalive ping timeout")
         await eventually(lambda: relay.hub.subscriber_count == 1, "its subscription freed")
         assert running.web.keepalive.closed == 1
+        scraped = await scrape(running)
+        assert scraped["logcast_master_websocket_keepalive_closed_total"] == 1
         assert not answering.close_code
         (served,) = running.web.streams
         assert served.latency > 0  # pinged by the master, and answered
