@@ -88,12 +88,16 @@ def _batch_frames(lines: list[LogLine]) -> Iterator[str]:
     for line in lines:
         text = line_json(line)
         if chunk and size + len(text) > FRAME_CHARS:
-            yield '{"type":"batch","lines":[' + ",".join(chunk) + "]}"
+            yield _batch_frame(chunk)
             chunk, size = [], 0
         chunk.append(text)
         size += len(text) + 1
     if chunk:
-        yield '{"type":"batch","lines":[' + ",".join(chunk) + "]}"
+        yield _batch_frame(chunk)
+
+
+def _batch_frame(lines_json: list[str]) -> str:
+    return '{"type":"batch","lines":[' + ",".join(lines_json) + "]}"
 
 
 def task_frames(task_id: str, batch: Batch, *, batched: bool, status: str) -> Iterator[str]:
