@@ -119,12 +119,7 @@ class RotatingSource:
         elif first_follow:
             yield multiplexed(rec[:10] + rec[5:])
         else:
-            start = 0
-            if since is not None:
-                secs, _, nanos = since.partition(".")
-                since_ns = int(secs) * 1_000_000_000 + int(nanos)
-                start = next(i for i, r in enumerate(rec) if timestamp_ns(r[1]) >= since_ns)
-            yield multiplexed(rec[start:])
+            yield multiplexed(rec[index_from(rec, since) :])
 
     async def still_running(self) -> bool:
         return sum(1 for _, f in self.calls if f) < 2
