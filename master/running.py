@@ -148,8 +148,9 @@ async def run_master(
                     wconf = replace(wconf, data_dir=worker_data_dir(state_dir, wconf.name))
                 data_dir = wconf.data_dir or worker_data_dir(state_dir, wconf.name)
                 provision(authority, data_dir, wconf.name, reach)
+                # (pack_sent off: this process's relay keeps the worker's line objects)
                 local = await stack.enter_async_context(
-                    run_worker(replace(wconf, master=grpc_address))
+                    run_worker(replace(wconf, master=grpc_address, pack_sent=False))
                 )
                 # its calls stay in this process (no gRPC hop); it reports like any worker
                 workers.attach(

@@ -122,10 +122,13 @@ class LogHub:
         *,
         history: History | None = None,
         first_seq: int = 1,
+        pack_sent: bool = False,
     ) -> None:
         """``history``: where older lines are read (none: the hub has only what it keeps),
         every published line included. ``first_seq``: the seq of the first line this hub
-        will hold (the history has the ones before)."""
+        will hold (the history has the ones before). ``pack_sent``: after each batch a
+        subscriber takes, :meth:`pack_taken` (for hubs with few subscribers: the worker's)."""
+        self.pack_sent = pack_sent
         self.limits = limits or HubLimits()
         self.history = history
         self.store = LineStore(first_seq)
@@ -148,7 +151,21 @@ class LogHub:
         self._pack_mark = self.store.next_seq
         for sub in self._subscribers:
             until = min(until, sub.cursor)
-        return self.store.pack_before(until)
+        packed = self.store.pack_before(until)
+        self.store.join_runs()  # (those :meth:`pack_taken` left: a run per published batch)
+        return packed
+
+    def pack_taken(self) -> int:
+        """Pack the kept lines every subscriber has taken, in the encodings already made of
+        them (:meth:`LineStore.adopt_before`: the worker's store encodes each published
+        batch): a burst's lines then cost the ring their encoding, not their objects, from
+        the moment they were sent. Called after each take with ``pack_sent``, and by the
+        worker after storing each batch (its subscribers may have taken it before); the
+        number of lines packed."""
+        until = self.store.next_seq
+        for sub in self._subscribers:
+            until = min(until, sub.cursor)
+        return self.store.adopt_before(until)
 
     @property
     def next_seq(self) -> int:
@@ -378,6 +395,8 @@ class LogHub:
         sub.held_lines = len(batch.lines)
         sub.held_bytes = store.bytes_from(cursor - len(batch.lines)) - store.bytes_from(cursor)
         self._maybe_end(sub, batch)
+        if self.pack_sent and batch.lines:
+            self.pack_taken()
         return batch
 
     def _state_notice(self, sub: Subscriber, batch: Batch) -> None:

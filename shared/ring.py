@@ -11,8 +11,12 @@ lines are encoded into runs of :data:`PACK_LINES` (protobuf columns, the store's
 :func:`shared.convert.encode_run`), one bytes object a run, and their line objects let go;
 they are decoded again when taken (:meth:`get`, :meth:`recent`: new, equal objects). A kept
 ~100-byte line costs ~330 bytes as objects (its text, its timestamp, the line itself) and
-~135 packed. The hub packs lines that sat in the ring unread (a quiet task's history);
-lines in a burst are taken and forgotten before that, so they are never encoded.
+~135 packed. The hub packs lines that sat in the ring unread (a quiet task's history).
+
+Lines can also be packed in encodings made already (:meth:`LineStore.adopt_before`): the
+worker's store encodes each published batch in the same format and leaves the bytes on the
+batch's first line (:attr:`LogLine.packed`), so once every subscriber has taken a batch the
+ring keeps those bytes, not the objects, at no encoding cost (:meth:`LogHub.pack_taken`).
 """
 
 from __future__ import annotations
@@ -113,6 +117,59 @@ class LineStore:
             start += PACK_LINES
         self.packed_end = start
         return runs * PACK_LINES
+
+    def adopt_before(self, seq: int) -> int:
+        """Pack the kept lines older than ``seq`` not packed yet, taking the encodings that
+        were already made (a run whose first line carries :attr:`LogLine.packed`: the worker's
+        store's, :func:`shared.convert.encode_run`) as they are; the few lines between two
+        such runs are encoded here. Stops at the first line after which no such run starts
+        (lines published without a store are left to :meth:`pack_before`); the number of
+        lines packed."""
+        start = pos = max(self.first_seq, self.packed_end)
+        end = min(seq, self.next_seq)
+        lines = self._lines
+        offset = self._start - self.first_seq  # slot of seq s: s + offset
+        packs = self._packs
+        while pos < end:
+            packed = lines[pos + offset].packed
+            if packed is None:  # a run without an encoding: up to the next run with one
+                nxt = pos + 1
+                while nxt < end and lines[nxt + offset].packed is None:
+                    nxt += 1
+                if nxt >= end:
+                    break
+                i = pos + offset
+                packed = (nxt - pos, encode_run(lines[i : i + nxt - pos])[0])
+            count, data = packed
+            if pos + count > end:
+                break
+            i = pos + offset
+            packs.append((pos, count, data))
+            lines[i : i + count] = [_PACKED] * count
+            pos += count
+        self.packed_end = pos
+        return pos - start
+
+    def join_runs(self) -> int:
+        """Join consecutive packed runs shorter than :data:`PACK_LINES` (a trickling task's
+        adopted runs are a line or a few each) into runs of up to that many lines: fewer
+        objects, and one decoding for many lines when they are taken. Protobuf decodes
+        concatenated encodings as one. The number of runs after."""
+        packs = self._packs
+        joined: list[tuple[int, int, bytes]] = []
+        i, n = 0, len(packs)
+        while i < n:
+            first, count, _ = packs[i]
+            j = i + 1
+            while j < n and count + packs[j][1] <= PACK_LINES:
+                count += packs[j][1]
+                j += 1
+            joined.append(
+                packs[i] if j == i + 1 else (first, count, b"".join(r[2] for r in packs[i:j]))
+            )
+            i = j
+        self._packs = joined
+        return len(joined)
 
     def _unpack(self, start: int, end: int) -> list[LogLine]:
         """Packed lines ``start .. end - 1``, decoded."""

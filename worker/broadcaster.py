@@ -39,7 +39,9 @@ class TaskLogBroadcaster:
     With a ``history`` (the worker's store), every published line also goes to ``sink`` (the
     store's queue, which the history reads until the lines are written), and a reader
     that resumes a container after a restart starts at ``first_seq`` (the store's last seq +
-    1) with ``recent`` (the last stored lines) to skip what Docker sends again.
+    1) with ``recent`` (the last stored lines) to skip what Docker sends again. Unless
+    ``pack_sent`` is False, the ring then keeps the lines every subscriber has taken as the
+    store's encoding of them (:meth:`LogHub.pack_taken`), not as line objects.
     """
 
     def __init__(
@@ -55,11 +57,15 @@ class TaskLogBroadcaster:
         first_seq: int = 1,
         recent: list[LogLine] | None = None,
         stats: FlowStats | None = None,
+        pack_sent: bool = True,
     ) -> None:
         self.task_id = task_id
+
         self._stats = stats  # lines read and reconnects, per batch (for /metrics)
         self.source = source
-        self.hub = LogHub(limits, history=history, first_seq=first_seq)
+        self.hub = LogHub(
+            limits, history=history, first_seq=first_seq, pack_sent=pack_sent and sink is not None
+        )
         self._sink = sink
         self._stored_recent = recent or []  # the last stored lines of a resumed task
         self._decoder = DockerLogDecoder(tty=source.tty, max_line_bytes=max_line_bytes)
@@ -240,6 +246,8 @@ class TaskLogBroadcaster:
     def _sink_lines(self, lines: list[LogLine]) -> None:
         if self._sink is not None:
             self._sink(lines)
+            if self.hub.pack_sent:  # what every subscriber took: kept as the sink's encoding
+                self.hub.pack_taken()
 
     def _went_back(self, lines: list[LogLine]) -> int:
         """The index of the first line Docker sends again, or -1: a line older than the last

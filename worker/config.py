@@ -60,6 +60,10 @@ class WorkerConfig:
     insecure_expose: bool = False  # allow a non-loopback metrics address (plaintext)
     data_dir: Path | None = None  # the store; None: <state dir>/workers/<name>
     store: bool = True  # False: memory only (the first round's behaviour; for measurements)
+    # keep the lines every master has taken as the store's encoding, not as objects (a
+    # followed task's ring costs ~135 bytes a line, not ~330); the embedded worker does not:
+    # its master's relay keeps the same line objects, so its copy would add, not free
+    pack_sent: bool = True
     retention_age: float = 7 * 86400.0  # finished tasks' logs older than this are removed
     retention_bytes: int = 2 * 1024**3  # all tasks' logs together, oldest finished first
     task_max_bytes: int = 512 * 1024**2  # one task's log; beyond it, its oldest lines go

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 PACK_INTERVAL = 5.0
 """Seconds between two packings of the hubs' unread lines (:meth:`LogHub.pack_unread`): a
 line that sits unread in a task's ring is packed after one to two intervals, so a quiet
-task's 1,000 kept lines cost ~135 bytes each instead of ~330 (benchmark 7, row 7r)."""
+task's 1,000 kept lines cost ~135 bytes each instead of ~330 (benchmark 7, row 7r). With the
+store (and ``pack_sent``), lines every subscriber took are packed at once, in the store's
+encoding (:meth:`LogHub.pack_taken`); the packer also joins those runs."""
 READ_MAX_LINES = 5000  # per read of a master (ReadLogs): one message
 READ_MAX_BYTES = 1024 * 1024
 
@@ -59,9 +61,13 @@ class LogStreamManager:
         store: LogStore | None = None,
         stats: FlowStats | None = None,
         pack_interval: float = PACK_INTERVAL,
+        pack_sent: bool = True,
     ) -> None:
+        """``pack_sent``: with a store, a ring keeps the lines every subscriber has taken as
+        the store's encoding (see :class:`TaskLogBroadcaster`)."""
         self.limits = limits or HubLimits()
         self.pack_interval = pack_interval
+        self.pack_sent = pack_sent
         self.stats = stats
         self.max_line_bytes = max_line_bytes
         self.retention = retention
@@ -119,6 +125,7 @@ class LogStreamManager:
             first_seq=first_seq,
             recent=recent,
             stats=self.stats,
+            pack_sent=self.pack_sent,
         )
         self._stored.pop(task_id, None)
         self._broadcasters[task_id] = broadcaster

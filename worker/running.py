@@ -104,6 +104,7 @@ async def _run(config: WorkerConfig, host: str, data_dir: Path) -> AsyncIterator
         retention=config.retention,
         store=used,
         stats=stats,
+        pack_sent=config.pack_sent,
     )
     retention = RetentionSweep(
         store,

@@ -83,6 +83,10 @@ WRITER_THREAD = "logstore"
 """The writer thread's name, also its OS name (``top -H``, ``/proc/<pid>/task/*/comm``): what
 the store costs the worker's CPU shows there (benchmark 5s reads it)."""
 
+WRITER_CACHE_KIB = 256
+"""Page cache of a task's writer connection (and the catalog's), in KiB: a task's file only
+grows at its end."""
+
 CHUNK_LINES = 500
 _TASK_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -108,6 +112,10 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn.execute("PRAGMA query_only = ON")
         return conn
+    # a writer only appends at the end of one table (reads have connections of their own):
+    # with SQLite's default cache (2 MB) a running task that had written 26 MB held 2 MB of
+    # pages it will not read again (measured: 2,094 KiB; 296 with this)
+    conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
     conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: lets us shrink
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")

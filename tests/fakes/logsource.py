@@ -50,7 +50,10 @@ class ScriptedLogSource:
     calls: list[dict[str, object]] = field(default_factory=list)
 
     def _encode(self, first: int, last: int) -> bytes:
-        chosen = [(s, ts(i + 1), text) for i, (s, text) in enumerate(self.records)][first:last]
+        chosen = [
+            (s, ts(i + 1), text)
+            for i, (s, text) in enumerate(self.records[first:last], start=first)
+        ]
         if self.tty:
             return raw([(t, text.replace(b"\n", b"\r\n")) for _, t, text in chosen])
         return multiplexed(chosen)

@@ -539,3 +539,49 @@ async def test_a_full_disk_loses_only_what_could_not_be_written(small_disk):
         assert lines == [written[ln.seq - 1] for ln in lines]
         assert len(lines) < 40_000 and "full" in store.tasks["task-1"].error
         assert committed.seqs["task-1"] == 40_000  # the hub may move on: nothing waits forever
+
+
+@pytest.mark.parametrize("pack_sent", [True, False])
+async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_encoding(
+    tmp_path, pack_sent
+):
+    """A followed task's ring keeps what its subscriber took as the bytes the store encoded,
+    not as line objects (unless told not to: the embedded worker), and a new subscriber gets
+    the same lines either way."""
+    records = [
+        (2 if i % 5 == 0 else 1, f"line {i} {'y' * (i % 50)}\n".encode()) for i in range(1200)
+    ]
+    store = LogStore(tmp_path)
+    store.open()
+    manager = LogStreamManager(store=store, pack_sent=pack_sent)
+    try:
+        store.record(info("task-1"))
+        broadcaster = manager.start_task("task-1", ScriptedLogSource(records), read=False)
+
+        async def watch(sub: Subscription) -> list[tuple[int, str]]:
+            seen: list[tuple[int, str]] = []
+            async for batch in sub:
+                seen += [(x.seq, x.content) for x in batch.lines]
+                if len(seen) >= len(records):
+                    break
+            return seen
+
+        async with broadcaster.subscribe() as viewer:
+            watching = asyncio.create_task(watch(viewer))
+            manager.begin_reading("task-1")
+            seen = await asyncio.wait_for(watching, 30)
+            await manager.reading_done("task-1")
+        ring = broadcaster.hub.store
+        kept = ring.next_seq - ring.first_seq
+        assert kept >= 1000
+        if pack_sent:  # every kept line packed: the ring holds no line object
+            assert ring.packed_end == ring.next_seq
+        else:
+            assert ring.packed_end == ring.first_seq
+        async with broadcaster.subscribe(tail=1000, follow=False) as late:
+            got = [(x.seq, x.content) async for batch in late for x in batch.lines]
+        assert got == seen[-1000:]
+        assert seen == [(i + 1, text.decode().rstrip("\n")) for i, (_, text) in enumerate(records)]
+    finally:
+        await manager.close()
+        await store.close()

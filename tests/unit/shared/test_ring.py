@@ -1,4 +1,5 @@
-"""The hub's line store packing the lines that sit unread (shared.ring): what is taken after
+"""The hub's line store packing lines (shared.ring): the lines that sit unread, and the lines
+every subscriber took, in the encodings the worker's store made of them. What is taken after
 packing equals what was kept, at every offset and byte budget, and packed lines hold no line
 objects. Pure, no I/O."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import gc
 
+from shared.convert import encode_run
 from shared.hub import HubLimits, LogHub
 from shared.model import STDERR, STDOUT, LogLine
 from shared.ring import PACK_LINES, LineStore
@@ -112,3 +114,94 @@ def test_the_hub_packs_only_lines_kept_since_its_last_call_and_taken_by_every_su
     assert hub.store.packed_end == 1001
     late = hub.subscribe(lambda: None, tail=1000)  # a new subscriber gets the ring as it was
     assert [x.seq for x in hub.take(late).lines] == list(range(601, 1601))
+
+
+def made_plain(n: int, *, truncated: tuple[int, ...] = ()) -> list[LogLine]:
+    """:func:`made`'s lines with no flag, but for these seqs truncated."""
+    lines = made(n)
+    for line in lines:
+        line.truncated = 7 if line.seq in truncated else 0
+        line.unterminated = False
+    return lines
+
+
+def encoded_as_the_store_does(lines: list[LogLine], runs: list[int]) -> None:
+    """Give ``lines`` (numbered) runs of these sizes with their encoding on the first line of
+    each, as the worker's store leaves them (LogLine.packed); lines with a flag get none."""
+    i = 0
+    for size in runs:
+        part = lines[i : i + size]
+        data, plain = encode_run(part)
+        if plain:
+            part[0].packed = (size, data)
+        i += size
+
+
+def test_adopting_takes_the_encodings_made_encodes_what_lies_between_and_reads_back_equal() -> None:
+    store = LineStore()
+    lines = made_plain(700, truncated=(303,))
+    plain = LineStore()
+    plain.append(made_plain(700, truncated=(303,)))
+    store.append(lines)
+    encoded_as_the_store_does(lines, [300, 3, 97, 1, 99, 150, 50])  # line 303 is truncated
+    first_run = lines[0].packed
+    assert first_run is not None
+    assert store.adopt_before(651) == 650  # the run of 651-700 ends past 651: it waits
+    assert store.packed_end == 651
+    assert store._packs[0][2] is first_run[1]  # the store's bytes, not a new encoding
+    for seq in (1, 300, 301, 303, 304, 401, 650, 651, 700):
+        for max_lines, max_bytes in ((1, 10**9), (120, 10**9), (2000, 4000)):
+            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
+                plain.get(seq, max_lines, max_bytes)
+            ), (seq, max_lines, max_bytes)
+    assert store.adopt_before(701) == 50
+
+
+def test_adopting_stops_where_no_encoding_follows() -> None:
+    store = filled(500)  # published without a store: no line has an encoding
+    assert store.adopt_before(501) == 0
+    assert store.packed_end == 1
+
+
+def test_adopted_lines_hold_no_line_objects() -> None:
+    store = LineStore()
+    before = live_lines()
+    lines = made_plain(1000)
+    store.append(lines)
+    encoded_as_the_store_does(lines, [500] * 2)
+    del lines
+    store.adopt_before(1001)
+    assert live_lines() - before == 0
+
+
+def test_short_runs_are_joined_into_runs_of_at_most_pack_lines_and_read_back_equal() -> None:
+    plain, store = LineStore(), LineStore()
+    plain.append(made_plain(600))
+    lines = made_plain(600)
+    store.append(lines)
+    for i in range(600):  # a trickle: one run per line
+        encoded_as_the_store_does(lines[i : i + 1], [1])
+        store.adopt_before(i + 2)
+    assert len(store._packs) == 600
+    assert store.join_runs() == 3  # 250 + 250 + 100
+    assert [run[1] for run in store._packs] == [PACK_LINES, PACK_LINES, 100]
+    assert fields(store.get(1, 10**6, 10**9)) == fields(plain.get(1, 10**6, 10**9))
+    assert fields(store.recent(333)) == fields(plain.recent(333))
+
+
+def test_the_hub_packs_what_every_subscriber_has_taken_in_the_encodings_made() -> None:
+    hub = LogHub(HubLimits(history=1000))
+    fast, slow = hub.subscribe(lambda: None), hub.subscribe(lambda: None)
+    lines = made_plain(600)
+    hub.publish(lines)
+    encoded_as_the_store_does(lines, [200, 200, 200])
+    hub.take(fast)
+    assert hub.pack_taken() == 0  # `slow` took nothing yet
+    slow.cursor = 401  # (as if it had taken 400)
+    assert hub.pack_taken() == 400
+    hub.take(slow)
+    assert hub.pack_taken() == 200
+    late = hub.subscribe(lambda: None, tail=1000)
+    expected = LineStore()
+    expected.append(made_plain(600))
+    assert fields(hub.take(late).lines) == fields(expected.get(1, 10**6, 10**9))
