@@ -147,10 +147,8 @@ class LogHub:
         subscriber has taken (see :mod:`shared.ring`): a quiet task's ring, not a burst's
         lines, which are taken and forgotten between two calls. Call it now and then (the
         worker does, every few seconds); the number of lines packed."""
-        until = self._pack_mark
+        until = self._taken_before(self._pack_mark)
         self._pack_mark = self.store.next_seq
-        for sub in self._subscribers:
-            until = min(until, sub.cursor)
         packed = self.store.pack_before(until)
         self.store.join_runs()  # (those :meth:`pack_taken` left: a run per published batch)
         return packed
@@ -162,10 +160,13 @@ class LogHub:
         the moment they were sent. Called after each take with ``pack_sent``, and by the
         worker after storing each batch (its subscribers may have taken it before); the
         number of lines packed."""
-        until = self.store.next_seq
+        return self.store.adopt_before(self._taken_before(self.store.next_seq))
+
+    def _taken_before(self, seq: int) -> int:
+        """``seq``, or the oldest line a subscriber has not taken if that is older."""
         for sub in self._subscribers:
-            until = min(until, sub.cursor)
-        return self.store.adopt_before(until)
+            seq = min(seq, sub.cursor)
+        return seq
 
     @property
     def next_seq(self) -> int:

@@ -131,19 +131,18 @@ class LineStore:
         offset = self._start - self.first_seq  # slot of seq s: s + offset
         packs = self._packs
         while pos < end:
-            packed = lines[pos + offset].packed
+            i = pos + offset
+            packed = lines[i].packed
             if packed is None:  # a run without an encoding: up to the next run with one
                 nxt = pos + 1
                 while nxt < end and lines[nxt + offset].packed is None:
                     nxt += 1
                 if nxt >= end:
                     break
-                i = pos + offset
                 packed = (nxt - pos, encode_run(lines[i : i + nxt - pos])[0])
             count, data = packed
             if pos + count > end:
                 break
-            i = pos + offset
             packs.append((pos, count, data))
             lines[i : i + count] = [_PACKED] * count
             pos += count

@@ -60,7 +60,6 @@ class TaskLogBroadcaster:
         pack_sent: bool = True,
     ) -> None:
         self.task_id = task_id
-
         self._stats = stats  # lines read and reconnects, per batch (for /metrics)
         self.source = source
         self.hub = LogHub(
