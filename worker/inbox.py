@@ -45,15 +45,17 @@ class Inbox(Generic[T]):
             self.wakeups += 1
             self._wake.set()
 
-    def take(self) -> list[T]:
+    def take(self, timeout: float | None = None) -> list[T]:
         """Wait for an operation, gather for the window (less when urgent or full), and
-        return everything queued, in order."""
+        return everything queued, in order; nothing when none came within ``timeout``."""
         wake = self._wake
         while not self._ops:
             wake.clear()
             self._idle = True
-            if not self._ops:  # checked after saying idle: a put now wakes us
-                wake.wait()
+            # checked after saying idle: a put now wakes us
+            if not self._ops and not wake.wait(timeout) and not self._ops:
+                self._idle = False
+                return []
             self._idle = False
         deadline = time.monotonic() + self.window
         while not (self._urgent or self._full()):

@@ -74,6 +74,11 @@ bench 11g), so committing each small batch as it comes cost a live task up to ~7
 gathering for 0.1 s makes it one commit per 0.1 s of output. Operations that wait (flush,
 remove) and a full transaction (:data:`MAX_TXN_LINES`) are written at once."""
 MAX_TXN_LINES = 20_000
+WRITER_IDLE = 30.0
+"""Seconds without lines after which a task's writer connection is closed (it is opened again
+for the task's next lines: ~1 ms of the writer thread's CPU, against ~0.02 ms for a write on an
+open one). A running task that went quiet then holds no open file and none of the ~170 KiB a
+writer connection keeps: SQLite's heap and the WAL index (bench/PROFILES.md, row 7)."""
 MAX_OPEN_READERS = 64
 """Read connections kept open (each holds three files: a task's file, its WAL and its shared
 memory); beyond, the least recently used is closed (reopened when read again: ~0.1 ms). A
@@ -226,6 +231,8 @@ class LogStore:
         self._readers: OrderedDict[Path, _TaskFile] = OrderedDict()  # open, least recent first
         self._readers_lock = threading.Lock()
         self._inbox: Inbox[_Op] = Inbox(COMMIT_WINDOW, MAX_TXN_LINES)
+        self.writer_idle = WRITER_IDLE
+        self._last_lines: dict[str, float] = {}  # open writers: when each last wrote (thread)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._catalog: sqlite3.Connection | None = None
@@ -578,11 +585,19 @@ class LogStore:
 
     def _write_forever(self) -> None:
         name_this_thread(WRITER_THREAD)
-        while self._write(self._inbox.take()):
-            pass
+        while self._write(self._inbox.take(self.writer_idle if self._last_lines else None)):
+            self._close_idle(time.monotonic())
+
+    def _close_idle(self, now: float) -> None:
+        """Close the writers of tasks that wrote nothing for :attr:`writer_idle` seconds."""
+        for task_id, at in list(self._last_lines.items()):
+            if now - at >= self.writer_idle:
+                self._close_writer(task_id, truncate=False)
 
     def _write(self, work: list[_Op]) -> bool:
         """Apply queued operations; False after a stop."""
+        if not work:  # (nothing came for a while: only the idle writers to close)
+            return True
         pending: dict[str, list[_Segment]] = {}
         infos: list[tuple[str, int, str]] = []
         later: list[_Op] = []
@@ -599,6 +614,7 @@ class LogStore:
             last = segments[-1]
             committed[task_id] = last.first_seq + last.count - 1
             self._write_lines(task_id, segments)
+            self._last_lines[task_id] = time.monotonic()
         if infos:
             self._write_infos(infos)
         if pending or infos:
@@ -696,11 +712,16 @@ class LogStore:
                 conn.execute("ROLLBACK")
             log.error("the task catalog could not be written: %s", exc)
 
-    def _close_writer(self, task_id: str) -> None:
+    def _close_writer(self, task_id: str, *, truncate: bool = True) -> None:
+        """Close a task's writer; ``truncate``: first move its WAL into its file and empty it
+        (that waits for the file's readers: not for a task that only went quiet, whose
+        writer SQLite checkpoints on close when no reader has the file open)."""
+        self._last_lines.pop(task_id, None)
         f = self._files.get(task_id)
         if f is not None and f.writer is not None:
             with contextlib.suppress(sqlite3.Error):
-                f.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if truncate:
+                    f.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 stored = self.tasks.get(task_id)
                 if stored is not None:
                     stored.bytes = _file_bytes(f.writer)

@@ -24,6 +24,7 @@ from shared.model import STDERR, STDOUT, Gap, LogLine, TaskEnd, TaskInfo, TaskSt
 from shared.search import Query
 from shared.subscription import Subscription
 from tests.fakes.logsource import ScriptedLogSource
+from tests.fixtures import eventually
 from worker.manager import LogStreamManager, StoredHistory
 from worker.retention import RetentionSweep
 from worker.searching import search
@@ -584,4 +585,28 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
         assert seen == [(i + 1, text.decode().rstrip("\n")) for i, (_, text) in enumerate(records)]
     finally:
         await manager.close()
+        await store.close()
+
+
+async def test_a_quiet_tasks_writer_is_closed_and_its_next_lines_are_still_stored(tmp_path):
+    """A running task that writes nothing for a while holds no open file (its writer
+    connection is closed), and what it writes next is stored after what it wrote before."""
+    store = LogStore(tmp_path)
+    store.writer_idle = 0.3
+    store.open()
+    try:
+        store.record(info("task-1"))
+        store.append("task-1", make_lines(1, 100))
+        await store.flush()
+        assert open_files_under(store.task_dir) > 0  # its writer: the file, its WAL, ...
+        await eventually(
+            lambda: open_files_under(store.task_dir) == 0, "the quiet task's files closed"
+        )
+        store.append("task-1", make_lines(101, 100))
+        await store.flush()
+        batch = await store.read("task-1", 0, 0, 1000, 1 << 30)
+        assert [(x.seq, x.content) for x in batch.lines] == [
+            (x.seq, x.content) for x in make_lines(1, 200)
+        ]
+    finally:
         await store.close()

@@ -62,3 +62,14 @@ def test_puts_while_the_writer_works_wait_for_its_next_take():
     assert inbox.take() == ["first"]
     inbox.put("second")  # the writer is not idle: no wake-up, but the next take has it
     assert inbox.take() == ["second"]
+
+
+def test_a_take_with_a_timeout_returns_nothing_when_nothing_came_and_the_next_take_is_woken():
+    inbox: Inbox[str] = Inbox(window=0.01, max_lines=1_000_000)
+    assert inbox.take(timeout=0.05) == []  # (the writer then closes its idle connections)
+    assert not inbox._idle
+    thread, got = take_in_thread(inbox)
+    wait_idle(inbox)
+    inbox.put("lines", lines=1)
+    thread.join(5)
+    assert got == [["lines"]]
