@@ -81,7 +81,8 @@ class TaskRelay:
         self.registry = registry
         self.workers = workers
         self.history = WorkerHistory(task_id, registry, workers)
-        self.hub = LogHub(limits, history=self.history)
+        # (a stalled viewer's lines beyond half its lag limit are kept packed: bench 6)
+        self.hub = LogHub(limits, history=self.history, pack_lagging=True)
         self.expired: LogExpired | None = None  # the worker removed the task's log
         self.cursor = ResumeCursor(tail=limits.history)
         self.ready = asyncio.Event()  # set once the first upstream answer (or failure) is in

@@ -123,12 +123,16 @@ class LogHub:
         history: History | None = None,
         first_seq: int = 1,
         pack_sent: bool = False,
+        pack_lagging: bool = False,
     ) -> None:
         """``history``: where older lines are read (none: the hub has only what it keeps),
         every published line included. ``first_seq``: the seq of the first line this hub
         will hold (the history has the ones before). ``pack_sent``: after each batch a
-        subscriber takes, :meth:`pack_taken` (for hubs with few subscribers: the worker's)."""
+        subscriber takes, :meth:`pack_taken` (for hubs with few subscribers: the worker's).
+        ``pack_lagging``: the lines kept only for subscribers more than half their lag limit
+        behind are packed (see :meth:`_trim`; the master's relay: its clients are viewers)."""
         self.pack_sent = pack_sent
+        self.pack_lagging = pack_lagging
         self.limits = limits or HubLimits()
         self.history = history
         self.store = LineStore(first_seq)
@@ -269,10 +273,18 @@ class LogHub:
                 sub.waker()
 
     def _trim(self) -> None:
-        """Forget lines no new subscriber gets and no subscriber can still read."""
+        """Forget lines no new subscriber gets and no subscriber can still read.
+
+        With ``pack_lagging``, pack (:meth:`LineStore.pack_before`) the kept lines that are
+        older than both the history (what a new subscriber gets) and half a subscriber's lag
+        limit: only a subscriber that has stopped reading, or reads at half the rate lines
+        come, still needs them, and it decodes them when it takes them (~0.7 us a line),
+        while a line kept as objects costs a viewer's master ~4x its text (its cached JSON
+        form, its timestamp; bench 6). A stalled viewer then pins about half its window as
+        objects, not all of it."""
         store = self.store
         limits = self.limits
-        keep_from = max(
+        keep_from = history_from = max(
             store.next_seq - limits.history, store.first_seq_within(limits.history_bytes)
         )
         # a lossless subscriber keeps its lines in memory as a live one does, within the same
@@ -294,6 +306,12 @@ class LogHub:
             )
             keep_from = min(keep_from, max(oldest, oldest_readable))
         store.forget_before(keep_from)
+        if self.pack_lagging and keep_from < history_from:
+            half_lag = max(
+                store.next_seq - limits.max_lag_lines // 2,
+                store.first_seq_within(limits.max_lag_bytes // 2),
+            )
+            store.pack_before(min(history_from, half_lag))
 
     # ------------------------------------------------------------------ subscribing
 

@@ -125,6 +125,9 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_others(master_fa
                 assert code == 1000
                 contents = [c for _, c in lines_of(got)]
                 assert [c.split()[0] for c in contents] == [f"seq={i}" for i in range(1, total + 1)]
+            # the lines only it still needs, beyond half its lag limit, are kept packed
+            ring = running.master.relays[task_id].hub.store
+            assert ring.packed_end - ring.first_seq >= 4000, (ring.first_seq, ring.packed_end)
             received: list[int] = []
             dropped = 0
             try:
@@ -137,6 +140,8 @@ async def test_a_client_that_stops_reading_does_not_hold_up_the_others(master_fa
                         received.pop()
                     elif frame["type"] == "batch":
                         received += [ln["seq"] for ln in frame["lines"]]
+                        for ln in frame["lines"]:  # the packed ones too, decoded as they were
+                            assert ln["content"] == f"seq={ln['seq']} {0:0200d}", ln
             except ConnectionClosed:
                 pass
         assert dropped > 0, "the stalled client should have lost lines"

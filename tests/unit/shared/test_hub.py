@@ -142,6 +142,59 @@ def test_a_stalled_subscriber_keeps_no_more_lines_alive_than_its_lag_limit():
     assert events[1:] == list(range(11_701, 21_001))
 
 
+def test_a_stalled_subscriber_pins_half_its_window_as_objects_when_lagging_lines_are_packed():
+    """With ``pack_lagging`` (the master's relay), the lines only a subscriber more than half
+    its lag limit behind still needs are packed: a stalled viewer pins about half its window
+    as line objects. When it reads again it gets exactly what it would have got unpacked:
+    the same drop, then every kept line, equal to the one published."""
+    limits = HubLimits(history=100, max_lag_lines=10_000, batch_lines=700)
+    hub = LogHub(limits, pack_lagging=True)
+    stalled = hub.subscribe(noop)
+    hub.publish(lines(1000))
+    before = live_lines()
+    held = hub.take(stalled).lines
+    peak = 0
+    for i in range(40):
+        hub.publish(lines(500, start=1000 + i * 500))
+        peak = max(peak, live_lines() - before)
+    assert len(hub.store) == limits.max_lag_lines - 700
+    assert hub.store.packed_end - hub.store.first_seq >= 4000  # the older half, in whole runs
+    # the batch it holds, its newer half, a run not packed yet (< 250), the batch published
+    assert peak <= 700 + limits.max_lag_lines // 2 + 250 + 500
+    del held
+    first = hub.take(stalled)
+    assert first.dropped == Dropped(11_000, 701, 11_700)
+    got = first.lines
+    while more := hub.take(stalled).lines:
+        got += more
+    expected = lines(9300, start=11_700)
+    for seq, line in enumerate(expected, start=11_701):
+        line.seq = seq
+    assert got == expected  # equal: seq, timestamp, stream, content
+
+
+def test_lagging_lines_are_not_packed_for_a_subscriber_within_half_its_lag_limit():
+    """A subscriber that keeps up gets the very objects published (their cached JSON is
+    shared by every viewer), even with ``pack_lagging`` and lines kept beyond the history."""
+    limits = HubLimits(history=100, max_lag_lines=10_000, batch_lines=700)
+    hub = LogHub(limits, pack_lagging=True)
+    sub = hub.subscribe(noop)
+    published: list[LogLine] = []
+    taken: list[LogLine] = []
+    for i in range(40):
+        batch = lines(500, start=i * 500)
+        published += batch
+        hub.publish(batch)
+        if i % 8 == 7:  # up to 4,000 lines behind: kept beyond the history of 100
+            while got := hub.take(sub).lines:
+                taken += got
+        assert hub.store.packed_end <= hub.store.first_seq
+    while got := hub.take(sub).lines:
+        taken += got
+    assert len(taken) == len(published)
+    assert all(a is b for a, b in zip(taken, published, strict=True))
+
+
 def test_drop_accounting_is_exact_under_intermittent_reads():
     hub = LogHub(HubLimits(history=10, max_lag_lines=50, batch_lines=7))
     sub = hub.subscribe(noop)
