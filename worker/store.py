@@ -90,7 +90,12 @@ the store costs the worker's CPU shows there (benchmark 5s reads it)."""
 
 WRITER_CACHE_KIB = 256
 """Page cache of a task's writer connection (and the catalog's), in KiB: a task's file only
-grows at its end."""
+grows at its end. A writer also lets its whole cache go after each commit (``PRAGMA
+shrink_memory``: SQLite frees the pages and the ~87 KB block it allocated for them at the
+first read), since the next commit reads only the few pages on the way to the file's end:
+measured (25 writers, 40 commits of a 9 KB chunk each), SQLite's memory 33 KiB per writer
+instead of 219 and RSS 187 KiB instead of 300, for 6-13 us more CPU per commit (57-64 us
+against 50-52)."""
 
 CHUNK_LINES = 500
 _TASK_SCHEMA = """
@@ -657,6 +662,7 @@ class LogStore:
                 stored.bytes = _file_bytes(conn)
                 if self.task_max_bytes and stored.bytes > self.task_max_bytes:
                     self._cap(task_id, stored, conn)
+            conn.execute("PRAGMA shrink_memory")  # its page cache (WRITER_CACHE_KIB)
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 if f.writer is not None and f.writer.in_transaction:

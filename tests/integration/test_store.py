@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import os
 import subprocess
@@ -585,6 +586,34 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
         assert seen == [(i + 1, text.decode().rstrip("\n")) for i, (_, text) in enumerate(records)]
     finally:
         await manager.close()
+        await store.close()
+
+
+async def test_a_writer_keeps_no_page_cache_between_commits(tmp_path):
+    """Each running task has a writer connection; after its commits it holds none of its
+    page cache (SQLite's own count of its memory, on real files), and writing on works."""
+    import _sqlite3
+
+    memory_used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used  # (its libsqlite3's)
+    memory_used.restype = ctypes.c_int64
+    store = LogStore(tmp_path)
+    store.writer_idle = 3600  # (no idle close during the test)
+    store.open()
+    try:
+        before = memory_used()
+        tasks = [f"task-{i}" for i in range(20)]
+        for round_ in range(3):
+            for task in tasks:
+                store.record(info(task))
+                store.append(task, make_lines(1 + round_ * 1000, 1000))
+            await store.flush()
+        assert open_files_under(store.task_dir) >= len(tasks)  # every writer still open
+        per_writer = (memory_used() - before) / len(tasks)
+        # with its cache (a 256 KiB cap, and ~87 KB at its first read), well over 100 KiB
+        assert per_writer < 64 * 1024, per_writer
+        batch = await store.read("task-7", 0, 0, 5000, 1 << 30)
+        assert [x.content for x in batch.lines] == [x.content for x in make_lines(1, 3000)]
+    finally:
         await store.close()
 
 
