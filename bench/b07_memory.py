@@ -8,11 +8,12 @@ Master: 1,000 WebSocket viewers connect to one quiet task. Per viewer = RSS grow
 Targets (issue 12's): <= 2x payload per task; <= 16 KiB per viewer. (Benchmark 13 measures
 viewers at scale: 10,000 across 100 tasks.)
 
-Row 7r: the ring alone, in a fresh process of its own: 100 hubs each given 1,000 such lines,
-RSS growth per hub with the lines packed as each hub fills (what the worker's packer does to a
-quiet task's ring, shared/ring.py) against kept as line objects. Reported, no target: the
-worker's figure above is measured 2 s after 25 tasks filled at once, before the packer runs
-(the lines its viewers took are already kept as the store's encoding: LogHub.pack_taken).
+Row 7r: the ring alone, in a fresh process of its own: 100 hubs each given 1,000 application
+lines of ~100 bytes (benchmark 11's), RSS growth per hub with the lines packed and compressed
+(what the worker's packer does to a quiet task's ring, shared/ring.py), packed only, and kept
+as line objects. Reported, no target: the worker's figure above is measured 2 s after 25 tasks
+filled at once, before the packer runs (the lines its viewers took are already kept as the
+store's encoding: LogHub.pack_taken).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ import sys
 
 from websockets.asyncio.client import connect
 
+from bench.b11_store import realistic_lines
 from bench.clients import auth_headers, viewer
 from bench.harness import Cluster, Result, rss_bytes, run_task, start_tasks
 from shared.hub import HubLimits, LogHub
-from shared.model import STDOUT, LogLine
 
 RING_HUBS = 100
 
@@ -119,23 +120,20 @@ def _stop(cluster: Cluster, tasks: list[str]) -> None:
         p.wait()
 
 
-def ring_per_hub(pack: bool) -> float:
-    """RSS bytes per hub of :data:`RING_HUBS` hubs of 1,000 ~100-byte lines in this process,
-    each packed as it fills when ``pack`` (row 7r)."""
+def ring_per_hub(case: str) -> float:
+    """RSS bytes per hub of :data:`RING_HUBS` hubs of 1,000 ~100-byte application lines
+    (benchmark 11's) in this process: kept as line objects (``objects``), packed as each hub
+    fills (``packed``), or packed and then compressed (``compressed``: what the worker's
+    packer does to a quiet task's ring, shared/ring.py). Row 7r."""
     hubs = []
     gc.collect()
     before = rss_bytes(os.getpid())
     for t in range(RING_HUBS):
         hub = LogHub(HubLimits())
-        hub.publish(
-            [
-                LogLine(
-                    0, f"2026-11-27T06:00:{i % 60:02d}.{i:09d}Z", STDOUT, f"{LINE[:88]} {t} {i}"
-                )
-                for i in range(1000)
-            ]
-        )
-        if pack:
+        hub.publish(realistic_lines(1000, seed=t))
+        if case == "packed":
+            hub.store.pack_before(hub.next_seq)
+        elif case == "compressed":
             hub.pack_unread()  # (the first call marks what is there)
             hub.pack_unread()
         hubs.append(hub)
@@ -143,10 +141,17 @@ def ring_per_hub(pack: bool) -> float:
     return (rss_bytes(os.getpid()) - before) / RING_HUBS
 
 
+def ring_payload() -> float:
+    """The content bytes of a ring of row 7r (the same lines in every case)."""
+    return sum(len(x.content) for t in range(RING_HUBS) for x in realistic_lines(1000, t)) / (
+        RING_HUBS
+    )
+
+
 def ring_row() -> Result:
     """Row 7r: each case in a fresh process (RSS growth is what that process's allocator did)."""
     per_hub = {}
-    for case in ("packed", "objects"):
+    for case in ("objects", "packed", "compressed"):
         out = subprocess.run(
             [sys.executable, "-m", "bench.b07_memory", case],
             capture_output=True,
@@ -154,13 +159,18 @@ def ring_row() -> Result:
             check=True,
         )
         per_hub[case] = float(out.stdout)
+    payload = ring_payload()
+    per_hub["payload"] = payload
     return Result(
         "7r",
-        "a quiet task's ring alone (1,000 lines of ~100 bytes, 100 rings in one process)",
-        f"packed: {per_hub['packed'] / 1024:,.0f} KiB per ring",
+        "a quiet task's ring alone (1,000 application lines of ~100 bytes, 100 rings in one "
+        "process)",
+        f"packed and compressed (the packer, after a quiet interval): "
+        f"{per_hub['compressed'] / 1024:,.0f} KiB per ring; packed: "
+        f"{per_hub['packed'] / 1024:,.0f} KiB",
         f"as line objects: {per_hub['objects'] / 1024:,.0f} KiB per ring (payload "
-        f"{PAYLOAD / 1024:,.0f} KiB)",
-        per_hub["packed"] / PAYLOAD,
+        f"{payload / 1024:,.0f} KiB)",
+        per_hub["compressed"] / payload,
         "- (reported: what packing saves)",
         None,
         raw=per_hub,
@@ -188,4 +198,4 @@ def run(cluster: Cluster, rounds: int = 1) -> list[Result]:
 
 
 if __name__ == "__main__":  # one case of row 7r, in a process of its own
-    print(ring_per_hub(sys.argv[1] == "packed"))
+    print(ring_per_hub(sys.argv[1]))

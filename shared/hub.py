@@ -149,12 +149,14 @@ class LogHub:
     def pack_unread(self) -> int:
         """Pack the kept lines that were already kept at the previous call and that every
         subscriber has taken (see :mod:`shared.ring`): a quiet task's ring, not a burst's
-        lines, which are taken and forgotten between two calls. Call it now and then (the
-        worker does, every few seconds); the number of lines packed."""
+        lines, which are taken and forgotten between two calls; and compress those runs.
+        Call it now and then (the worker does, every few seconds); the number of lines
+        packed."""
         until = self._taken_before(self._pack_mark)
         self._pack_mark = self.store.next_seq
         packed = self.store.pack_before(until)
         self.store.join_runs()  # (those :meth:`pack_taken` left: a run per published batch)
+        self.store.compress_before(until)
         return packed
 
     def pack_taken(self) -> int:

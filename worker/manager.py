@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 PACK_INTERVAL = 5.0
 """Seconds between two packings of the hubs' unread lines (:meth:`LogHub.pack_unread`): a
-line that sits unread in a task's ring is packed after one to two intervals, so a quiet
-task's 1,000 kept lines cost ~135 bytes each instead of ~330 (benchmark 7, row 7r). With the
-store (and ``pack_sent``), lines every subscriber took are packed at once, in the store's
-encoding (:meth:`LogHub.pack_taken`); the packer also joins those runs."""
+line that sits unread in a task's ring is packed and compressed after one to two intervals,
+so a quiet task's 1,000 kept ~100-byte lines cost ~55 bytes each instead of ~360 (benchmark 7,
+row 7r). With the store (and ``pack_sent``), lines every subscriber took are packed at once,
+in the store's encoding (:meth:`LogHub.pack_taken`); the packer also joins and compresses
+those runs."""
 READ_MAX_LINES = 5000  # per read of a master (ReadLogs): one message
 READ_MAX_BYTES = 1024 * 1024
 

@@ -14,7 +14,7 @@ as they are (:func:`shared.convert.batch_to_wire`): one encoding per line for bo
 Lines are stored as chunks, not a row each: one row per line costs ~5x more CPU per line in
 Python (a tuple per line, a timestamp conversion, SQLite's per-row work) than encoding a
 chunk's columns with protobuf (in C) and compressing it (zstd level 1,
-:mod:`worker.compression`); compressed, a line takes a fraction of its text on disk.
+:mod:`shared.compression`); compressed, a line takes a fraction of its text on disk.
 ``after=N`` finds its chunk through the primary key and decodes only the lines it needs.
 
 Each file is in WAL mode with ``synchronous=NORMAL``: a commit is atomic and survives a crash
@@ -56,13 +56,13 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from shared.compression import CorruptChunk, compress, decompress
 from shared.convert import decode_stored, encode_run, stored_contents
 from shared.errors import LogExpired, TaskNotFound
 from shared.flowstats import COMMIT_BUCKETS, Histogram
 from shared.model import Batch, Gap, LogLine, TaskInfo, TaskStatus
 from shared.search import Chunk
 from shared.threadname import name_this_thread
-from worker.compression import CorruptChunk, compress, decompress
 from worker.inbox import Inbox
 
 log = logging.getLogger(__name__)

@@ -205,3 +205,54 @@ def test_the_hub_packs_what_every_subscriber_has_taken_in_the_encodings_made() -
     expected = LineStore()
     expected.append(made_plain(600))
     assert fields(hub.take(late).lines) == fields(expected.get(1, 10**6, 10**9))
+
+
+def packed_bytes(store: LineStore) -> int:
+    return sum(len(run[2]) for run in store._packs)
+
+
+def test_compressed_runs_read_back_equal_at_every_offset_and_byte_budget() -> None:
+    plain, store = filled(1100), filled(1100)
+    store.pack_before(1001)
+    encoded = packed_bytes(store)
+    assert store.compress_before(600) == 500  # the runs that end before it: 1-250, 251-500
+    assert store.compress_before(1001) == 500  # and the next two
+    assert store.compress_before(1001) == 0
+    assert packed_bytes(store) < encoded / 2
+    for seq in (1, 2, 249, 250, 251, 500, 999, 1000, 1001, 1099, 1100):
+        for max_lines, max_bytes in ((1, 10**9), (7, 10**9), (300, 10**9), (2000, 5000), (50, 1)):
+            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
+                plain.get(seq, max_lines, max_bytes)
+            ), (seq, max_lines, max_bytes)
+    for store_ in (plain, store):
+        store_.forget_before(400)
+    assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
+
+
+def test_compressed_runs_are_not_joined_and_what_follows_them_still_is() -> None:
+    plain, store = LineStore(), LineStore()
+    plain.append(made_plain(600))
+    lines = made_plain(600)
+    store.append(lines)
+    for i in range(600):  # a trickle: one run per line
+        encoded_as_the_store_does(lines[i : i + 1], [1])
+        store.adopt_before(i + 2)
+    assert store.compress_before(101) == 100  # the first 100 went quiet
+    assert store.join_runs() == 100 + 2  # those stay as they are; the 500 after: 250 + 250
+    assert fields(store.get(1, 10**6, 10**9)) == fields(plain.get(1, 10**6, 10**9))
+    assert fields(store.recent(333)) == fields(plain.recent(333))
+
+
+def test_the_hub_compresses_the_runs_that_stayed_quiet_between_two_calls() -> None:
+    hub = LogHub(HubLimits(history=1000))
+    reader = hub.subscribe(lambda: None)
+    hub.publish(made(1000))
+    hub.take(reader)
+    hub.pack_unread()  # marks what is there
+    assert hub.pack_unread() == 1000
+    assert all(run[3] for run in hub.store._packs)  # packed and compressed
+    late = hub.subscribe(lambda: None, tail=1000)
+    expected = made(1000)
+    for seq, line in enumerate(expected, start=1):
+        line.seq = seq  # (as the hub numbered them)
+    assert fields(hub.take(late).lines) == fields(expected)

@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from worker.compression import CorruptChunk, compress, decompress
+from shared.compression import CorruptChunk, compress, decompress
 
 
 def test_chunks_compress_with_zstd_and_the_zlib_of_the_first_format_still_reads():
