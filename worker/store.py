@@ -662,7 +662,8 @@ class LogStore:
                 stored.bytes = _file_bytes(conn)
                 if self.task_max_bytes and stored.bytes > self.task_max_bytes:
                     self._cap(task_id, stored, conn)
-            conn.execute("PRAGMA shrink_memory")  # its page cache (WRITER_CACHE_KIB)
+            with contextlib.suppress(sqlite3.Error):  # (the lines are written: not a failure)
+                conn.execute("PRAGMA shrink_memory")  # its page cache (WRITER_CACHE_KIB)
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 if f.writer is not None and f.writer.in_transaction:

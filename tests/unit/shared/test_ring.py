@@ -174,14 +174,21 @@ def test_adopted_lines_hold_no_line_objects() -> None:
     assert live_lines() - before == 0
 
 
-def test_short_runs_are_joined_into_runs_of_at_most_pack_lines_and_read_back_equal() -> None:
+def trickled(n: int) -> tuple[LineStore, LineStore]:
+    """``n`` lines kept as objects, and the same lines adopted as a trickling task's are: a
+    run per line, each in the encoding the store made of it."""
     plain, store = LineStore(), LineStore()
-    plain.append(made_plain(600))
-    lines = made_plain(600)
+    plain.append(made_plain(n))
+    lines = made_plain(n)
     store.append(lines)
-    for i in range(600):  # a trickle: one run per line
+    for i in range(n):
         encoded_as_the_store_does(lines[i : i + 1], [1])
         store.adopt_before(i + 2)
+    return plain, store
+
+
+def test_short_runs_are_joined_into_runs_of_at_most_pack_lines_and_read_back_equal() -> None:
+    plain, store = trickled(600)
     assert len(store._packs) == 600
     assert store.join_runs() == 3  # 250 + 250 + 100
     assert [run[1] for run in store._packs] == [PACK_LINES, PACK_LINES, 100]
@@ -230,13 +237,7 @@ def test_compressed_runs_read_back_equal_at_every_offset_and_byte_budget() -> No
 
 
 def test_compressed_runs_are_not_joined_and_what_follows_them_still_is() -> None:
-    plain, store = LineStore(), LineStore()
-    plain.append(made_plain(600))
-    lines = made_plain(600)
-    store.append(lines)
-    for i in range(600):  # a trickle: one run per line
-        encoded_as_the_store_does(lines[i : i + 1], [1])
-        store.adopt_before(i + 2)
+    plain, store = trickled(600)
     assert store.compress_before(101) == 100  # the first 100 went quiet
     assert store.join_runs() == 100 + 2  # those stay as they are; the 500 after: 250 + 250
     assert fields(store.get(1, 10**6, 10**9)) == fields(plain.get(1, 10**6, 10**9))
