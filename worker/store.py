@@ -736,6 +736,7 @@ class LogStore:
             f.writer = None
 
     def _remove(self, task_id: str, version: int) -> None:
+        self._last_lines.pop(task_id, None)  # (its writer is closed below)
         f = self._files.pop(task_id, None)
         if f is not None:
             with f.read_lock:
