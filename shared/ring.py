@@ -46,14 +46,6 @@ def _past_end(run: _Run) -> int:
     return run[0] + run[1]
 
 
-def _compressed(data: bytes) -> bytes:
-    """``data`` compressed, in a block of its own size: zstd's result is a block sized for
-    the worst case and shrunk in place, which leaves a hole ~4x its size behind it that the
-    next compressions do not fit in (row 7r: 123 KiB per quiet ring without the copy, 55
-    with it)."""
-    return bytes(memoryview(compress(data)))
-
-
 class LineStore:
     """Consecutive lines with O(1) lookup by ``seq`` and O(log n) lookup by byte budget."""
 
@@ -200,9 +192,28 @@ class LineStore:
             if first + count > seq:
                 break
             if not compressed:
-                packs[k] = (first, count, _compressed(data), True)
+                packs[k] = (first, count, compress(data), True)
                 done += count
         return done
+
+    def adopt_compressed(self, first: int, count: int, data: bytes) -> int:
+        """Keep ``data``, the lines ``first .. first + count - 1`` encoded and compressed
+        (a chunk the worker's store just wrote, :mod:`shared.compression`), in place of the
+        packed runs that hold exactly those lines: the ring's history then costs what the
+        store's chunks do, for no compression of its own. Nothing changes unless uncompressed
+        runs start at ``first`` (or the oldest run starts after it: the lines before were
+        forgotten) and end at ``first + count`` (lines not yet packed, or runs cut or joined
+        otherwise, are left to :meth:`compress_before`); the number of lines adopted."""
+        packs = self._packs
+        k = bisect_left(packs, first, key=_FIRST_SEQ)
+        end = first + count
+        m = k
+        while m < len(packs) and packs[m][0] < end and not packs[m][3]:
+            m += 1
+        if m == k or (k > 0 and packs[k][0] != first) or _past_end(packs[m - 1]) != end:
+            return 0
+        packs[k:m] = [(first, count, data, True)]
+        return count
 
     def _unpack(self, start: int, end: int) -> list[LogLine]:
         """Packed lines ``start .. end - 1``, decoded."""

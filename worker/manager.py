@@ -24,8 +24,10 @@ PACK_INTERVAL = 5.0
 line that sits unread in a task's ring is packed and compressed after one to two intervals,
 so a quiet task's 1,000 kept ~100-byte lines cost ~55 bytes each instead of ~360 (benchmark 7,
 row 7r). With the store (and ``pack_sent``), lines every subscriber took are packed at once,
-in the store's encoding (:meth:`LogHub.pack_taken`); the packer also joins and compresses
-those runs."""
+in the store's encoding (:meth:`LogHub.pack_taken`), and once the store has written them
+(~0.1 s later) the ring keeps the store's compressed chunks of them instead
+(:meth:`LineStore.adopt_compressed`: no compression of its own); the packer joins and
+compresses what is left (runs that did not line up with a chunk)."""
 READ_MAX_LINES = 5000  # per read of a master (ReadLogs): one message
 READ_MAX_BYTES = 1024 * 1024
 
@@ -80,6 +82,7 @@ class LogStreamManager:
         self._packer: asyncio.Task[None] | None = None
         if store is not None:
             store.on_commit = self._committed
+            store.on_chunks = self._written
 
     def __contains__(self, task_id: str) -> bool:
         return task_id in self._broadcasters
@@ -282,6 +285,15 @@ class LogStreamManager:
         self._stored.pop(task_id, None)
         if self._broadcasters.pop(task_id, None) is not None:
             log.debug("released the log broadcaster of %s", task_id)
+
+    def _written(self, task_id: str, chunks: list[tuple[int, int, bytes]]) -> None:
+        """The store wrote these compressed chunks of the task's lines: its ring keeps them
+        in place of the runs it adopted for those lines, if it has (``pack_sent``)."""
+        broadcaster = self._broadcasters.get(task_id)
+        if broadcaster is not None and broadcaster.hub.pack_sent:
+            ring = broadcaster.hub.store
+            for first, count, data in chunks:
+                ring.adopt_compressed(first, count, data)
 
     def _committed(self, seqs: dict[str, int]) -> None:
         store = self.store

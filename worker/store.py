@@ -220,15 +220,20 @@ class LogStore:
         task_max_bytes: int = 0,
         on_commit: Callable[[dict[str, int]], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        on_chunks: Callable[[str, list[tuple[int, int, bytes]]], None] | None = None,
     ) -> None:
         """``task_max_bytes``: a task's file beyond this loses its oldest lines (0: no cap).
         ``on_commit({task: seq})``: lines up to seq are durable (called on the event loop);
-        ``on_error(task, message)``: a write failed (called on the event loop)."""
+        ``on_error(task, message)``: a write failed (called on the event loop);
+        ``on_chunks(task, [(first_seq, count, data)])``: the chunks just written, compressed
+        (called on the event loop before ``on_commit``): a task's ring keeps them in place of
+        its own encoding of those lines (:meth:`shared.ring.LineStore.adopt_compressed`)."""
         self.data_dir = Path(data_dir)
         self.task_dir = self.data_dir / "tasks"
         self.task_max_bytes = task_max_bytes
         self.on_commit = on_commit
         self.on_error = on_error
+        self.on_chunks = on_chunks
         self.tasks: dict[str, StoredTask] = {}
         self.version = 0
         self._files: dict[str, _TaskFile] = {}
@@ -614,11 +619,12 @@ class LogStore:
             else:
                 later.append(op)
         committed: dict[str, int] = {}
+        written: dict[str, list[tuple[int, int, bytes]]] = {}
         started = time.perf_counter()
         for task_id, segments in pending.items():
             last = segments[-1]
             committed[task_id] = last.first_seq + last.count - 1
-            self._write_lines(task_id, segments)
+            written[task_id] = self._write_lines(task_id, segments)
             self._last_lines[task_id] = time.monotonic()
         if infos:
             self._write_infos(infos)
@@ -626,7 +632,7 @@ class LogStore:
             self.commit_seconds.observe(time.perf_counter() - started)
         self.commits += 1
         if committed:
-            self._call_soon(self._written, committed)
+            self._call_soon(self._written, committed, written)
         for op in later:
             if isinstance(op, _Close):
                 self._close_writer(op.task_id)
@@ -641,7 +647,9 @@ class LogStore:
                 return False
         return True
 
-    def _write_lines(self, task_id: str, segments: list[_Segment]) -> None:
+    def _write_lines(self, task_id: str, segments: list[_Segment]) -> list[tuple[int, int, bytes]]:
+        """Write the task's segments in one transaction: the chunks written (none when the
+        write failed)."""
         f = self._file(task_id)
         first_seq = segments[0].first_seq
         last_seq = segments[-1].first_seq + segments[-1].count - 1
@@ -664,6 +672,7 @@ class LogStore:
                     self._cap(task_id, stored, conn)
             with contextlib.suppress(sqlite3.Error):  # (the lines are written: not a failure)
                 conn.execute("PRAGMA shrink_memory")  # its page cache (WRITER_CACHE_KIB)
+            return chunks
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 if f.writer is not None and f.writer.in_transaction:
@@ -675,6 +684,7 @@ class LogStore:
                 stored.error = message
             if self.on_error is not None:
                 self._call_soon(self.on_error, task_id, message)
+            return []
 
     def _cap(self, task_id: str, stored: StoredTask, conn: sqlite3.Connection) -> None:
         """Remove the task's oldest lines until its file is 3/4 of the cap."""
@@ -757,8 +767,15 @@ class LogStore:
                 "UPDATE tasks SET expired = 1, version = ? WHERE task_id = ?", (version, task_id)
             )
 
-    def _written(self, committed: dict[str, int]) -> None:
-        """On the loop: lines up to ``committed[task]`` are written (or failed to be)."""
+    def _written(
+        self, committed: dict[str, int], written: dict[str, list[tuple[int, int, bytes]]]
+    ) -> None:
+        """On the loop: lines up to ``committed[task]`` are written (or failed to be), in
+        the chunks ``written[task]``."""
+        if self.on_chunks is not None:
+            for task_id, chunks in written.items():
+                if chunks:
+                    self.on_chunks(task_id, chunks)
         for task_id, seq in committed.items():
             pending = self._pending.get(task_id)
             while pending and pending[0].first_seq <= seq:

@@ -153,9 +153,9 @@ class HeldStore(LogStore):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.go = threading.Event()
 
-    def _write_lines(self, task_id: str, segments: list) -> None:
+    def _write_lines(self, task_id: str, segments: list) -> list[tuple[int, int, bytes]]:
         assert self.go.wait(30)
-        super()._write_lines(task_id, segments)
+        return super()._write_lines(task_id, segments)
 
 
 async def test_lines_not_yet_written_read_from_memory_as_they_will_from_the_file(tmp_path):
@@ -548,12 +548,12 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
     tmp_path, pack_sent
 ):
     """A followed task's ring keeps what its subscriber took as the bytes the store encoded,
-    not as line objects (unless told not to: the embedded worker), and a new subscriber gets
-    the same lines either way."""
+    not as line objects (unless told not to: the embedded worker), then, once written, as
+    the store's compressed chunks; a new subscriber gets the same lines either way."""
     records = [
         (2 if i % 5 == 0 else 1, f"line {i} {'y' * (i % 50)}\n".encode()) for i in range(1200)
     ]
-    store = LogStore(tmp_path)
+    store = HeldStore(tmp_path)  # (writes once the subscriber has taken every line)
     store.open()
     manager = LogStreamManager(store=store, pack_sent=pack_sent)
     try:
@@ -578,6 +578,17 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
         assert kept >= 1000
         if pack_sent:  # every kept line packed: the ring holds no line object
             assert ring.packed_end == ring.next_seq
+            assert not any(compressed for *_, compressed in ring._packs)
+        else:
+            assert ring.packed_end == ring.first_seq
+        store.go.set()
+        await store.flush()
+        if pack_sent:  # written in chunks 1-500, 501-1000, 1001-1200: the ring keeps those
+            assert [(first, count, compressed) for first, count, _, compressed in ring._packs] == [
+                (1, 500, True),
+                (501, 500, True),
+                (1001, 200, True),
+            ]
         else:
             assert ring.packed_end == ring.first_seq
         async with broadcaster.subscribe(tail=1000, follow=False) as late:
@@ -585,6 +596,7 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
         assert got == seen[-1000:]
         assert seen == [(i + 1, text.decode().rstrip("\n")) for i, (_, text) in enumerate(records)]
     finally:
+        store.go.set()
         await manager.close()
         await store.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 
+from shared.compression import compress
 from shared.convert import encode_run
 from shared.hub import HubLimits, LogHub
 from shared.model import STDERR, STDOUT, LogLine
@@ -257,3 +258,42 @@ def test_the_hub_compresses_the_runs_that_stayed_quiet_between_two_calls() -> No
     for seq, line in enumerate(expected, start=1):
         line.seq = seq  # (as the hub numbered them)
     assert fields(hub.take(late).lines) == fields(expected)
+
+
+def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines() -> None:
+    plain = LineStore()
+    plain.append(made_plain(1000))
+    store = LineStore()
+    lines = made_plain(1000)
+    store.append(lines)
+    encoded_as_the_store_does(lines, [120, 380, 300, 200])  # published batches, in 500s
+    store.adopt_before(801)  # the last 200 not taken yet
+    chunk = compress(b"".join(run[2] for run in store._packs[:2]))  # lines 1-500, as written
+    assert store.adopt_compressed(1, 499, chunk) == 0  # not the runs' end
+    assert store.adopt_compressed(2, 500, chunk) == 0  # not a run's start
+    assert store.adopt_compressed(801, 200, compress(b"")) == 0  # not packed yet
+    assert store.adopt_compressed(1, 500, chunk) == 500
+    assert store._packs[0] == (1, 500, chunk, True) and len(store._packs) == 2
+    assert store.adopt_compressed(1, 500, chunk) == 0  # (once)
+    later = compress(store._packs[1][2])
+    assert store.adopt_compressed(501, 300, later) == 300
+    for seq in (1, 2, 120, 121, 499, 500, 501, 800, 801, 1000):
+        for max_lines, max_bytes in ((1, 10**9), (300, 10**9), (2000, 5000)):
+            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
+                plain.get(seq, max_lines, max_bytes)
+            ), (seq, max_lines, max_bytes)
+    for store_ in (plain, store):
+        store_.forget_before(450)  # inside the first chunk
+    assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
+    assert store.join_runs() == 2  # compressed runs stay as they are
+
+
+def test_a_chunk_may_begin_before_the_oldest_run_the_ring_still_keeps() -> None:
+    plain, store = trickled(600)  # a run per line
+    for store_ in (plain, store):
+        store_.forget_before(201)
+    assert store.adopt_compressed(1, 200, compress(b"")) == 0  # only lines the ring forgot
+    chunk = compress(encode_run(made_plain(500))[0])  # lines 1-500, as written
+    assert store.adopt_compressed(1, 500, chunk) == 500
+    assert store._packs[0][:2] == (1, 500) and len(store._packs) == 101
+    assert fields(store.get(201, 10**6, 10**9)) == fields(plain.get(201, 10**6, 10**9))
