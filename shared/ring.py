@@ -35,6 +35,12 @@ _COMPACT_MIN = 1024  # compact the backing lists once this many dead slots accum
 _FORGOTTEN = LogLine(0, "", STDOUT, "")  # what a dead slot holds until the lists are compacted
 _PACKED = LogLine(0, "", STDOUT, "")  # what a packed line's slot holds (its run has it)
 PACK_LINES = 250  # lines per packed run (a run is decoded whole or in part when taken)
+ADOPT_MIN_LINES = PACK_LINES // 2
+"""The fewest lines a written chunk must hold for a ring to keep it
+(:meth:`LineStore.adopt_compressed`). A trickling task's chunks are a line or a few each:
+compressed one by one they would stay runs of their own (compressed runs are not joined), at
+~300 bytes a ~100-byte line (1,000 one-line chunks: 297 KiB a ring, measured); left to the
+packer, its runs are joined into runs of 250 and then compressed (57 KiB)."""
 _FIRST_SEQ = itemgetter(0)  # of a packed run
 
 
@@ -200,10 +206,13 @@ class LineStore:
         """Keep ``data``, the lines ``first .. first + count - 1`` encoded and compressed
         (a chunk the worker's store just wrote, :mod:`shared.compression`), in place of the
         packed runs that hold exactly those lines: the ring's history then costs what the
-        store's chunks do, for no compression of its own. Nothing changes unless uncompressed
-        runs start at ``first`` (or the oldest run starts after it: the lines before were
-        forgotten) and end at ``first + count`` (lines not yet packed, or runs cut or joined
-        otherwise, are left to :meth:`compress_before`); the number of lines adopted."""
+        store's chunks do, for no compression of its own. Nothing changes unless the chunk
+        holds at least :data:`ADOPT_MIN_LINES` lines and uncompressed runs start at ``first``
+        (or the oldest run starts after it: the lines before were forgotten) and end at
+        ``first + count`` (lines not yet packed, or runs cut or joined otherwise, are left to
+        :meth:`compress_before`); the number of lines adopted."""
+        if count < ADOPT_MIN_LINES:
+            return 0
         packs = self._packs
         k = bisect_left(packs, first, key=_FIRST_SEQ)
         end = first + count

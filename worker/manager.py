@@ -26,8 +26,9 @@ so a quiet task's 1,000 kept ~100-byte lines cost ~55 bytes each instead of ~360
 row 7r). With the store (and ``pack_sent``), lines every subscriber took are packed at once,
 in the store's encoding (:meth:`LogHub.pack_taken`), and once the store has written them
 (~0.1 s later) the ring keeps the store's compressed chunks of them instead
-(:meth:`LineStore.adopt_compressed`: no compression of its own); the packer joins and
-compresses what is left (runs that did not line up with a chunk)."""
+(:meth:`shared.ring.LineStore.adopt_compressed`: no compression of its own); the packer
+joins and compresses what is left (runs that did not line up with a chunk, and a trickling
+task's small chunks)."""
 READ_MAX_LINES = 5000  # per read of a master (ReadLogs): one message
 READ_MAX_BYTES = 1024 * 1024
 

@@ -268,6 +268,8 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
     store.append(lines)
     encoded_as_the_store_does(lines, [120, 380, 300, 200])  # published batches, in 500s
     store.adopt_before(801)  # the last 200 not taken yet
+    small = compress(store._packs[0][2])  # lines 1-120: a chunk too small to keep
+    assert store.adopt_compressed(1, 120, small) == 0
     chunk = compress(b"".join(run[2] for run in store._packs[:2]))  # lines 1-500, as written
     assert store.adopt_compressed(1, 499, chunk) == 0  # not the runs' end
     assert store.adopt_compressed(2, 500, chunk) == 0  # not a run's start
@@ -286,6 +288,15 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
         store_.forget_before(450)  # inside the first chunk
     assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
     assert store.join_runs() == 2  # compressed runs stay as they are
+
+
+def test_a_trickling_tasks_small_chunks_are_left_to_be_joined_then_compressed() -> None:
+    plain, store = trickled(600)  # a run per line: the store wrote a chunk per line
+    for run in list(store._packs):
+        assert store.adopt_compressed(run[0], run[1], compress(run[2])) == 0
+    assert store.join_runs() == 3  # 250 + 250 + 100
+    assert store.compress_before(601) == 600
+    assert fields(store.get(1, 10**6, 10**9)) == fields(plain.get(1, 10**6, 10**9))
 
 
 def test_a_chunk_may_begin_before_the_oldest_run_the_ring_still_keeps() -> None:
