@@ -15,7 +15,7 @@ from shared.subscription import Subscription
 from worker.broadcaster import TaskLogBroadcaster
 from worker.frames import DEFAULT_MAX_LINE_BYTES
 from worker.logsource import LogSource
-from worker.store import LogStore
+from worker.store import LogStore, WrittenChunk
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ class LogStreamManager:
         if self._broadcasters.pop(task_id, None) is not None:
             log.debug("released the log broadcaster of %s", task_id)
 
-    def _written(self, task_id: str, chunks: list[tuple[int, int, bytes]]) -> None:
+    def _written(self, task_id: str, chunks: list[WrittenChunk]) -> None:
         """The store wrote these compressed chunks of the task's lines: its ring keeps them
         in place of the runs it adopted for those lines, if it has (``pack_sent``)."""
         broadcaster = self._broadcasters.get(task_id)

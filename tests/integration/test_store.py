@@ -29,7 +29,7 @@ from tests.fixtures import eventually
 from worker.manager import LogStreamManager, StoredHistory
 from worker.retention import RetentionSweep
 from worker.searching import search
-from worker.store import _TASK_SCHEMA, LogStore, _connect
+from worker.store import _TASK_SCHEMA, LogStore, WrittenChunk, _connect
 
 pytestmark = pytest.mark.asyncio
 
@@ -153,7 +153,7 @@ class HeldStore(LogStore):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.go = threading.Event()
 
-    def _write_lines(self, task_id: str, segments: list) -> list[tuple[int, int, bytes]]:
+    def _write_lines(self, task_id: str, segments: list) -> list[WrittenChunk]:
         assert self.go.wait(30)
         return super()._write_lines(task_id, segments)
 

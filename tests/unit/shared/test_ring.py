@@ -33,6 +33,18 @@ def fields(lines: list[LogLine]) -> list[tuple]:
     return [(x.seq, x.timestamp, x.stream, x.content, x.truncated, x.unterminated) for x in lines]
 
 
+def reads_equal(
+    store: LineStore, plain: LineStore, seqs: tuple[int, ...], budgets: tuple[tuple[int, int], ...]
+) -> None:
+    """``store`` gives what ``plain`` (the same lines, kept as objects) does from each of
+    ``seqs`` for each ``(max_lines, max_bytes)`` of ``budgets``."""
+    for seq in seqs:
+        for max_lines, max_bytes in budgets:
+            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
+                plain.get(seq, max_lines, max_bytes)
+            ), (seq, max_lines, max_bytes)
+
+
 def filled(n: int) -> LineStore:
     store = LineStore()
     store.append(made(n))
@@ -43,11 +55,12 @@ def test_packed_lines_read_back_equal_at_every_offset_and_byte_budget() -> None:
     plain, packed = filled(1100), filled(1100)
     assert packed.pack_before(1001) == 1000  # whole runs only: 4 of 250
     assert packed.packed_end == 1001
-    for seq in (1, 2, 249, 250, 251, 500, 999, 1000, 1001, 1099, 1100):
-        for max_lines, max_bytes in ((1, 10**9), (7, 10**9), (300, 10**9), (2000, 5000), (50, 1)):
-            assert fields(packed.get(seq, max_lines, max_bytes)) == fields(
-                plain.get(seq, max_lines, max_bytes)
-            ), (seq, max_lines, max_bytes)
+    reads_equal(
+        packed,
+        plain,
+        (1, 2, 249, 250, 251, 500, 999, 1000, 1001, 1099, 1100),
+        ((1, 10**9), (7, 10**9), (300, 10**9), (2000, 5000), (50, 1)),
+    )
     for n in (1, 100, 101, 1100, 5000):
         assert fields(packed.recent(n)) == fields(plain.recent(n))
     assert packed.bytes_from(300) == plain.bytes_from(300)
@@ -150,11 +163,12 @@ def test_adopting_takes_the_encodings_made_encodes_what_lies_between_and_reads_b
     assert store.adopt_before(651) == 650  # the run of 651-700 ends past 651: it waits
     assert store.packed_end == 651
     assert store._packs[0][2] is first_run[1]  # the store's bytes, not a new encoding
-    for seq in (1, 300, 301, 303, 304, 401, 650, 651, 700):
-        for max_lines, max_bytes in ((1, 10**9), (120, 10**9), (2000, 4000)):
-            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
-                plain.get(seq, max_lines, max_bytes)
-            ), (seq, max_lines, max_bytes)
+    reads_equal(
+        store,
+        plain,
+        (1, 300, 301, 303, 304, 401, 650, 651, 700),
+        ((1, 10**9), (120, 10**9), (2000, 4000)),
+    )
     assert store.adopt_before(701) == 50
 
 
@@ -227,11 +241,12 @@ def test_compressed_runs_read_back_equal_at_every_offset_and_byte_budget() -> No
     assert store.compress_before(1001) == 500  # and the next two
     assert store.compress_before(1001) == 0
     assert packed_bytes(store) < encoded / 2
-    for seq in (1, 2, 249, 250, 251, 500, 999, 1000, 1001, 1099, 1100):
-        for max_lines, max_bytes in ((1, 10**9), (7, 10**9), (300, 10**9), (2000, 5000), (50, 1)):
-            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
-                plain.get(seq, max_lines, max_bytes)
-            ), (seq, max_lines, max_bytes)
+    reads_equal(
+        store,
+        plain,
+        (1, 2, 249, 250, 251, 500, 999, 1000, 1001, 1099, 1100),
+        ((1, 10**9), (7, 10**9), (300, 10**9), (2000, 5000), (50, 1)),
+    )
     for store_ in (plain, store):
         store_.forget_before(400)
     assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
@@ -279,11 +294,12 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
     assert store.adopt_compressed(1, 500, chunk) == 0  # (once)
     later = compress(store._packs[1][2])
     assert store.adopt_compressed(501, 300, later) == 300
-    for seq in (1, 2, 120, 121, 499, 500, 501, 800, 801, 1000):
-        for max_lines, max_bytes in ((1, 10**9), (300, 10**9), (2000, 5000)):
-            assert fields(store.get(seq, max_lines, max_bytes)) == fields(
-                plain.get(seq, max_lines, max_bytes)
-            ), (seq, max_lines, max_bytes)
+    reads_equal(
+        store,
+        plain,
+        (1, 2, 120, 121, 499, 500, 501, 800, 801, 1000),
+        ((1, 10**9), (300, 10**9), (2000, 5000)),
+    )
     for store_ in (plain, store):
         store_.forget_before(450)  # inside the first chunk
     assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
