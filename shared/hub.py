@@ -408,6 +408,8 @@ class LogHub:
                 lines = store.get(
                     cursor, min(limits.batch_lines, stop - cursor), limits.batch_bytes
                 )
+                if self.pack_sent and cursor + len(lines) < stop:
+                    lines = _before_cut_run(lines)
                 batch.lines = lines
                 cursor += len(lines)
                 sub.delivered += len(lines)
@@ -497,6 +499,19 @@ def _merge_gap(old: Gap | None, new: Gap) -> Gap:
     if old is None:
         return new
     return Gap(min(old.from_seq, new.from_seq), max(old.to_seq, new.to_seq), new.reason)
+
+
+def _before_cut_run(lines: list[LogLine]) -> list[LogLine]:
+    """``lines`` (a batch cut by its limits) without the run of lines the cut splits, if it
+    is not the first: the worker's stream sends a run that carries its encoding
+    (:attr:`LogLine.packed`) as those bytes, and would encode the lines of a split one
+    again, in both batches (:func:`shared.convert.batch_to_wire`). The next batch starts
+    with that run."""
+    for k in range(len(lines) - 1, 0, -1):
+        packed = lines[k].packed
+        if packed is not None:
+            return lines[:k] if k + packed[0] > len(lines) else lines
+    return lines
 
 
 def _lag(limit: int, held: int) -> int:

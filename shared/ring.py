@@ -41,14 +41,19 @@ ADOPT_MIN_LINES = PACK_LINES // 2
 compressed one by one they would stay runs of their own (compressed runs are not joined), at
 ~300 bytes a ~100-byte line (1,000 one-line chunks: 297 KiB a ring, measured); left to the
 packer, its runs are joined into runs of 250 and then compressed (57 KiB)."""
+WAITING_BYTES = 1 << 20
+"""The most a ring keeps of written chunks waiting for their lines to be packed
+(:meth:`LineStore.adopt_compressed`): their lines were written before every subscriber had
+taken them (a stream behind the store in a burst, one of two masters behind the other).
+~30,000 ~100-byte lines; the chunks beyond are left to the packer."""
 _FIRST_SEQ = itemgetter(0)  # of a packed run
 
 
 _Run = tuple[int, int, bytes, bool]  # first seq, lines, encoded, compressed
 
 
-def _past_end(run: _Run) -> int:
-    """The seq after a packed run's last line."""
+def _past_end(run: _Run | tuple[int, int, bytes]) -> int:
+    """The seq after a packed run's (or a written chunk's) last line."""
     return run[0] + run[1]
 
 
@@ -60,6 +65,7 @@ class LineStore:
         "_packs",
         "_start",
         "_starts",
+        "_waiting",
         "first_seq",
         "next_seq",
         "packed_end",
@@ -72,6 +78,9 @@ class LineStore:
         # lines max(first_seq, first run's seq) .. packed_end - 1, consecutive
         self._packs: list[_Run] = []
         self.packed_end = first_seq
+        # written chunks (first seq, lines, compressed) whose lines are not all packed yet,
+        # oldest first (:meth:`adopt_compressed`)
+        self._waiting: list[tuple[int, int, bytes]] = []
         # _starts[i]: total_bytes just before _lines[i] (machine ints: 8 bytes, not 40, a line)
         self._starts = array("q")
         self._start = 0  # index of the line whose seq is first_seq
@@ -109,6 +118,7 @@ class LineStore:
         self._lines.clear()
         del self._starts[:]
         self._packs.clear()
+        self._waiting.clear()
         self._start = 0
         self.first_seq = self.next_seq = self.packed_end = seq
 
@@ -128,6 +138,7 @@ class LineStore:
             lines[i : i + PACK_LINES] = [_PACKED] * PACK_LINES
             start += PACK_LINES
         self.packed_end = start
+        self._adopt_waiting()
         return runs * PACK_LINES
 
     def adopt_before(self, seq: int) -> int:
@@ -135,8 +146,9 @@ class LineStore:
         were already made (a run whose first line carries :attr:`LogLine.packed`: the worker's
         store's, :func:`shared.convert.encode_run`) as they are; the few lines between two
         such runs are encoded here. Stops at the first line after which no such run starts
-        (lines published without a store are left to :meth:`pack_before`); the number of
-        lines packed."""
+        (lines published without a store are left to :meth:`pack_before`). Then the written
+        chunks waiting for these lines replace their runs (:meth:`adopt_compressed`); the
+        number of lines packed."""
         start = pos = max(self.first_seq, self.packed_end)
         end = min(seq, self.next_seq)
         lines = self._lines
@@ -159,6 +171,8 @@ class LineStore:
             lines[i : i + count] = [_PACKED] * count
             pos += count
         self.packed_end = pos
+        if pos > start:
+            self._adopt_waiting()
         return pos - start
 
     def join_runs(self) -> int:
@@ -209,10 +223,26 @@ class LineStore:
         store's chunks do, for no compression of its own. Nothing changes unless the chunk
         holds at least :data:`ADOPT_MIN_LINES` lines and uncompressed runs start at ``first``
         (or the oldest run starts after it: the lines before were forgotten) and end at
-        ``first + count`` (lines not yet packed, or runs cut or joined otherwise, are left to
-        :meth:`compress_before`); the number of lines adopted."""
+        ``first + count`` (runs cut or joined otherwise are left to :meth:`compress_before`).
+        A chunk whose lines are not all packed yet (a subscriber had not taken them) waits
+        until they are (:meth:`adopt_before`, :meth:`pack_before`; up to
+        :data:`WAITING_BYTES`). The number of lines adopted now."""
         if count < ADOPT_MIN_LINES:
             return 0
+        if first + count > self.packed_end:
+            waiting = self._waiting
+            if sum(len(w[2]) for w in waiting) + len(data) <= WAITING_BYTES:
+                waiting.append((first, count, data))
+            return 0
+        return self._adopt(first, count, data)
+
+    def _adopt_waiting(self) -> None:
+        """Adopt the waiting chunks whose lines are all packed now."""
+        waiting = self._waiting
+        while waiting and _past_end(waiting[0]) <= self.packed_end:
+            self._adopt(*waiting.pop(0))
+
+    def _adopt(self, first: int, count: int, data: bytes) -> int:
         packs = self._packs
         k = bisect_left(packs, first, key=_FIRST_SEQ)
         end = first + count
@@ -293,6 +323,9 @@ class LineStore:
         self.first_seq = seq
         del self._packs[: bisect_right(self._packs, seq, key=_past_end)]  # runs wholly before
         self.packed_end = max(self.packed_end, seq)
+        if self._waiting:  # (the chunks wholly before go; the rest may be packed now)
+            del self._waiting[: bisect_right(self._waiting, seq, key=_past_end)]
+            self._adopt_waiting()
         if self._start >= _COMPACT_MIN and self._start * 2 >= len(self._lines):
             del self._lines[: self._start]
             del self._starts[: self._start]

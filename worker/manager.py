@@ -84,6 +84,7 @@ class LogStreamManager:
         if store is not None:
             store.on_commit = self._committed
             store.on_chunks = self._written
+            store.keep_encodings = pack_sent  # (the rings let go of them: pack_taken)
 
     def __contains__(self, task_id: str) -> bool:
         return task_id in self._broadcasters

@@ -8,8 +8,9 @@ Layout::
 
 The columns (``StoredLines``) carry LogBatch's field numbers: a run without flags is also the
 lines of a LogBatch, so :meth:`LogStore.append` leaves each such run's encoding on its first
-line (``LogLine.packed``) until it is written, and the worker's gRPC stream sends those bytes
-as they are (:func:`shared.convert.batch_to_wire`): one encoding per line for both.
+line (``LogLine.packed``: until it is written, or with :attr:`LogStore.keep_encodings` for as
+long as the line lives), and the worker's gRPC stream sends those bytes as they are
+(:func:`shared.convert.batch_to_wire`): one encoding per line for both.
 
 Lines are stored as chunks, not a row each: one row per line costs ~5x more CPU per line in
 Python (a tuple per line, a timestamp conversion, SQLite's per-row work) than encoding a
@@ -155,8 +156,7 @@ class StoredTask:
 @dataclass(slots=True)
 class _Segment:
     """Consecutive lines, encoded (:func:`encode_stored`), all within one chunk's range.
-    ``head``: the first line, when it carries this encoding (``LogLine.packed``) until the
-    segment is written."""
+    ``head``: the first line, when it carries this encoding (``LogLine.packed``)."""
 
     first_seq: int
     count: int
@@ -235,6 +235,11 @@ class LogStore:
         self.on_commit = on_commit
         self.on_error = on_error
         self.on_chunks = on_chunks
+        # once written, a run's encoding stays on its first line (the ring lets go of both
+        # when it packs them: LogHub.pack_sent), so a stream that takes the lines after the
+        # write still sends those bytes; otherwise it goes with the write (the embedded
+        # worker's ring keeps its lines as objects)
+        self.keep_encodings = False
         self.tasks: dict[str, StoredTask] = {}
         self.version = 0
         self._files: dict[str, _TaskFile] = {}
@@ -779,7 +784,7 @@ class LogStore:
             pending = self._pending.get(task_id)
             while pending and pending[0].first_seq <= seq:
                 head = pending.popleft().head
-                if head is not None:
+                if head is not None and not self.keep_encodings:
                     head.packed = None
             if not pending:
                 self._pending.pop(task_id, None)

@@ -29,7 +29,7 @@ from tests.fixtures import eventually
 from worker.manager import LogStreamManager, StoredHistory
 from worker.retention import RetentionSweep
 from worker.searching import search
-from worker.store import _TASK_SCHEMA, LogStore, WrittenChunk, _connect
+from worker.store import _TASK_SCHEMA, LogStore, _connect
 
 pytestmark = pytest.mark.asyncio
 
@@ -147,15 +147,17 @@ async def test_a_run_carries_its_encoding_for_the_grpc_stream_until_it_is_writte
 
 
 class HeldStore(LogStore):
-    """A store whose writer thread waits before each write until ``go`` is set."""
+    """A store whose writer thread waits before each write until ``go`` is set, then writes
+    everything queued by then in one transaction per task (the chunks do not depend on when
+    the thread happened to gather)."""
 
     def __init__(self, *args: object, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.go = threading.Event()
 
-    def _write_lines(self, task_id: str, segments: list) -> list[WrittenChunk]:
+    def _write(self, work: list) -> bool:
         assert self.go.wait(30)
-        return super()._write_lines(task_id, segments)
+        return super()._write(work + self._inbox.take(0))
 
 
 async def test_lines_not_yet_written_read_from_memory_as_they_will_from_the_file(tmp_path):
@@ -589,12 +591,62 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
                 (501, 500, True),
                 (1001, 200, True),
             ]
-        else:
+        else:  # the lines stay objects: their encodings went with the write
             assert ring.packed_end == ring.first_seq
+            assert not any(x.packed for x in ring.get(ring.first_seq, 10**6, 10**9))
         async with broadcaster.subscribe(tail=1000, follow=False) as late:
             got = [(x.seq, x.content) async for batch in late for x in batch.lines]
         assert got == seen[-1000:]
         assert seen == [(i + 1, text.decode().rstrip("\n")) for i, (_, text) in enumerate(records)]
+    finally:
+        store.go.set()
+        await manager.close()
+        await store.close()
+
+
+async def test_chunks_written_before_a_second_subscriber_took_them_are_kept_once_it_has(
+    tmp_path,
+):
+    """Two subscribers (two masters): the store writes a burst's chunks while one of them
+    has taken nothing yet; once it takes the lines, the ring keeps the written chunks (not
+    runs it would compress itself), and a late reader gets the same lines."""
+    records = [(1, f"line {i} {'z' * (i % 40)}\n".encode()) for i in range(1200)]
+    store = HeldStore(tmp_path)  # (writes once the first subscriber has taken every line)
+    store.open()
+    manager = LogStreamManager(store=store)
+    try:
+        store.record(info("task-1"))
+        broadcaster = manager.start_task("task-1", ScriptedLogSource(records), read=False)
+
+        async def take_all(sub: Subscription) -> list[tuple[int, str]]:
+            seen: list[tuple[int, str]] = []
+            async for batch in sub:
+                seen += [(x.seq, x.content) for x in batch.lines]
+                if len(seen) >= len(records):
+                    break
+            return seen
+
+        async with broadcaster.subscribe() as first, broadcaster.subscribe() as second:
+            manager.begin_reading("task-1")
+            seen = await asyncio.wait_for(take_all(first), 30)
+            await manager.reading_done("task-1")
+            store.go.set()
+            await store.flush()  # every chunk written; `second` took nothing yet
+            ring = broadcaster.hub.store
+            assert ring.packed_end == ring.first_seq and not ring._packs
+            # each run's encoding stays on its first line after the write: `second`'s
+            # stream sends those bytes (the ring lets go of them when it packs the lines)
+            unsent = ring.get(1, 10**6, 10**9)
+            assert sum(x.packed[0] for x in unsent if x.packed is not None) == len(records)
+            assert await asyncio.wait_for(take_all(second), 30) == seen
+        assert [(first_, count, compressed) for first_, count, _, compressed in ring._packs] == [
+            (1, 500, True),
+            (501, 500, True),
+            (1001, 200, True),
+        ]
+        async with broadcaster.subscribe(tail=1000, follow=False) as late:
+            got = [(x.seq, x.content) async for batch in late for x in batch.lines]
+        assert got == seen[-1000:]
     finally:
         store.go.set()
         await manager.close()

@@ -11,7 +11,7 @@ from shared.compression import compress
 from shared.convert import encode_run
 from shared.hub import HubLimits, LogHub
 from shared.model import STDERR, STDOUT, LogLine
-from shared.ring import PACK_LINES, LineStore
+from shared.ring import PACK_LINES, WAITING_BYTES, LineStore
 
 
 def made(n: int, start: int = 1) -> list[LogLine]:
@@ -229,6 +229,22 @@ def test_the_hub_packs_what_every_subscriber_has_taken_in_the_encodings_made() -
     assert fields(hub.take(late).lines) == fields(expected.get(1, 10**6, 10**9))
 
 
+def test_a_batch_cut_by_its_limits_ends_before_the_run_it_would_split() -> None:
+    """The worker's hub (pack_sent): its stream sends each whole run as the store's bytes."""
+    hub = LogHub(HubLimits(history=1000, batch_lines=600), pack_sent=True)
+    reader = hub.subscribe(lambda: None)
+    lines = made_plain(1500)
+    hub.publish(lines)
+    encoded_as_the_store_does(lines, [500, 400, 100, 500])
+    batches = [hub.take(reader).lines for _ in range(3)]
+    assert [len(b) for b in batches] == [500, 500, 500]  # 500 | 400 + 100 | 500, not 600 ...
+    assert all(b[0].packed is not None for b in batches)  # each starts with a whole run
+    unpacked = LogHub(HubLimits(history=1000, batch_lines=600))  # the master's relay
+    reader = unpacked.subscribe(lambda: None)
+    unpacked.publish(made_plain(1500))
+    assert [len(unpacked.take(reader).lines) for _ in range(3)] == [600, 600, 300]
+
+
 def packed_bytes(store: LineStore) -> int:
     return sum(len(run[2]) for run in store._packs)
 
@@ -288,7 +304,6 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
     chunk = compress(b"".join(run[2] for run in store._packs[:2]))  # lines 1-500, as written
     assert store.adopt_compressed(1, 499, chunk) == 0  # not the runs' end
     assert store.adopt_compressed(2, 500, chunk) == 0  # not a run's start
-    assert store.adopt_compressed(801, 200, compress(b"")) == 0  # not packed yet
     assert store.adopt_compressed(1, 500, chunk) == 500
     assert store._packs[0] == (1, 500, chunk, True) and len(store._packs) == 2
     assert store.adopt_compressed(1, 500, chunk) == 0  # (once)
@@ -304,6 +319,57 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
         store_.forget_before(450)  # inside the first chunk
     assert fields(store.recent(10**6)) == fields(plain.recent(10**6))
     assert store.join_runs() == 2  # compressed runs stay as they are
+
+
+def test_a_chunk_written_before_its_lines_were_taken_waits_until_they_are_packed() -> None:
+    plain = LineStore()
+    plain.append(made_plain(1200))
+    store = LineStore()
+    lines = made_plain(1200)
+    store.append(lines)
+    encoded_as_the_store_does(lines, [250] * 4 + [200])  # published batches
+    chunks = [
+        compress(b"".join(run[2] for run in encoded_runs(lines[i : i + n])))
+        for i, n in ((0, 500), (500, 500), (1000, 200))
+    ]
+    store.adopt_before(251)  # a subscriber took 250 when the first two chunks were written
+    assert store.adopt_compressed(1, 500, chunks[0]) == 0  # waits
+    assert store.adopt_compressed(501, 500, chunks[1]) == 0
+    assert [run[3] for run in store._packs] == [False]
+    assert store.adopt_before(751) == 500  # 251-750: the first chunk's lines are all packed
+    assert [run[:2] for run in store._packs] == [(1, 500), (501, 250)]
+    assert store._packs[0][2] is chunks[0] and store._packs[0][3]
+    assert store.adopt_compressed(1001, 200, chunks[2]) == 0  # waits after the second
+    assert store.pack_before(1201) == 250  # (the packer) 751-1000, a run of its own
+    assert store._packs[1] == (501, 500, chunks[1], True)
+    assert store.adopt_before(1201) == 200
+    assert store._packs[2] == (1001, 200, chunks[2], True) and len(store._packs) == 3
+    reads_equal(store, plain, (1, 500, 501, 1000, 1001, 1200), ((1, 10**9), (2000, 5000)))
+
+
+def encoded_runs(lines: list[LogLine]) -> list[tuple[int, int, bytes, bool]]:
+    """The runs adopt_before makes of ``lines`` (each with LogLine.packed where a run starts)."""
+    store = LineStore(lines[0].seq)
+    store.append(lines, numbered=True)
+    store.adopt_before(store.next_seq)
+    return store._packs
+
+
+def test_few_chunks_wait_and_none_outlives_its_lines() -> None:
+    store = LineStore()
+    lines = made_plain(4000)
+    store.append(lines)
+    encoded_as_the_store_does(lines, [250] * 16)
+    size = WAITING_BYTES // 3
+    for first in range(1, 4000, 500):  # a subscriber lags 4,000 lines: 8 chunks written
+        assert store.adopt_compressed(first, 500, bytes(size)) == 0
+    assert [w[0] for w in store._waiting] == [1, 501, 1001]  # then no more room
+    store.forget_before(1001)  # the lagging subscriber was dropped: 1-1000 forgotten
+    assert [w[0] for w in store._waiting] == [1001]
+    assert store.adopt_compressed(1501, 500, bytes(size)) == 0
+    assert [w[0] for w in store._waiting] == [1001, 1501]
+    store.restart_at(5000)
+    assert store._waiting == []
 
 
 def test_a_trickling_tasks_small_chunks_are_left_to_be_joined_then_compressed() -> None:
