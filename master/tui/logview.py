@@ -125,24 +125,33 @@ class LogView(ScrollView, can_focus=True):
         shown = [e for e in new if self._matches(e)]
         self._shown.extend(shown)
         excess = len(self._entries) - self.max_lines
+        cut = 0  # shown entries that go with the oldest
         if excess > 0:
             oldest = self._entries[excess].serial
             del self._entries[:excess]
-            cut = 0
             while cut < len(self._shown) and self._shown[cut].serial < oldest:
                 cut += 1
-            if cut:
+            if cut > len(self._shown) - len(shown):  # new ones too: more than the pane holds
                 del self._shown[:cut]
-                self._cache.clear()
                 self._relayout()
                 return
+            # the rest stay as they are: the cache is by entry, and the width only grows (as
+            # in Textual's Log); a full relayout per batch once the pane is full measured
+            # every kept line for each batch (benchmark 8)
+            del self._shown[:cut]
         for entry in shown:
             self._width = max(self._width, self._approx_width(entry))
         if self.multirow:
+            rows = self._rows
+            if cut:
+                base = rows[cut]
+                rows = self._rows = [r - base for r in rows[cut:]]
             width = self._wrap_width()
             for entry in shown:
-                self._rows.append(self._rows[-1] + self._row_count(entry, width))
+                rows.append(rows[-1] + self._row_count(entry, width))
         self._update_size()
+        if cut:
+            self.refresh()  # every row on screen moved
 
     def _matches(self, entry: Entry) -> bool:
         line = entry.line

@@ -173,6 +173,54 @@ async def test_keys_toggle_follow_streams_timestamps_and_wrap():
         assert view.virtual_size.height == rows_before
 
 
+async def test_a_full_pane_lets_its_oldest_lines_go_and_shows_what_a_fresh_layout_would():
+    """Past ``max_lines`` the oldest lines go batch by batch (the pane is not laid out anew
+    each time): what it keeps and shows equals a fresh layout of the same lines, wrapped or
+    not, filtered or not."""
+    script = Script()
+    app = MonitorApp(MonitorConfig("task-123456", max_lines=20), script.batches, info)
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.log_view
+
+        def text(i: int) -> str:  # every fourth line wraps over three rows
+            return f"line {i} " + ("w" * 140 if i % 4 == 0 else "") + ("E" if i % 3 == 0 else "")
+
+        seq = 0
+
+        async def push(n: int) -> None:
+            nonlocal seq
+            lines = [line(seq + k + 1, text(seq + k + 1)) for k in range(n)]
+            seq += n
+            script.push(Batch(lines=lines))
+            await settle(pilot, app, lambda: view._entries[-1].line.seq == seq, f"line {seq}")
+
+        async def same_as_fresh_layout() -> None:
+            await pilot.pause()
+            screen, size = view.visible_text(), view.virtual_size
+            view._relayout()  # what every setting change does: everything measured again
+            await pilot.pause()
+            assert (view.visible_text(), view.virtual_size.height) == (screen, size.height)
+
+        for _ in range(4):
+            await push(7)
+        assert [e.line.seq for e in view.shown] == list(range(9, 29))  # the newest 20
+        assert f"line {seq}" in screen_text(app)  # following: the newest on screen
+        await same_as_fresh_layout()
+        await pilot.press("w")  # wrapped: some lines take several rows
+        for _ in range(3):
+            await push(6)
+        assert [e.line.seq for e in view.shown] == list(range(27, 47))
+        await same_as_fresh_layout()
+        view.set_filter(re.compile("E$"))  # only every third line shown
+        for _ in range(3):
+            await push(5)
+        assert [e.line.seq for e in view.shown] == [s for s in range(42, 62) if s % 3 == 0]
+        await same_as_fresh_layout()
+        await push(45)  # more than the pane keeps, in one batch
+        assert [e.line.seq for e in view.shown] == [s for s in range(87, 107) if s % 3 == 0]
+        await same_as_fresh_layout()
+
+
 async def test_control_sequences_never_reach_the_screen_but_colours_do():
     script = Script()
     app = MonitorApp(CONFIG, script.batches, info)
