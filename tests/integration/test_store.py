@@ -146,6 +146,16 @@ async def test_a_run_carries_its_encoding_for_the_grpc_stream_until_it_is_writte
         assert (await read_all(store, "task-1"))[1] == written
 
 
+async def take_lines(sub: Subscription, n: int) -> list[tuple[int, str]]:
+    """``(seq, content)`` of the first ``n`` lines ``sub`` delivers (or fewer, if it ends)."""
+    seen: list[tuple[int, str]] = []
+    async for batch in sub:
+        seen += [(x.seq, x.content) for x in batch.lines]
+        if len(seen) >= n:
+            break
+    return seen
+
+
 class HeldStore(LogStore):
     """A store whose writer thread waits before each write until ``go`` is set, then writes
     everything queued by then in one transaction per task (the chunks do not depend on when
@@ -562,16 +572,8 @@ async def test_a_burst_every_subscriber_took_stays_in_the_ring_as_the_stores_enc
         store.record(info("task-1"))
         broadcaster = manager.start_task("task-1", ScriptedLogSource(records), read=False)
 
-        async def watch(sub: Subscription) -> list[tuple[int, str]]:
-            seen: list[tuple[int, str]] = []
-            async for batch in sub:
-                seen += [(x.seq, x.content) for x in batch.lines]
-                if len(seen) >= len(records):
-                    break
-            return seen
-
         async with broadcaster.subscribe() as viewer:
-            watching = asyncio.create_task(watch(viewer))
+            watching = asyncio.create_task(take_lines(viewer, len(records)))
             manager.begin_reading("task-1")
             seen = await asyncio.wait_for(watching, 30)
             await manager.reading_done("task-1")
@@ -618,17 +620,9 @@ async def test_chunks_written_before_a_second_subscriber_took_them_are_kept_once
         store.record(info("task-1"))
         broadcaster = manager.start_task("task-1", ScriptedLogSource(records), read=False)
 
-        async def take_all(sub: Subscription) -> list[tuple[int, str]]:
-            seen: list[tuple[int, str]] = []
-            async for batch in sub:
-                seen += [(x.seq, x.content) for x in batch.lines]
-                if len(seen) >= len(records):
-                    break
-            return seen
-
         async with broadcaster.subscribe() as first, broadcaster.subscribe() as second:
             manager.begin_reading("task-1")
-            seen = await asyncio.wait_for(take_all(first), 30)
+            seen = await asyncio.wait_for(take_lines(first, len(records)), 30)
             await manager.reading_done("task-1")
             store.go.set()
             await store.flush()  # every chunk written; `second` took nothing yet
@@ -638,7 +632,7 @@ async def test_chunks_written_before_a_second_subscriber_took_them_are_kept_once
             # stream sends those bytes (the ring lets go of them when it packs the lines)
             unsent = ring.get(1, 10**6, 10**9)
             assert sum(x.packed[0] for x in unsent if x.packed is not None) == len(records)
-            assert await asyncio.wait_for(take_all(second), 30) == seen
+            assert await asyncio.wait_for(take_lines(second, len(records)), 30) == seen
         assert [(first_, count, compressed) for first_, count, _, compressed in ring._packs] == [
             (1, 500, True),
             (501, 500, True),
