@@ -50,9 +50,10 @@ _FIRST_SEQ = itemgetter(0)  # of a packed run
 
 
 _Run = tuple[int, int, bytes, bool]  # first seq, lines, encoded, compressed
+_Chunk = tuple[int, int, bytes]  # a chunk the store wrote: first seq, lines, compressed
 
 
-def _past_end(run: _Run | tuple[int, int, bytes]) -> int:
+def _past_end(run: _Run | _Chunk) -> int:
     """The seq after a packed run's (or a written chunk's) last line."""
     return run[0] + run[1]
 
@@ -80,7 +81,7 @@ class LineStore:
         self.packed_end = first_seq
         # written chunks (first seq, lines, compressed) whose lines are not all packed yet,
         # oldest first (:meth:`adopt_compressed`)
-        self._waiting: list[tuple[int, int, bytes]] = []
+        self._waiting: list[_Chunk] = []
         # _starts[i]: total_bytes just before _lines[i] (machine ints: 8 bytes, not 40, a line)
         self._starts = array("q")
         self._start = 0  # index of the line whose seq is first_seq

@@ -291,13 +291,20 @@ def test_the_hub_compresses_the_runs_that_stayed_quiet_between_two_calls() -> No
     assert fields(hub.take(late).lines) == fields(expected)
 
 
-def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines() -> None:
-    plain = LineStore()
-    plain.append(made_plain(1000))
-    store = LineStore()
-    lines = made_plain(1000)
+def published(runs: list[int]) -> tuple[LineStore, LineStore, list[LogLine]]:
+    """The lines of these published batches kept as objects, and the same lines kept with the
+    encoding the worker's store made of each batch (on its first line); those lines."""
+    n = sum(runs)
+    plain, store = LineStore(), LineStore()
+    plain.append(made_plain(n))
+    lines = made_plain(n)
     store.append(lines)
-    encoded_as_the_store_does(lines, [120, 380, 300, 200])  # published batches, in 500s
+    encoded_as_the_store_does(lines, runs)
+    return plain, store, lines
+
+
+def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines() -> None:
+    plain, store, _ = published([120, 380, 300, 200])  # in the store's chunks of 500
     store.adopt_before(801)  # the last 200 not taken yet
     small = compress(store._packs[0][2])  # lines 1-120: a chunk too small to keep
     assert store.adopt_compressed(1, 120, small) == 0
@@ -322,12 +329,7 @@ def test_a_chunk_the_store_wrote_replaces_the_runs_that_hold_exactly_its_lines()
 
 
 def test_a_chunk_written_before_its_lines_were_taken_waits_until_they_are_packed() -> None:
-    plain = LineStore()
-    plain.append(made_plain(1200))
-    store = LineStore()
-    lines = made_plain(1200)
-    store.append(lines)
-    encoded_as_the_store_does(lines, [250] * 4 + [200])  # published batches
+    plain, store, lines = published([250] * 4 + [200])
     chunks = [
         compress(b"".join(run[2] for run in encoded_runs(lines[i : i + n])))
         for i, n in ((0, 500), (500, 500), (1000, 200))
