@@ -53,8 +53,12 @@ def _describe(label: str, run: dict) -> str:
     dirty = {f for c in (start, end) if c for f in c["uncommitted"]}
     if dirty:
         state += f" with uncommitted changes to {len(dirty)} other files"
+    took = f"{run['elapsed_s']:.0f} s"
+    if run.get("seconds"):  # runs before per-benchmark times were kept have only the total
+        slowest = sorted(run["seconds"].items(), key=lambda ns: -ns[1])[:3]
+        took += "; longest " + ", ".join(f"{n}: {s:.0f} s" for n, s in slowest)
     return (
-        f"- **{label}**: `{run['command'].strip()}` ({run['elapsed_s']:.0f} s) on {m['date']}: "
+        f"- **{label}**: `{run['command'].strip()}` ({took}) on {m['date']}: "
         f"{m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
         f"Python {m['python']}, Docker {m['docker']}{load}{state}."
     )

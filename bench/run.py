@@ -117,13 +117,16 @@ def failure(n: int, exc: BaseException) -> Result:
     return Result(n, f"{BENCHMARKS[n]} (failed)", message, "-", None, "-", None)
 
 
-def payload(where: dict, started: float, argv: list[str], results: list[dict]) -> dict:
+def payload(
+    where: dict, started: float, argv: list[str], results: list[dict], seconds: dict[str, float]
+) -> dict:
     machine_info = {k: v for k, v in where.items() if k != "code"}
     return {
         "machine": {**machine_info, "loadavg_end": load_average()},
         "code_start": where["code"],
         "code": code_state(),  # at the end: others may commit while the benchmarks run
         "elapsed_s": time.monotonic() - started,
+        "seconds": seconds,  # each benchmark's wall time, by number (the 20-minute budget)
         "command": " ".join(["bench/run", *argv]),
         "results": results,
     }
@@ -137,6 +140,7 @@ def main(argv: list[str]) -> int:
     out = ROOT / "bench" / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     results: list[dict] = []
     failed: list[int] = []
+    seconds: dict[str, float] = {}
     cluster = start_cluster() if set(wanted) - OWN_CLUSTER else None
     extra: dict[str, Cluster] = {}
     try:
@@ -165,13 +169,14 @@ def main(argv: list[str]) -> int:
                     flush=True,
                 )
                 results.append(dataclasses.asdict(result))
-            print(f"[{n}] {time.monotonic() - t0:.0f} s", flush=True)
-            write_json(out, payload(where, started, argv, results))  # so far
+            seconds[str(n)] = round(time.monotonic() - t0, 1)
+            print(f"[{n}] {seconds[str(n)]:.0f} s", flush=True)
+            write_json(out, payload(where, started, argv, results, seconds))  # so far
     finally:
         for c in (*extra.values(), cluster):
             if c is not None:
                 c.stop()
-    final = payload(where, started, argv, results)
+    final = payload(where, started, argv, results, seconds)
     write_json(out, final)
     if not args.numbers:  # a full run: the published figures (a failed benchmark says so)
         write_json(ROOT / "bench" / "results" / "latest.json", final)
